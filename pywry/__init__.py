@@ -1,0 +1,17 @@
+"""pywry: interactive HTML widgets served to browsers, with two-way events to Python callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["PyWry", "WindowMode", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Browser mode pulls in uvicorn; load it only when asked for.
+    if name in ("PyWry", "WindowMode"):
+        from . import app  # noqa: PLC0415
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'pywry' has no attribute {name!r}")

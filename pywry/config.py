@@ -1,0 +1,585 @@
+"""pywry settings: the ``server`` and ``deploy`` sections and where their values come from.
+
+Every setting can be given in four places. For each field the first of these that has a value
+wins (DESIGN section 6):
+
+1. explicit arguments: ``PyWrySettings(server={"port": 9000})`` or ``PyWrySettings.load(...)``;
+2. environment variables: ``PYWRY_SERVER__PORT=9000``, ``PYWRY_DEPLOY__STATE_BACKEND=redis``;
+3. a config file: the file named by ``PYWRY_CONFIG_FILE``, else ``pywry.toml`` in the current
+   working directory (``[server]`` / ``[deploy]`` tables), else the ``[tool.pywry]`` table of
+   ``pyproject.toml`` in the current working directory (``[tool.pywry.server]``, ...);
+4. the defaults below, which match the tables of the seed guides.
+
+Sources combine per field: ``PYWRY_SERVER__PORT`` and ``host`` from ``pywry.toml`` both apply.
+Unknown keys and invalid values raise :class:`ConfigError`, whose message names the key the way
+the user wrote it (``PYWRY_SERVER__PORT: ...``, ``pywry.toml [server] prot: unknown setting``,
+``server.port: ...``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, get_args
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+if sys.version_info >= (3, 11):  # noqa: UP036 - still support 3.10
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ConfigError",
+    "DeploySettings",
+    "PyWrySettings",
+    "ServerSettings",
+    "StateBackend",
+    "get_settings",
+    "parse_size",
+    "reset_settings",
+    "settings_summary",
+]
+
+#: Environment variable that names the config file to read instead of the cwd defaults.
+CONFIG_FILE_ENV = "PYWRY_CONFIG_FILE"
+
+_SERVER_ENV_PREFIX = "PYWRY_SERVER__"
+_DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
+
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_THEMES = ("dark", "light", "system")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_SECRET_FIELDS = frozenset({"ssl_keyfile_password", "internal_api_token"})
+_MASK = "***"
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or invalid.
+
+    The message starts with the offending key as the user wrote it (an environment variable
+    name, a file table and key, or ``section.field`` for an argument) so it can be fixed
+    without reading pywry's source. ``keys`` holds those names for programmatic use.
+    """
+
+    def __init__(self, message: str, keys: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
+def parse_size(value: Any) -> int:
+    """Turn a size such as ``500``, ``"500"``, ``"40K"``, ``"3M"`` or ``"1G"`` into bytes.
+
+    Units are powers of 1024, case-insensitive, with an optional trailing ``B`` (``"40kb"``).
+    The result must be a positive integer; anything else raises :class:`ValueError`. Used for
+    ``max_payload_size`` so users can write limits the way they think about them.
+    """
+    result: int | None = None
+    if isinstance(value, bool):
+        result = None
+    elif isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if match is not None:
+            result = int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    if result is None or result <= 0:
+        raise ValueError(
+            f"must be a positive size in bytes such as 500, '40K', '3M' or '1G' (got {value!r})"
+        )
+    return result
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list (``'["a","b"]'``) or a comma-separated string (``"a, b"``)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not a valid JSON list ({exc.msg}): {value!r}") from None
+        if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+            raise ValueError(f"must be a JSON list of strings (got {value!r})")
+        return parsed
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class StateBackend(str, Enum):
+    """Where deploy-mode state (widgets, outboxes, connections, sessions) is kept."""
+
+    MEMORY = "memory"
+    SQLITE = "sqlite"
+    REDIS = "redis"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ServerSettings(BaseSettings):
+    """HTTP/WebSocket server settings (env prefix ``PYWRY_SERVER__``).
+
+    Covers the uvicorn options of the seed guides, TLS, the widget URL prefix and the limits
+    the core enforces (payload size, rates, replay buffers). Constructed directly it reads the
+    environment only; :class:`PyWrySettings` adds the config file and strict key checking.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=_SERVER_ENV_PREFIX,
+        extra="forbid",
+    )
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8765, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
+    log_level: str = "info"
+    access_log: bool = True
+    reload: bool = False
+    timeout_keep_alive: int = Field(default=5, ge=0)
+    timeout_graceful_shutdown: int | None = Field(default=None, ge=0)
+    limit_concurrency: int | None = Field(default=None, ge=1)
+    limit_max_requests: int | None = Field(default=None, ge=1)
+    backlog: int = Field(default=2048, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    widget_prefix: str = "/widget"
+
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_keyfile_password: str | None = Field(default=None, repr=False)
+    ssl_ca_certs: str | None = None
+
+    websocket_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_payload_size: int = 4 * 1024 * 1024
+    reconnect_timeout: float = Field(default=30.0, ge=0)
+    auto_start: bool = True
+    open_browser: bool = True
+    internal_api_token: str | None = Field(default=None, repr=False)
+    theme: str = "dark"
+    cdn: str | None = None
+    sse_timeout: float = Field(default=25.0, gt=0)
+    session_expire_seconds: float = Field(default=60.0, gt=0)
+    outbox_size: int = Field(default=1000, ge=1)
+    outbox_max_age: float = Field(default=300.0, gt=0)
+    max_events_per_second: float = Field(default=200.0, gt=0)
+    max_connections_per_widget: int = Field(default=1000, ge=1)
+    max_queued_messages: int = Field(default=1000, ge=1)
+    max_widgets: int = Field(default=100000, ge=1)
+    callback_threads: int = Field(default=16, ge=1)
+    trust_forwarded_prefix: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            level = value.strip().lower()
+            if level not in _LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)} (got {value!r})")
+            return level
+        return value
+
+    @field_validator("theme", mode="before")
+    @classmethod
+    def _check_theme(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            theme = value.strip().lower()
+            if theme not in _THEMES:
+                raise ValueError(f"must be one of {', '.join(_THEMES)} (got {value!r})")
+            return theme
+        return value
+
+    @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("widget_prefix")
+    @classmethod
+    def _check_widget_prefix(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with '/' (got {value!r})")
+        if any(ch.isspace() or ch in "?#" for ch in value):
+            raise ValueError(f"must be a plain URL path without spaces, '?' or '#' ({value!r})")
+        prefix = value.rstrip("/")
+        if not prefix:
+            raise ValueError("must not be '/' alone; use a path such as '/widget'")
+        return prefix
+
+    @field_validator("max_payload_size", mode="before")
+    @classmethod
+    def _parse_payload_size(cls, value: Any) -> int:
+        return parse_size(value)
+
+    @model_validator(mode="after")
+    def _check_ssl_pair(self) -> ServerSettings:
+        if bool(self.ssl_keyfile) != bool(self.ssl_certfile):
+            given, missing = (
+                ("ssl_keyfile", "ssl_certfile")
+                if self.ssl_keyfile
+                else ("ssl_certfile", "ssl_keyfile")
+            )
+            raise ValueError(
+                f"{given} is set but {missing} is not; set both ssl_certfile and ssl_keyfile"
+            )
+        return self
+
+
+class DeploySettings(BaseSettings):
+    """Deploy-mode settings (env prefix ``PYWRY_DEPLOY__``): state backend, TTLs, auth.
+
+    Constructed directly it reads the environment only; :class:`PyWrySettings` adds the
+    config file and strict key checking.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=_DEPLOY_ENV_PREFIX,
+        extra="forbid",
+    )
+
+    enabled: bool = False
+    state_backend: StateBackend = StateBackend.MEMORY
+    sqlite_path: str = Field(default="~/.config/pywry/pywry.db", min_length=1)
+    redis_url: str = "redis://localhost:6379/0"
+    redis_prefix: str = "pywry"
+    redis_pool_size: int = Field(default=10, ge=1, le=100)
+    widget_ttl: int = Field(default=86400, ge=1)
+    connection_ttl: int = Field(default=300, ge=1)
+    session_ttl: int = Field(default=86400, ge=1)
+    worker_id: str | None = None
+    auth_enabled: bool = False
+
+    @field_validator("state_backend", mode="before")
+    @classmethod
+    def _lower_backend(cls, value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, StateBackend):
+            name = value.strip().lower()
+            if name not in {b.value for b in StateBackend}:
+                choices = ", ".join(b.value for b in StateBackend)
+                raise ValueError(f"must be one of {choices} (got {value!r})")
+            return StateBackend(name)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if not value.startswith(_REDIS_SCHEMES):
+            raise ValueError(
+                f"must start with {', '.join(_REDIS_SCHEMES)} (got {_mask_url(value)!r})"
+            )
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _check_redis_prefix(cls, value: str) -> str:
+        if not value or any(ch.isspace() for ch in value):
+            raise ValueError(f"must be non-empty and contain no whitespace (got {value!r})")
+        return value
+
+
+_SECTIONS: dict[str, type[BaseSettings]] = {"server": ServerSettings, "deploy": DeploySettings}
+_ENV_PREFIXES = {"server": _SERVER_ENV_PREFIX, "deploy": _DEPLOY_ENV_PREFIX}
+
+# Per section: field name -> (value, the key as the user wrote it).
+_Layer = dict[str, dict[str, tuple[Any, str]]]
+
+
+def _empty_layer() -> _Layer:
+    return {name: {} for name in _SECTIONS}
+
+
+def _optional_fields(model: type[BaseSettings]) -> set[str]:
+    return {
+        name for name, info in model.model_fields.items() if type(None) in get_args(info.annotation)
+    }
+
+
+def _env_layer(environ: Mapping[str, str]) -> _Layer:
+    """Read ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*``; any other name is not ours to check."""
+    layer = _empty_layer()
+    for var, raw in environ.items():
+        upper = var.upper()
+        for section, prefix in _ENV_PREFIXES.items():
+            if not upper.startswith(prefix):
+                continue
+            model = _SECTIONS[section]
+            field = upper[len(prefix) :].lower()
+            if field not in model.model_fields:
+                raise ConfigError(f"{var}: unknown setting", (var,))
+            value: Any = raw
+            if field in _optional_fields(model) and raw.strip().lower() in ("", "none", "null"):
+                value = None
+            layer[section][field] = (value, var)
+    return layer
+
+
+def _table_layer(
+    data: Mapping[str, Any], file_label: str, table_prefix: str, layer: _Layer
+) -> None:
+    """Copy ``[server]`` / ``[deploy]`` tables of a parsed TOML document into ``layer``."""
+    where = f"{file_label} [{table_prefix}]" if table_prefix else file_label
+    for section, table in data.items():
+        if section not in _SECTIONS:
+            key = f"{where} {section}"
+            raise ConfigError(
+                f"{key}: unknown section (settings go under [server] or [deploy])", (key,)
+            )
+        table_name = f"{table_prefix}.{section}" if table_prefix else section
+        if not isinstance(table, Mapping):
+            key = f"{file_label} {table_name}"
+            raise ConfigError(f"{key}: must be a table ([{table_name}])", (key,))
+        model = _SECTIONS[section]
+        for field, value in table.items():
+            key = f"{file_label} [{table_name}] {field}"
+            if field not in model.model_fields:
+                raise ConfigError(f"{key}: unknown setting", (key,))
+            layer[section][field] = (value, key)
+
+
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: invalid TOML: {exc}", (label,)) from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read config file: {exc}", (label,)) from None
+
+
+def _file_layer(environ: Mapping[str, str], cwd: Path) -> _Layer:
+    """Read the config file chosen by ``PYWRY_CONFIG_FILE``, ``pywry.toml`` or ``pyproject``."""
+    layer = _empty_layer()
+    named = environ.get(CONFIG_FILE_ENV, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_absolute():
+            path = cwd / path
+        if not path.is_file():
+            raise ConfigError(
+                f"{CONFIG_FILE_ENV}: config file not found: {named}", (CONFIG_FILE_ENV,)
+            )
+        data = _read_toml(path, named)
+        if path.name == "pyproject.toml":
+            data = data.get("tool", {}).get("pywry", {})
+            _table_layer(data, named, "tool.pywry", layer)
+        else:
+            _table_layer(data, named, "", layer)
+        return layer
+
+    pywry_toml = cwd / "pywry.toml"
+    if pywry_toml.is_file():
+        _table_layer(_read_toml(pywry_toml, "pywry.toml"), "pywry.toml", "", layer)
+        return layer
+
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        tool = _read_toml(pyproject, "pyproject.toml").get("tool", {})
+        pywry_table = tool.get("pywry") if isinstance(tool, Mapping) else None
+        if pywry_table is not None:
+            if not isinstance(pywry_table, Mapping):
+                key = "pyproject.toml tool.pywry"
+                raise ConfigError(f"{key}: must be a table ([tool.pywry])", (key,))
+            _table_layer(pywry_table, "pyproject.toml", "tool.pywry", layer)
+    return layer
+
+
+def _argument_layer(server: Any, deploy: Any, extra: Mapping[str, Any]) -> _Layer:
+    """Turn ``server=`` / ``deploy=`` arguments (mappings or section models) into a layer."""
+    if extra:
+        name = next(iter(extra))
+        raise ConfigError(f"{name}: unknown settings section (expected server or deploy)", (name,))
+    layer = _empty_layer()
+    for section, given in (("server", server), ("deploy", deploy)):
+        if given is None:
+            continue
+        model = _SECTIONS[section]
+        values: Mapping[str, Any]
+        if isinstance(given, model):
+            values = {name: getattr(given, name) for name in given.model_fields_set}
+        elif isinstance(given, Mapping):
+            values = given
+        else:
+            raise ConfigError(
+                f"{section}: must be a mapping or {model.__name__} (got {type(given).__name__})",
+                (section,),
+            )
+        for field, value in values.items():
+            key = f"{section}.{field}"
+            if field not in model.model_fields:
+                raise ConfigError(f"{key}: unknown setting", (key,))
+            layer[section][field] = (value, key)
+    return layer
+
+
+def _error_text(error: Mapping[str, Any], field: str) -> str:
+    msg = str(error.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    elif "input" in error and field not in _SECRET_FIELDS:
+        msg = f"{msg} (got {error['input']!r})"
+    return msg
+
+
+def _build_section(section: str, merged: dict[str, tuple[Any, str]]) -> BaseSettings:
+    """Validate one section's merged values, mapping pydantic errors to the user's key names."""
+    model = _SECTIONS[section]
+
+    if section == "server":
+        cert = merged.get("ssl_certfile", (None, ""))
+        keyfile = merged.get("ssl_keyfile", (None, ""))
+        if bool(cert[0]) != bool(keyfile[0]):
+            given, missing = (keyfile, "ssl_certfile") if keyfile[0] else (cert, "ssl_keyfile")
+            given_name = "ssl_keyfile" if keyfile[0] else "ssl_certfile"
+            raise ConfigError(
+                f"{given[1]}: {given_name} is set but {missing} is not; "
+                "set both ssl_certfile and ssl_keyfile",
+                (given[1],),
+            )
+
+    try:
+        # model_validate validates the given values only; it does not read the environment.
+        return model.model_validate({field: value for field, (value, _) in merged.items()})
+    except ValidationError as exc:
+        messages: list[str] = []
+        keys: list[str] = []
+        for error in exc.errors():
+            loc = error.get("loc", ())
+            field = str(loc[0]) if loc else ""
+            if field in merged:
+                key = merged[field][1]
+            else:
+                key = f"{section}.{field}" if field else section
+            if len(loc) > 1:
+                key = f"{key}[{', '.join(str(part) for part in loc[1:])}]"
+            keys.append(key)
+            messages.append(f"{key}: {_error_text(error, field)}")
+        raise ConfigError("; ".join(messages), tuple(keys)) from None
+
+
+class PyWrySettings(BaseSettings):
+    """All pywry settings: ``server`` and ``deploy`` sections, loaded with DESIGN's precedence.
+
+    ``PyWrySettings(server={...}, deploy={...})`` merges, per field, explicit arguments over
+    ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*`` environment variables over the config file over
+    the defaults, and raises :class:`ConfigError` naming the offending key for unknown keys or
+    invalid values. Use :func:`get_settings` for the process-wide instance.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
+    deploy: DeploySettings = Field(default_factory=lambda: DeploySettings.model_validate({}))
+
+    def __init__(
+        self,
+        server: Mapping[str, Any] | ServerSettings | None = None,
+        deploy: Mapping[str, Any] | DeploySettings | None = None,
+        **sections: Any,
+    ) -> None:
+        args = _argument_layer(server, deploy, sections)
+        env = _env_layer(os.environ)
+        files = _file_layer(os.environ, Path.cwd())
+        built: dict[str, BaseSettings] = {}
+        for section in _SECTIONS:
+            merged: dict[str, tuple[Any, str]] = {}
+            for layer in (files, env, args):  # lowest precedence first
+                merged.update(layer[section])
+            built[section] = _build_section(section, merged)
+        super().__init__(server=built["server"], deploy=built["deploy"])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the already merged sections passed by ``__init__``; it did the layering."""
+        return (init_settings,)
+
+    @classmethod
+    def load(
+        cls,
+        server: Mapping[str, Any] | ServerSettings | None = None,
+        deploy: Mapping[str, Any] | DeploySettings | None = None,
+    ) -> PyWrySettings:
+        """Load settings from arguments, environment, config file and defaults."""
+        return cls(server=server, deploy=deploy)
+
+
+_settings: PyWrySettings | None = None
+_settings_lock = threading.Lock()
+
+
+def get_settings() -> PyWrySettings:
+    """Return the process-wide settings, loading them on first use.
+
+    Cached so every part of pywry sees the same values; call :func:`reset_settings` after
+    changing the environment or config file (tests do) to load them again.
+    """
+    global _settings
+    current = _settings
+    if current is not None:
+        return current
+    with _settings_lock:
+        if _settings is None:
+            _settings = PyWrySettings()
+        return _settings
+
+
+def reset_settings() -> None:
+    """Drop the cached settings so the next :func:`get_settings` reloads them."""
+    global _settings
+    with _settings_lock:
+        _settings = None
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password of a URL such as ``redis://:secret@host:6379/0``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:{_MASK}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def settings_summary(s: PyWrySettings) -> dict[str, Any]:
+    """Return the settings as a JSON-ready dict that is safe to log or show.
+
+    Secrets (``ssl_keyfile_password``, ``internal_api_token``) that are set become ``"***"``,
+    as does a password inside ``redis_url``; unset secrets stay ``None``.
+    """
+    summary: dict[str, Any] = s.model_dump(mode="json")
+    server = summary["server"]
+    for name in _SECRET_FIELDS:
+        if server.get(name) is not None:
+            server[name] = _MASK
+    summary["deploy"]["redis_url"] = _mask_url(summary["deploy"]["redis_url"])
+    return summary

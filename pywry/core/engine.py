@@ -1,0 +1,352 @@
+"""The engine: one per process, shared by every adapter. Adapters call it; it calls callbacks.
+
+Data flows one way: adapter -> Connection -> Engine.handle_event -> Dispatcher -> callback ->
+Engine.emit -> widget Outbox -> every Connection's writer -> adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..config import PyWrySettings, get_settings
+from . import protocol as p
+from .assets import Assets
+from .clients import ClientTable
+from .connection import Close, Connection, SendText
+from .context import request_base
+from .dispatch import Dispatcher
+from .origins import OriginCheck, OriginPolicy
+from .outbox import Outbox
+from .page import render
+from .tokens import new_label, tokens_equal
+from .widgets import Callback, Registry, Widget, check_callbacks, check_label
+
+log = logging.getLogger("pywry")
+
+
+class UnknownWidgetError(LookupError):
+    """Raised when Python addresses a widget that does not exist (or was collected)."""
+
+
+class Engine:
+    """Widget registry, connections, dispatch and delivery for one process."""
+
+    def __init__(
+        self, settings: PyWrySettings | None = None, check_origin: OriginCheck | None = None
+    ) -> None:
+        self.settings = settings or get_settings()
+        server = self.settings.server
+        self.registry = Registry(server.max_widgets)
+        self.clients = ClientTable()
+        self.dispatcher = Dispatcher(server.callback_threads)
+        self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
+        self.assets = Assets()
+        self.connections: dict[str, set[Connection]] = {}
+        self.default_base = ""
+        self.public_url: str | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self.worker_id = _worker_id(self.settings)
+
+    # -- widgets -------------------------------------------------------------------------------
+    def add_widget(
+        self,
+        content: str,
+        *,
+        label: str | None = None,
+        title: str = "PyWry",
+        callbacks: dict[str, Callback] | None = None,
+        head: str = "",
+        kind: str = "html",
+        theme: str | None = None,
+        per_visitor: bool = False,
+        state: dict[str, Any] | None = None,
+    ) -> Widget:
+        """Register (or idempotently re-register) a widget and return its record."""
+        if not isinstance(content, str):
+            raise TypeError(f"content must be an HTML string, not {type(content).__name__}")
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a string, not {title!r}")
+        if theme is not None and theme not in ("dark", "light", "system"):
+            raise ValueError(f"theme {theme!r} must be 'dark', 'light' or 'system'")
+        widget = Widget(
+            label=new_label() if label is None else check_label(label),
+            content=content,
+            outbox=Outbox(self.settings.server.outbox_size, self.settings.server.outbox_max_age),
+            title=title,
+            callbacks=check_callbacks(callbacks),
+            head=head,
+            kind=kind,
+            theme=theme,
+            per_visitor=per_visitor,
+            state=state or {},
+        )
+        return self.registry.put(widget)
+
+    def get(self, label: str) -> Widget | None:
+        """The widget called `label`, or None."""
+        return self.registry.get(label)
+
+    def require(self, label: str) -> Widget:
+        """The widget called `label`, or UnknownWidgetError."""
+        widget = self.registry.get(label)
+        if widget is None:
+            raise UnknownWidgetError(f"no widget with label {label!r} (closed or never shown)")
+        return widget
+
+    def remove_widget(self, label: str) -> bool:
+        """Close a widget (a Python action, never a browser's): its pages are told it is gone."""
+        widget = self.registry.remove(label)
+        if widget is None:
+            return False
+        self.clients.drop_widget(label)
+        conns = self.connections.pop(label, set())
+        if conns:
+            self.call_on_loop(self._close_all, list(conns), p.CLOSE_UNKNOWN_WIDGET)
+        return True
+
+    def _close_all(self, conns: list[Connection], code: int) -> None:
+        for conn in conns:
+            asyncio.get_running_loop().create_task(conn.close(code, "widget closed"))
+
+    # -- emitting ------------------------------------------------------------------------------
+    def emit(self, label: str, kind: str, data: Any = None) -> int:
+        """Send a sequenced message to every connection of the widget; safe from any thread."""
+        p.check_event_name(kind)
+        widget = self.require(label)
+        return self.emit_to(widget, kind, data)
+
+    def emit_to(self, widget: Widget, kind: str, data: Any) -> int:
+        """`emit` for a widget record already in hand."""
+        try:
+            seq, _ = widget.outbox.append(kind, {} if data is None else data)
+        except TypeError as exc:
+            raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
+        self.notify(widget.label)
+        return seq
+
+    def notify(self, label: str) -> None:
+        """Wake the writers of every connection of `label` (hopping to the loop if needed)."""
+        if label not in self.connections or self.loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._notify_now(label)
+        else:
+            try:
+                self.loop.call_soon_threadsafe(self._notify_now, label)
+            except RuntimeError:  # loop closed: the server stopped
+                pass
+
+    def _notify_now(self, label: str) -> None:
+        for conn in self.connections.get(label, ()):
+            conn.wake.set()
+
+    def call_on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on the server loop (now, if already there)."""
+        if self.loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            try:
+                self.loop.call_soon_threadsafe(fn, *args)
+            except RuntimeError:
+                pass
+
+    # -- loop ----------------------------------------------------------------------------------
+    def bind_loop(self) -> None:
+        """Remember the running loop (adapters call this on every request; it is cheap)."""
+        loop = asyncio.get_running_loop()
+        if loop is self.loop:
+            return
+        with self._lock:
+            if loop is self.loop:
+                return
+            self.loop = loop
+            self._loop_thread = threading.get_ident()
+            self._reaper = loop.create_task(self._reap_loop())
+
+    # -- pages ---------------------------------------------------------------------------------
+    def base_path(self, base: str | None = None) -> str:
+        """The base path for URLs: explicit > current request > adapter default."""
+        if base is not None:
+            return base.rstrip("/")
+        current = request_base.get()
+        return self.default_base if current is None else current
+
+    def page_html(self, label: str, base: str | None = None, *, websocket: bool = True) -> str | None:
+        """The widget's page as served under `base`, or None for an unknown label."""
+        widget = self.registry.get(label)
+        if widget is None:
+            return None
+        widget.touch()
+        with widget.lock:
+            seq = widget.outbox.seq
+            return render(
+                widget,
+                self.base_path(base),
+                seq,
+                self.assets,
+                websocket=websocket,
+                settings=self.settings,
+            )
+
+    def resync_message(self, widget: Widget) -> str:
+        """Sent when a reconnecting page asks for history that is gone."""
+        return p.unsequenced("pywry:resync", {"seq": widget.outbox.seq, "label": widget.label})
+
+    # -- admission and connections -------------------------------------------------------------
+    def admit(
+        self, label: str, token: str | None, origin: str | None, host: str | None
+    ) -> tuple[Widget | None, int | None]:
+        """Check a socket or stream request; returns (widget, None) or (None, close code)."""
+        widget = self.registry.get(label)
+        if widget is None:
+            return None, p.CLOSE_UNKNOWN_WIDGET
+        if not self.origins.allows(origin, host):
+            log.warning("refused origin %r for widget %r", origin, label)
+            return None, p.CLOSE_BAD_ORIGIN
+        if not tokens_equal(widget.token, token):
+            log.info("refused a bad or missing token for widget %r", label)
+            return None, p.CLOSE_BAD_TOKEN
+        return widget, None
+
+    def attach(
+        self, widget: Widget, client: str, after: int, send: SendText, close: Close
+    ) -> Connection | None:
+        """Register a new connection; None when the widget already has too many."""
+        self.bind_loop()
+        if widget.connections >= self.settings.server.max_connections_per_widget:
+            log.warning("widget %r is at its connection limit", widget.label)
+            return None
+        conn = Connection(self, widget, client, after, send, close)
+        self.connections.setdefault(widget.label, set()).add(conn)
+        widget.connections += 1
+        widget.ever_connected = True
+        widget.touch()
+        self.clients.connected(widget.label, client)
+        conn.start()
+        return conn
+
+    def detach(self, conn: Connection) -> None:
+        """Forget a closed connection; the widget and client stay for the reconnect window."""
+        conns = self.connections.get(conn.label)
+        if conns is None or conn not in conns:
+            return
+        conns.discard(conn)
+        if not conns:
+            self.connections.pop(conn.label, None)
+        widget = conn.widget
+        widget.connections = max(0, widget.connections - 1)
+        widget.last_disconnect = time.monotonic()
+        widget.touch()
+        self.clients.disconnected(conn.label, conn.client)
+
+    async def handle_event(self, conn: Connection, msg: p.Incoming) -> None:
+        """Acknowledge, de-duplicate and dispatch one browser event."""
+        widget = conn.widget
+        if msg.id is not None:
+            fresh = self.clients.accept(widget.label, conn.client, msg.id)
+            conn.push(p.ack(msg.id))
+            if not fresh:
+                return
+        await self.dispatcher.run(widget, msg, conn.push)
+
+    def client_left(self, label: str, token: str | None, client: str | None) -> int:
+        """A page said it is leaving (`/disconnect`); returns an HTTP status."""
+        widget = self.registry.get(label)
+        if widget is None:
+            return 404
+        if not tokens_equal(widget.token, token):
+            return 401
+        if client:
+            self.clients.disconnected(label, client, leaving=True)
+        return 204
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def health(self, internal_token: str | None) -> dict[str, Any]:
+        """Liveness; details only for the holder of the internal API token."""
+        expected = self.settings.server.internal_api_token
+        if not expected or not tokens_equal(expected, internal_token):
+            return {"status": "ok"}
+        return {
+            "status": "ok",
+            "worker": self.worker_id,
+            "backend": str(getattr(self.settings.deploy.state_backend, "value", "memory")),
+            "widgets": len(self.registry),
+            "connections": sum(len(c) for c in self.connections.values()),
+            "clients": len(self.clients),
+        }
+
+    def reap(self) -> int:
+        """Collect per-visitor widgets nobody uses and expired clients; returns widgets removed."""
+        now = time.monotonic()
+        server, deploy = self.settings.server, self.settings.deploy
+        removed = 0
+        for widget in self.registry.all():
+            if widget.connections:
+                continue
+            if widget.per_visitor:
+                if widget.ever_connected:
+                    dead = now - widget.last_disconnect > server.reconnect_timeout
+                else:
+                    dead = now - widget.created > deploy.connection_ttl
+            else:
+                dead = now - widget.last_used > deploy.widget_ttl
+            if dead and self.remove_widget(widget.label):
+                removed += 1
+        self.clients.expire(server.reconnect_timeout)
+        return removed
+
+    async def _reap_loop(self) -> None:
+        server, deploy = self.settings.server, self.settings.deploy
+        interval = max(0.1, min(1.0, server.reconnect_timeout / 4, deploy.connection_ttl / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.reap()
+            except Exception:  # noqa: BLE001 - housekeeping must never die
+                log.exception("widget collection failed")
+
+    def shutdown(self) -> None:
+        """Stop housekeeping and the callback pool (server shutdown)."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        self.loop = None
+        self._loop_thread = None
+        self.dispatcher.shutdown()
+
+
+def _worker_id(settings: PyWrySettings) -> str:
+    from ..state import get_worker_id  # noqa: PLC0415 - avoids an import cycle
+
+    return settings.deploy.worker_id or get_worker_id()
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine every adapter and `pywry.inline` share."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Engine()
+    return _engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Replace the process-wide engine (tests, browser-mode servers)."""
+    global _engine
+    with _engine_lock:
+        _engine = engine

@@ -1,0 +1,75 @@
+"""The HTML shell of a widget page: bridge injection and the bootstrap object."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from .assets import Assets
+from .protocol import PROTOCOL_VERSION, encode
+from .widgets import Widget
+
+STATIC_PLACEHOLDER = "%PYWRY_STATIC%"
+_FULL_DOC = re.compile(r"<html[\s>]", re.IGNORECASE)
+_HEAD_OPEN = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
+_HTML_OPEN = re.compile(r"<html[^>]*>", re.IGNORECASE)
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element (no `</script>` breakout)."""
+    return encode(value).translate(_JSON_ESCAPES).replace("\u2028", "\\u2028").replace(
+        "\u2029", "\\u2029"
+    )
+
+
+def bootstrap(widget: Widget, base: str, seq: int, *, websocket: bool, settings: Any) -> dict:
+    """The object the bridge reads to find its way back to this server."""
+    server = settings.server
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "label": widget.label,
+        "token": widget.token,
+        "ws": f"{base}/ws/{widget.label}" if websocket else None,
+        "stream": f"{base}/sse/{widget.label}",
+        "events": f"{base}/events/{widget.label}",
+        "disconnect": f"{base}/disconnect/{widget.label}",
+        "seq": seq,
+        "reconnectTimeout": server.reconnect_timeout,
+        "maxPayload": server.max_payload_size,
+        "theme": widget.theme or server.theme,
+    }
+
+
+def render(
+    widget: Widget, base: str, seq: int, assets: Assets, *, websocket: bool, settings: Any
+) -> str:
+    """Full page HTML for `widget` as served under `base`."""
+    static = f"{base}/pywry-static"
+    boot = bootstrap(widget, base, seq, websocket=websocket, settings=settings)
+    theme = boot["theme"] if boot["theme"] in ("dark", "light") else "dark"
+    head = (
+        f'<link rel="stylesheet" href="{static}/pywry.css?v={assets.version("pywry.css")}">'
+        f'<link rel="stylesheet" href="{static}/toolbar.css?v={assets.version("toolbar.css")}">'
+        f'<script type="application/json" id="pywry-bootstrap">{script_json(boot)}</script>'
+        f'<script src="{static}/bridge.js?v={assets.version("bridge.js")}"></script>'
+        f'<script src="{static}/toolbar.js?v={assets.version("toolbar.js")}"></script>'
+    )
+    if widget.head:
+        head += widget.head.replace(STATIC_PLACEHOLDER, static)
+    content = widget.content
+    if _FULL_DOC.search(content[:2000]):
+        match = _HEAD_OPEN.search(content)
+        if match:
+            return content[: match.end()] + head + content[match.end() :]
+        tag = _HTML_OPEN.search(content)
+        if tag:
+            return content[: tag.end()] + f"<head>{head}</head>" + content[tag.end() :]
+    return (
+        f'<!doctype html><html lang="en" data-pywry-theme="{theme}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(widget.title)}</title>{head}</head>"
+        f'<body class="pywry-body"><div id="pywry-root" class="pywry-root">{content}</div>'
+        "</body></html>"
+    )

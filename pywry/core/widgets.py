@@ -1,0 +1,133 @@
+"""Widget records and the in-process registry that every adapter of the process shares."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .outbox import Outbox
+from .protocol import check_event_name
+from .tokens import new_token
+
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+Callback = Callable[..., Any]
+
+
+class WidgetLimitError(RuntimeError):
+    """Raised when the process already holds MAX_WIDGETS widgets."""
+
+
+def check_label(label: object) -> str:
+    """Return `label` if usable in a URL path segment, else raise ValueError naming it."""
+    if not isinstance(label, str) or not LABEL.match(label):
+        raise ValueError(
+            f"label {label!r} must be 1-128 characters of letters, digits, '_', '.' or '-' "
+            "and start with a letter or digit"
+        )
+    return label
+
+
+def check_callbacks(callbacks: dict[str, Callback] | None) -> dict[str, Callback]:
+    """Validate a `{event: callable}` mapping; the error names the offending entry."""
+    if callbacks is None:
+        return {}
+    if not isinstance(callbacks, dict):
+        raise TypeError(f"callbacks must be a dict of event name -> callable, not {callbacks!r}")
+    for name, fn in callbacks.items():
+        if name != "*":
+            check_event_name(name)
+        if not callable(fn):
+            raise TypeError(f"callback for {name!r} is not callable: {fn!r}")
+    return dict(callbacks)
+
+
+@dataclass(eq=False)
+class Widget:
+    """Everything the server knows about one widget.
+
+    `content` is the author's HTML (body part), `head` extra tags for <head>. `state` holds
+    kind-specific data (a Plotly figure, a grid's query) that pages rendered later must reflect.
+    """
+
+    label: str
+    content: str
+    outbox: Outbox
+    title: str = "PyWry"
+    token: str = field(default_factory=new_token)
+    callbacks: dict[str, Callback] = field(default_factory=dict)
+    head: str = ""
+    kind: str = "html"
+    theme: str | None = None
+    per_visitor: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)
+    connections: int = 0
+    ever_connected: bool = False
+    last_disconnect: float = 0.0
+    closed: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def touch(self) -> None:
+        """Mark the widget as in use (refreshes its TTL)."""
+        self.last_used = time.monotonic()
+
+
+class Registry:
+    """Label -> Widget, thread-safe, bounded by MAX_WIDGETS."""
+
+    def __init__(self, max_widgets: int) -> None:
+        self._widgets: dict[str, Widget] = {}
+        self._lock = threading.Lock()
+        self.max_widgets = max_widgets
+
+    def get(self, label: str) -> Widget | None:
+        """The live widget called `label`, if any."""
+        return self._widgets.get(label)
+
+    def put(self, widget: Widget) -> Widget:
+        """Add or replace a widget; replacing keeps the token, seq and connections of the old one.
+
+        Keeping them makes `show(label=...)` idempotent: a module re-run (or another worker
+        running the same module) does not invalidate pages that are already open.
+        """
+        with self._lock:
+            old = self._widgets.get(widget.label)
+            if old is None and len(self._widgets) >= self.max_widgets:
+                raise WidgetLimitError(
+                    f"this process already holds {self.max_widgets} widgets "
+                    "(PYWRY_SERVER__MAX_WIDGETS)"
+                )
+            if old is not None and not old.closed:
+                widget.token = old.token
+                widget.outbox = old.outbox
+                widget.connections = old.connections
+                widget.ever_connected = old.ever_connected
+                widget.created = old.created
+                widget.lock = old.lock
+            self._widgets[widget.label] = widget
+            return widget
+
+    def remove(self, label: str) -> Widget | None:
+        """Forget a widget; returns it (closed) or None."""
+        with self._lock:
+            widget = self._widgets.pop(label, None)
+        if widget is not None:
+            widget.closed = True
+        return widget
+
+    def all(self) -> list[Widget]:
+        """A snapshot of every widget."""
+        with self._lock:
+            return list(self._widgets.values())
+
+    def __len__(self) -> int:
+        return len(self._widgets)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._widgets

@@ -1,0 +1,202 @@
+"""Deploy-mode API of the seeds: register widgets, render their pages, run the server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .config import ConfigError, PyWrySettings, StateBackend
+from .core.context import in_request
+from .core.engine import Engine, get_engine
+from .core.widgets import Callback
+from .handle import WidgetHandle
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "deploy",
+    "get_server_app",
+    "get_widget_html",
+    "get_widget_html_async",
+    "show",
+    "show_dataframe",
+    "show_plotly",
+]
+
+log = logging.getLogger("pywry")
+_app: FastAPI | None = None
+_app_lock = threading.Lock()
+
+
+def _layout(toolbars: Sequence[Any] | None) -> Any:
+    if not toolbars:
+        return None
+    from .toolbar import Toolbar, render_layout  # noqa: PLC0415
+
+    bars = list(toolbars)
+    for i, bar in enumerate(bars):
+        if not isinstance(bar, Toolbar):
+            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
+
+    def layout(body: str) -> str:
+        return render_layout(body, bars)
+
+    return layout
+
+
+def show(
+    content: str,
+    label: str | None = None,
+    title: str = "PyWry",
+    callbacks: dict[str, Callback] | None = None,
+    toolbars: Sequence[Any] | None = None,
+    *,
+    theme: str | None = None,
+    head: str = "",
+    per_visitor: bool | None = None,
+    kind: str = "html",
+    state: dict[str, Any] | None = None,
+) -> WidgetHandle:
+    """Register an HTML widget and return its handle; no browser opens.
+
+    With an explicit `label` the call is idempotent (every worker running the module registers the
+    same widget). Called while a request is being handled, the widget is per-visitor and is
+    collected once its visitors are gone; `per_visitor` overrides that guess.
+    """
+    engine = get_engine()
+    layout = _layout(toolbars)
+    widget_state = dict(state or {})
+    widget_state["body"] = content
+    if layout is not None:
+        widget_state["layout"] = layout
+        widget_state["toolbars"] = list(toolbars or ())
+    widget = engine.add_widget(
+        layout(content) if layout is not None else content,
+        label=label,
+        title=title,
+        callbacks=callbacks,
+        head=head,
+        kind=kind,
+        theme=theme,
+        per_visitor=in_request.get() if per_visitor is None else per_visitor,
+        state=widget_state,
+    )
+    return WidgetHandle(engine, widget.label)
+
+
+def show_plotly(*args: Any, **kwargs: Any) -> WidgetHandle:
+    """Show a Plotly figure (see `pywry.plotly.show_plotly`)."""
+    from .plotly import show_plotly as _show  # noqa: PLC0415
+
+    return _show(*args, **kwargs)
+
+
+def show_dataframe(*args: Any, **kwargs: Any) -> WidgetHandle:
+    """Show a table with server-side paging (see `pywry.dataframe.show_dataframe`)."""
+    from .dataframe import show_dataframe as _show  # noqa: PLC0415
+
+    return _show(*args, **kwargs)
+
+
+def get_widget_html(label: str, base_path: str | None = None) -> str | None:
+    """The full page HTML of widget `label` (bridge included), or None for an unknown label."""
+    return get_engine().page_html(label, base_path)
+
+
+async def get_widget_html_async(label: str, base_path: str | None = None) -> str | None:
+    """`get_widget_html` for async route handlers."""
+    return get_widget_html(label, base_path)
+
+
+def get_server_app() -> FastAPI:
+    """The FastAPI app of deploy mode: widget routes at the root, room for the user's routes.
+
+    Sets `PYWRY_HEADLESS=1` as the seed says. Calling it again returns the same app.
+    """
+    global _app
+    with _app_lock:
+        if _app is not None:
+            return _app
+        from fastapi import FastAPI  # noqa: PLC0415
+        from fastapi.middleware.cors import CORSMiddleware  # noqa: PLC0415
+
+        from .adapters.fastapi import PyWryMiddleware, routes  # noqa: PLC0415
+
+        os.environ.setdefault("PYWRY_HEADLESS", "1")
+        engine = get_engine()
+        settings = engine.settings
+        app = FastAPI(title="pywry", docs_url=None, redoc_url=None, openapi_url=None)
+        app.state.pywry_engine = engine
+        app.router.routes.extend(routes(engine))
+        app.add_middleware(PyWryMiddleware, engine=engine)
+        if settings.server.cors_origins:
+            origins = list(settings.server.cors_origins)
+            app.add_middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "X-PyWry-Token", "X-PyWry-Client"],
+            )
+        _app = app
+        return app
+
+
+def _check_workers(settings: PyWrySettings) -> None:
+    server, deploy_settings = settings.server, settings.deploy
+    if server.workers > 1 and deploy_settings.state_backend == StateBackend.MEMORY:
+        raise ConfigError(
+            f"PYWRY_SERVER__WORKERS={server.workers} needs shared state: set "
+            "PYWRY_DEPLOY__STATE_BACKEND=sqlite (one host) or redis (any number of hosts); "
+            "the memory backend keeps widgets inside one process"
+        )
+    if server.workers > 1 or server.reload:
+        raise ConfigError(
+            "PYWRY_SERVER__WORKERS > 1 and PYWRY_SERVER__RELOAD are not available in this version"
+        )
+
+
+def uvicorn_config(app: Any, settings: PyWrySettings) -> Any:
+    """A `uvicorn.Config` with every server setting applied (SSL included)."""
+    import uvicorn  # noqa: PLC0415
+
+    s = settings.server
+    return uvicorn.Config(
+        app,
+        host=s.host,
+        port=s.port,
+        log_level=s.log_level,
+        access_log=s.access_log,
+        timeout_keep_alive=s.timeout_keep_alive,
+        timeout_graceful_shutdown=s.timeout_graceful_shutdown,
+        limit_concurrency=s.limit_concurrency,
+        limit_max_requests=s.limit_max_requests,
+        backlog=s.backlog,
+        ssl_certfile=s.ssl_certfile,
+        ssl_keyfile=s.ssl_keyfile,
+        ssl_keyfile_password=s.ssl_keyfile_password,
+        ssl_ca_certs=s.ssl_ca_certs,
+        ws_max_size=s.max_payload_size,
+        lifespan="on",
+    )
+
+
+def deploy(app: Any = None) -> None:
+    """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking)."""
+    engine: Engine = get_engine()
+    settings = engine.settings
+    _check_workers(settings)
+    app = app if app is not None else get_server_app()
+    import uvicorn  # noqa: PLC0415
+
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    scheme = "https" if settings.server.ssl_certfile else "http"
+    host = settings.server.host
+    engine.public_url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{settings.server.port}"
+    try:
+        server.run()
+    finally:
+        engine.shutdown()

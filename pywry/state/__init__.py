@@ -1,0 +1,47 @@
+"""Deploy-mode detection and worker identity (seed 001), and the state backends."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+from ..config import StateBackend
+
+__all__ = ["StateBackend", "get_state_backend", "get_worker_id", "is_deploy_mode"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_worker_id: str | None = None
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def is_deploy_mode() -> bool:
+    """True when deploy mode is on, by the rules of the seed's "Detecting Deploy Mode"."""
+    backend = os.environ.get("PYWRY_DEPLOY__STATE_BACKEND", "").strip().lower()
+    return (
+        _env_true("PYWRY_DEPLOY_MODE")
+        or _env_true("PYWRY_DEPLOY__ENABLED")
+        or backend == "redis"
+        or (_env_true("PYWRY_HEADLESS") and bool(backend))
+    )
+
+
+def get_state_backend() -> StateBackend:
+    """The configured state backend (`.value` is memory, sqlite or redis)."""
+    from ..config import get_settings  # noqa: PLC0415
+
+    return StateBackend(get_settings().deploy.state_backend)
+
+
+def get_worker_id() -> str:
+    """`PYWRY_DEPLOY__WORKER_ID`, or an id generated once per process."""
+    global _worker_id
+    configured = os.environ.get("PYWRY_DEPLOY__WORKER_ID", "").strip()
+    if configured:
+        return configured
+    if _worker_id is None or not _worker_id.endswith(f"-{os.getpid()}"):
+        _worker_id = f"{socket.gethostname()}-{secrets.token_hex(3)}-{os.getpid()}"
+    return _worker_id
