@@ -1,0 +1,78 @@
+"""A deploy-mode app that exercises the core: module widget, per-visitor widgets, odd callbacks."""
+
+import asyncio
+import threading
+
+from fastapi.responses import HTMLResponse
+
+from pywry.inline import deploy, get_server_app, get_widget_html, get_widget_html_async, show
+
+app = get_server_app()
+calls: dict[str, int] = {"app:click": 0}
+
+
+def on_click(data, event_type, label):
+    calls["app:click"] += 1
+    board.emit("app:answer", {"n": data.get("n"), "calls": calls["app:click"]})
+
+
+def on_burst(data, event_type, label):
+    for i in range(int(data.get("count", 3))):
+        board.emit("app:note", {"i": i})
+
+
+def on_fail(data, event_type, label):
+    raise ValueError("this callback always fails")
+
+
+async def on_async(data, event_type, label):
+    await asyncio.sleep(0)
+    board.emit("app:async-answer", {"ok": True})
+
+
+def on_thread(data, event_type, label):
+    threading.Thread(target=lambda: board.emit("app:from-thread", {"ok": True})).start()
+
+
+def on_count(data, event_type, label):
+    board.emit("app:count", {"calls": calls["app:click"]})
+
+
+board = show(
+    "<h1>Board</h1>",
+    label="board",
+    callbacks={
+        "app:click": on_click,
+        "app:burst": on_burst,
+        "app:fail": on_fail,
+        "app:async": on_async,
+        "app:thread": on_thread,
+        "app:count": on_count,
+    },
+)
+
+
+def _visitor_widget(kind: str):
+    holder = {}
+
+    def answer(data, event_type, label):
+        holder["w"].emit("app:visitor-answer", {"kind": kind, "label": label})
+
+    holder["w"] = show(f"<p>{kind} visitor</p>", callbacks={"app:hello": answer})
+    return holder["w"]
+
+
+@app.get("/sync-visit", response_class=HTMLResponse)
+def sync_visit():
+    w = _visitor_widget("sync")
+    return HTMLResponse(get_widget_html(w.label))
+
+
+@app.get("/async-visit", response_class=HTMLResponse)
+async def async_visit():
+    w = _visitor_widget("async")
+    return HTMLResponse(await get_widget_html_async(w.label))
+
+
+if __name__ == "__main__":
+    deploy()

@@ -1,0 +1,56 @@
+"""Shared fixtures: a real Chromium (Playwright) and artifacts folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_binary
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _no_pywry_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from default settings, whatever the developer's shell exports."""
+    for key in list(os.environ):
+        if key.startswith("PYWRY_"):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder for screenshots and logs the tests make (not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright."""
+    require_binary(CHROMIUM, "apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh browser context and page for one test."""
+    context = browser.new_context(accept_downloads=True)  # type: ignore[attr-defined]
+    pg = context.new_page()
+    messages: list[str] = []
+    pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    pg.console_messages = messages  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()

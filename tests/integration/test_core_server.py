@@ -1,0 +1,302 @@
+"""The core over a real uvicorn process: handshake, events, emits, close codes, resume, collection."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.integration.wsclient import Client, page_bootstrap
+from tests.support import ROOT, Server, clean_env, free_port, run_server
+
+pytestmark = pytest.mark.integration
+INTERNAL = "internal-test-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__INTERNAL_API_TOKEN=INTERNAL,
+        PYWRY_SERVER__RECONNECT_TIMEOUT="1",
+        PYWRY_SERVER__OUTBOX_SIZE="20",
+        PYWRY_SERVER__MAX_PAYLOAD_SIZE="64K",
+        PYWRY_SERVER__ACCESS_LOG="false",
+        PYWRY_DEPLOY__CONNECTION_TTL="1",
+    )
+    argv = [sys.executable, str(ROOT / "tests" / "apps" / "core_app.py")]
+    with run_server(argv, env, port, tmp_path_factory.mktemp("core")) as srv:
+        yield srv
+
+
+def detail(server: Server) -> dict:
+    res = httpx.get(server.url + "/health", headers={"X-PyWry-Internal-Token": INTERNAL})
+    return res.json()
+
+
+def connect(server: Server, label: str = "board", **kw) -> Client:
+    return Client(server.url, page_bootstrap(f"{server.url}/widget/{label}"), **kw)
+
+
+def test_event_reaches_callback_and_every_connection_gets_the_emit(server: Server) -> None:
+    a = connect(server, client="clientA")
+    b = connect(server, client="clientB")
+    try:
+        ident = a.send("app:click", {"n": 7})
+        ack, _ = a.recv_until("pywry:ack")
+        assert ack["data"]["id"] == ident and "seq" not in ack
+        got_a, _ = a.recv_until("app:answer")
+        got_b, _ = b.recv_until("app:answer")
+        assert got_a["data"]["n"] == 7 and got_a == got_b
+        assert got_a["seq"] >= 1
+    finally:
+        a.close()
+        b.close()
+
+
+def test_handshake_echoes_token_subprotocol(server: Server) -> None:
+    boot = page_bootstrap(server.url + "/widget/board")
+    c = Client(server.url, boot)
+    try:
+        assert c.ws.subprotocol == f"pywry.token.{boot['token']}"
+    finally:
+        c.close()
+
+
+def test_duplicate_event_ids_run_the_callback_once(server: Server) -> None:
+    c = connect(server, client="dupclient")
+    try:
+        c.send("app:click", {"n": 1}, ident=5)
+        first, _ = c.recv_until("app:answer")
+        c.send("app:click", {"n": 1}, ident=5)  # a resend after a reconnect
+        ack, _ = c.recv_until("pywry:ack")
+        c.send("app:count", {}, ident=6)
+        count, before = c.recv_until("app:count")
+        assert ack["data"]["id"] == 5
+        assert count["data"]["calls"] == first["data"]["calls"]
+        assert not [m for m in before if m["type"] == "app:answer"]
+    finally:
+        c.close()
+
+
+def test_failing_callback_answers_error_and_keeps_the_connection(server: Server) -> None:
+    c = connect(server, client="failclient")
+    try:
+        ident = c.send("app:fail")
+        err, _ = c.recv_until("pywry:error")
+        assert err["data"]["code"] == "callback-error"
+        assert "always fails" in err["data"]["detail"] and err["data"]["id"] == ident
+        c.send("app:click", {"n": 2})
+        answer, _ = c.recv_until("app:answer")
+        assert answer["data"]["n"] == 2
+    finally:
+        c.close()
+    assert "app:fail" in server.log() and "board" in server.log()
+
+
+def test_async_callback_and_emit_from_another_thread(server: Server) -> None:
+    c = connect(server, client="asyncclient")
+    try:
+        c.send("app:async")
+        c.recv_until("app:async-answer")
+        c.send("app:thread")
+        c.recv_until("app:from-thread")
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "detail_part"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"data": {}}', "'type'"),
+        ('{"type": "app:x", "data": ' + "[" * 40 + "]" * 40 + "}", "deeper"),
+        ('{"type": "app:x", "id": -3}', "'id'"),
+    ],
+)
+def test_malformed_frames_get_bad_message_and_the_connection_stays(
+    server: Server, frame: str, detail_part: str
+) -> None:
+    c = connect(server)
+    try:
+        c.ws.send(frame)
+        err, _ = c.recv_until("pywry:error")
+        assert err["data"]["code"] == "bad-message" and detail_part in err["data"]["detail"]
+        c.send("app:click", {"n": 3})
+        c.recv_until("app:answer")
+    finally:
+        c.close()
+
+
+def test_binary_frame_is_refused_with_an_error(server: Server) -> None:
+    c = connect(server, client="binary")
+    try:
+        c.ws.send(b"\x00\x01\x02")
+        err, _ = c.recv_until("pywry:error")
+        assert err["data"]["code"] == "bad-message" and "binary" in err["data"]["detail"]
+    finally:
+        c.close()
+
+
+def test_ten_bad_frames_close_with_1008_and_leave_no_connection(server: Server) -> None:
+    before = detail(server)["connections"]
+    c = connect(server, client="spammer")
+    for _ in range(10):
+        c.ws.send("garbage")
+    assert c.close_code() == 1008
+    deadline = time.monotonic() + 5
+    while detail(server)["connections"] > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert detail(server)["connections"] == before
+
+
+def test_too_big_message_closes_with_1009(server: Server) -> None:
+    c = connect(server, client="bigsender")
+    c.send("app:click", {"blob": "x" * 70_000})
+    assert c.close_code() == 1009
+
+
+@pytest.mark.parametrize(
+    ("label", "token", "origin", "code"),
+    [
+        ("nosuchwidget", None, None, 4004),
+        ("board", "wrong-token", None, 4001),
+        ("board", "", None, 4001),
+        ("board", None, "http://evil.example", 4003),
+    ],
+)
+def test_refused_handshakes_report_their_close_code(
+    server: Server, label: str, token: str | None, origin: str | None, code: int
+) -> None:
+    boot = page_bootstrap(server.url + "/widget/board")
+    boot = {**boot, "label": label, "ws": f"/ws/{label}"}
+    c = Client(server.url, boot, token=token, origin=origin)
+    assert c.close_code() == code
+
+
+def test_same_origin_is_accepted(server: Server) -> None:
+    c = connect(server, origin=server.url)
+    try:
+        c.send("app:count")
+        c.recv_until("app:count")
+    finally:
+        c.close()
+
+
+def test_resume_after_a_dropped_connection_delivers_exactly_the_missed_messages(
+    server: Server,
+) -> None:
+    a = connect(server, client="resumer")
+    b = connect(server, client="burster")
+    try:
+        a.send("app:count")
+        last = a.recv_until("app:count")[0]["seq"]
+        a.close()
+        b.send("app:burst", {"count": 3})
+        notes = [b.recv_until("app:note")[0] for _ in range(3)]
+        boot = page_bootstrap(server.url + "/widget/board")
+        again = Client(server.url, boot, client="resumer", after=last, next_id=2)
+        got = [again.recv() for _ in range(3)]
+        assert got == notes
+        again.send("app:count")  # the next thing is its ack: nothing was sent twice
+        nxt = again.recv()
+        assert nxt["type"] == "pywry:ack"
+        again.close()
+    finally:
+        b.close()
+
+
+def test_resume_too_far_back_gets_resync(server: Server) -> None:
+    b = connect(server, client="burster2")
+    for _ in range(3):  # 30 messages; the outbox keeps 20
+        b.send("app:burst", {"count": 10})
+        for _ in range(10):
+            b.recv_until("app:note")
+    b.close()
+    boot = page_bootstrap(server.url + "/widget/board")
+    c = Client(server.url, boot, client="late", after=max(0, boot["seq"] - 25))
+    msg = c.recv()
+    assert msg["type"] == "pywry:resync" and msg["data"]["seq"] == boot["seq"]
+    c.close()
+
+
+def test_disconnect_needs_the_widget_token(server: Server) -> None:
+    url = server.url + "/disconnect/board?client=someone"
+    assert httpx.post(url).status_code == 401
+    assert httpx.post(url + "&token=wrong").status_code == 401
+    token = page_bootstrap(server.url + "/widget/board")["token"]
+    assert httpx.post(url + f"&token={token}").status_code == 204
+    assert httpx.get(server.url + "/widget/board").status_code == 200  # still there
+
+
+def test_health_details_need_the_internal_token(server: Server) -> None:
+    assert httpx.get(server.url + "/health").json() == {"status": "ok"}
+    wrong = httpx.get(server.url + "/health", headers={"X-PyWry-Internal-Token": "nope"})
+    assert wrong.json() == {"status": "ok"}
+    assert detail(server)["widgets"] >= 1
+
+
+@pytest.mark.parametrize("route", ["/sync-visit", "/async-visit"])
+def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route: str) -> None:
+    res1 = httpx.get(server.url + route)
+    res2 = httpx.get(server.url + route)
+    from tests.integration.wsclient import bootstrap
+
+    b1, b2 = bootstrap(res1.text), bootstrap(res2.text)
+    assert b1["label"] != b2["label"]
+    c = Client(server.url, b1, client="visitor")
+    try:
+        c.send("app:hello")
+        answer, _ = c.recv_until("app:visitor-answer")
+        assert answer["data"]["label"] == b1["label"]
+    finally:
+        c.close()
+
+
+def test_page_views_do_not_grow_widgets_without_bound(server: Server) -> None:
+    base = detail(server)["widgets"]
+    with httpx.Client(base_url=server.url) as http:
+        for i in range(10_000):
+            assert http.get("/sync-visit" if i % 2 else "/async-visit").status_code == 200
+    # nobody connected: each widget goes once CONNECTION_TTL (1 s) has passed
+    deadline = time.monotonic() + 15
+    while detail(server)["widgets"] > base + 50 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert detail(server)["widgets"] <= base + 50
+
+
+def test_visitor_widget_survives_a_reload_and_goes_after_the_window(server: Server) -> None:
+    from tests.integration.wsclient import bootstrap
+
+    boot = bootstrap(httpx.get(server.url + "/sync-visit").text)
+    page = f"{server.url}/widget/{boot['label']}"
+    c = Client(server.url, boot, client="reloader")
+    c.send("app:hello")
+    c.recv_until("app:visitor-answer")
+    c.close()
+    # a reload within the reconnect window finds the widget and can reconnect
+    again = Client(server.url, page_bootstrap(page), client="reloader", next_id=2)
+    again.send("app:hello")
+    again.recv_until("app:visitor-answer")
+    again.close()
+    deadline = time.monotonic() + 10
+    while httpx.get(page).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert httpx.get(page).status_code == 404
+
+
+def test_static_assets_have_etags(server: Server) -> None:
+    res = httpx.get(server.url + "/pywry-static/bridge.js")
+    assert res.status_code == 200 and "javascript" in res.headers["content-type"]
+    again = httpx.get(
+        server.url + "/pywry-static/bridge.js", headers={"If-None-Match": res.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert httpx.get(server.url + "/pywry-static/../config.py").status_code == 404
+    assert httpx.get(server.url + "/pywry-static/config.py").status_code == 404

@@ -1,0 +1,128 @@
+"""Helpers the test suite shares: free ports, real server processes, required binaries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_binary(path_or_name: str, install_hint: str) -> str:
+    """The binary's path; skips locally (fails under CI=true) when it is missing."""
+    found = path_or_name if os.path.isabs(path_or_name) and os.path.exists(path_or_name) else None
+    found = found or shutil.which(path_or_name)
+    if found:
+        return found
+    message = f"{path_or_name} is not installed ({install_hint})"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+    raise AssertionError  # unreachable
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without PYWRY_* settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWRY_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+class Server:
+    """A real server process on a loopback port."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+        self.proc = proc
+        self.url = url
+        self.log_path = log_path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        return self.proc.returncode
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20.0) -> None:
+    """Poll `url` until it answers (bounded), failing early if the process died."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            httpx.get(url, timeout=1.0, verify=False)
+            return
+        except httpx.HTTPError as exc:
+            last = exc
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+@contextmanager
+def run_server(
+    argv: list[str],
+    env: Mapping[str, str],
+    port: int,
+    log_dir: Path,
+    *,
+    ready_path: str = "/health",
+    scheme: str = "http",
+    cwd: Path = ROOT,
+) -> Iterator[Server]:
+    """Start `argv` (a server listening on `port`), wait until it answers, stop it afterwards."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"server-{port}.log"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(proc, f"{scheme}://127.0.0.1:{port}", log_path)
+    try:
+        wait_http(server.url + ready_path, proc)
+        yield server
+    except BaseException:
+        sys.stderr.write(server.log()[-4000:])
+        raise
+    finally:
+        server.stop()
+
+
+def run_example(
+    name: str, tmp_path: Path, **env: str
+) -> Iterator[Server]:  # pragma: no cover - thin wrapper
+    """Start `examples/<name>` on a free port with `env` added."""
+    port = free_port()
+    full = clean_env(PYWRY_SERVER__HOST="127.0.0.1", PYWRY_SERVER__PORT=str(port), **env)
+    return run_server([sys.executable, str(EXAMPLES / name)], full, port, tmp_path)  # type: ignore[return-value]
