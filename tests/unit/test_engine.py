@@ -1,0 +1,117 @@
+"""Engine and page rendering without a server: registration, emits, HTML, deploy settings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pywry.config import ConfigError, PyWrySettings
+from pywry.core.engine import Engine, UnknownWidgetError
+from pywry.core.page import script_json
+from pywry.handle import WidgetHandle
+from pywry.inline import _check_workers
+
+
+def boot(html: str) -> dict:
+    m = re.search(r'id="pywry-bootstrap">(.*?)</script>', html)
+    assert m
+    return json.loads(m.group(1))
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(PyWrySettings())
+
+
+def test_page_carries_bootstrap_and_bridge_under_the_base_path(engine: Engine) -> None:
+    w = engine.add_widget("<p>hi</p>", label="chart", title="T")
+    html = engine.page_html("chart", "/pywry")
+    assert html is not None
+    b = boot(html)
+    assert b["label"] == "chart" and b["token"] == w.token and b["seq"] == 0
+    assert b["ws"] == "/pywry/ws/chart" and b["events"] == "/pywry/events/chart"
+    assert b["stream"] == "/pywry/sse/chart"
+    assert '<script src="/pywry/pywry-static/bridge.js' in html
+    assert "<title>T</title>" in html and '<div id="pywry-root" class="pywry-root"><p>hi</p>' in html
+    assert engine.page_html("nope") is None
+
+
+def test_full_document_content_gets_the_bridge_in_its_head(engine: Engine) -> None:
+    engine.add_widget("<html><head><title>Mine</title></head><body>x</body></html>", label="doc")
+    html = engine.page_html("doc", "")
+    assert html is not None
+    assert html.index("pywry-bootstrap") < html.index("<title>Mine</title>")
+    assert html.count("<html") == 1
+
+
+def test_title_is_escaped_and_bootstrap_cannot_break_out(engine: Engine) -> None:
+    engine.add_widget("x", label="t", title="</title><script>alert(1)</script>")
+    html = engine.page_html("t", "")
+    assert html is not None and "<script>alert(1)" not in html
+    assert "</script>" not in script_json({"a": "</script><b>"})
+
+
+def test_show_with_same_label_is_idempotent(engine: Engine) -> None:
+    a = engine.add_widget("x", label="same")
+    engine.emit("same", "app:x", {})
+    b = engine.add_widget("x", label="same")
+    assert a.token == b.token and b.outbox.seq == 1
+
+
+def test_emit_validates_and_sequences(engine: Engine) -> None:
+    engine.add_widget("x", label="w")
+    h = WidgetHandle(engine, "w")
+    assert h.emit("app:one", {"a": 1}) == 1
+    assert h.alert("hello", "success", 1000) == 2
+    with pytest.raises(ValueError, match="namespace:name"):
+        h.emit("bad", {})
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        h.emit("app:x", {"obj": object()})
+    with pytest.raises(ValueError, match="alert type"):
+        h.alert("x", "loud")
+    h.close()
+    with pytest.raises(UnknownWidgetError):
+        h.emit("app:x", {})
+
+
+def test_update_changes_content_for_later_pages(engine: Engine) -> None:
+    engine.add_widget("<p>old</p>", label="u")
+    WidgetHandle(engine, "u").update("<p>new</p>")
+    html = engine.page_html("u", "")
+    assert html is not None and "<p>new</p>" in html and boot(html)["seq"] == 1
+
+
+def test_bad_arguments_name_the_value(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="label 'has space'"):
+        engine.add_widget("x", label="has space")
+    with pytest.raises(TypeError, match="not callable"):
+        engine.add_widget("x", callbacks={"app:x": 3})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="'nocolon'"):
+        engine.add_widget("x", callbacks={"nocolon": print})
+    with pytest.raises(TypeError, match="content must be"):
+        engine.add_widget(42)  # type: ignore[arg-type]
+
+
+def test_widget_limit(engine: Engine) -> None:
+    small = Engine(PyWrySettings(server={"max_widgets": 2}))
+    small.add_widget("a")
+    small.add_widget("b")
+    with pytest.raises(RuntimeError, match="MAX_WIDGETS"):
+        small.add_widget("c")
+
+
+def test_per_visitor_widgets_are_collected_after_the_connection_ttl() -> None:
+    eng = Engine(PyWrySettings(deploy={"connection_ttl": 1}))
+    w = eng.add_widget("x", per_visitor=True)
+    kept = eng.add_widget("x", label="module")
+    w.created -= 2
+    kept.created -= 2
+    assert eng.reap() == 1
+    assert eng.get(w.label) is None and eng.get("module") is not None
+
+
+def test_more_than_one_worker_needs_a_shared_backend() -> None:
+    with pytest.raises(ConfigError, match="sqlite.*redis"):
+        _check_workers(PyWrySettings(server={"workers": 4}))
