@@ -112,6 +112,18 @@ class Engine:
             self.call_on_loop(self._close_all, list(conns), p.CLOSE_UNKNOWN_WIDGET)
         return True
 
+    async def close_connections(self, label: str, code: int = p.CLOSE_RESTART) -> int:
+        """Close every connection of a widget (pages reconnect by themselves); returns how many.
+
+        Returns once they are gone, so a following emit is certainly replayed on reconnect.
+        """
+        conns = list(self.connections.get(label, ()))
+        for conn in conns:
+            await conn.close(code, "closed by the server")
+        for conn in conns:
+            await conn.finished()
+        return len(conns)
+
     def _close_all(self, conns: list[Connection], code: int) -> None:
         for conn in conns:
             asyncio.get_running_loop().create_task(conn.close(code, "widget closed"))

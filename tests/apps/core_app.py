@@ -62,6 +62,47 @@ def _visitor_widget(kind: str):
     return holder["w"]
 
 
+def on_ping(data, event_type, label):
+    e2e.emit("app:pong", {"n": data.get("n")})
+
+
+e2e = show(
+    """
+    <button id="ping">ping</button><p id="pong">none</p><p id="early">none</p><ul id="notes"></ul>
+    <script>
+      // emitted while the page is still loading, before any connection exists
+      window.pywry.emit("app:early", {state: window.pywry.state});
+      window.pywry.on("app:early-answer", (d) => {
+        document.getElementById("early").textContent = "early " + d.state;
+      });
+      let n = 0;
+      document.getElementById("ping").onclick = () => window.pywry.emit("app:ping", {n: ++n});
+      window.pywry.on("app:pong", (d) => { document.getElementById("pong").textContent = "pong " + d.n; });
+      window.pywry.on("app:note", (d) => {
+        const li = document.createElement("li"); li.textContent = d.text;
+        document.getElementById("notes").appendChild(li);
+      });
+    </script>
+    """,
+    label="e2e",
+    callbacks={
+        "app:ping": on_ping,
+        "app:early": lambda data, ev, label: e2e.emit("app:early-answer", data),
+    },
+)
+
+
+@app.post("/test/drop/{label}")
+async def drop(label: str, count: int = 3):
+    """Close every socket of a widget, then emit while its pages are disconnected."""
+    from pywry.core.engine import get_engine
+
+    closed = await get_engine().close_connections(label)
+    for i in range(count):
+        e2e.emit("app:note", {"text": f"note-{i}"})
+    return {"closed": closed}
+
+
 @app.get("/sync-visit", response_class=HTMLResponse)
 def sync_visit():
     w = _visitor_widget("sync")

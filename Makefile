@@ -1,0 +1,38 @@
+# `make demo` starts the demo dashboard; `make test` runs the whole suite. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: setup system demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+system:
+	bash scripts/ensure-system.sh
+
+demo: setup
+	$(BIN)/python examples/deploy_full_example.py
+
+test: setup system
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+lint: setup
+	$(BIN)/ruff check pywry tests examples bench
+	$(BIN)/ruff format --check pywry tests examples bench
+	$(BIN)/mypy
+
+bench: setup system
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,630 @@
+"""Browser mode (seed 003): `PyWry` serves widgets from a background thread of the user's script.
+
+`app.show()` registers a widget, starts a uvicorn server in a daemon thread on first use and opens
+the widget in the system browser; `app.block()` keeps the script alive until every tab is closed;
+`app.destroy()` (also on Ctrl+C inside `block()`, and at interpreter exit) stops the server and
+frees its port. Each `PyWry` has its own `Engine`, Starlette app, uvicorn server and port, so two
+of them in one process never see each other's widgets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from .config import ConfigError, PyWrySettings, ServerSettings
+from .core import http
+from .core import protocol as p
+from .core.engine import Engine
+from .core.hosts import WILDCARD_HOSTS, HostPolicy
+from .core.origins import OriginCheck
+from .core.tokens import token_from_subprotocols, tokens_equal
+from .core.widgets import Callback, WidgetLimitError, check_label
+from .handle import WidgetHandle
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["HostGuard", "PyWry", "UnsupportedModeError", "WindowMode", "is_headless"]
+
+log = logging.getLogger("pywry")
+
+#: How often `block()` looks at the connection counts (seconds).
+POLL_INTERVAL = 0.1
+#: How long the first `show()` waits for the server to listen before giving up (seconds).
+START_TIMEOUT = 15.0
+#: How long `destroy()` waits for the server thread (then it forces the exit).
+STOP_TIMEOUT = 5.0
+#: Graceful-shutdown budget handed to uvicorn when the settings leave it unbounded (seconds).
+GRACEFUL_SHUTDOWN = 2.0
+INTERNAL_TOKEN_HEADER = "x-pywry-internal-token"
+_TRUE = {"1", "true", "yes", "on"}
+_counter = itertools.count(1)
+
+
+class WindowMode(str, Enum):
+    """How widgets are shown. Only BROWSER exists in this pywry; the rest name native windows."""
+
+    NEW_WINDOW = "new_window"
+    SINGLE_WINDOW = "single_window"
+    MULTI_WINDOW = "multi_window"
+    NOTEBOOK = "notebook"
+    BROWSER = "browser"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class UnsupportedModeError(ValueError):
+    """Raised for a window mode that needs native OS windows (use WindowMode.BROWSER)."""
+
+
+def _check_mode(mode: WindowMode | str) -> WindowMode:
+    if not isinstance(mode, WindowMode):
+        try:
+            mode = WindowMode(str(mode).strip().lower())
+        except ValueError:
+            choices = ", ".join(m.name for m in WindowMode)
+            raise UnsupportedModeError(
+                f"mode {mode!r} is not a WindowMode ({choices}); use WindowMode.BROWSER"
+            ) from None
+    if mode is not WindowMode.BROWSER:
+        raise UnsupportedModeError(
+            f"WindowMode.{mode.name} needs native OS windows, which this pywry does not provide; "
+            "use PyWry(mode=WindowMode.BROWSER) to show widgets in the system browser "
+            "(or pywry.inline for a deployed server)"
+        )
+    return mode
+
+
+def is_headless() -> bool:
+    """True when no browser can be opened here: PYWRY_HEADLESS=1, or Linux without a display."""
+    if os.environ.get("PYWRY_HEADLESS", "").strip().lower() in _TRUE:
+        return True
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return False
+
+
+def _url_host(host: str) -> str:
+    """The host part of URLs for a server bound to `host` (wildcards become 127.0.0.1)."""
+    if host.strip() in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    bare = host.strip("[]")
+    return f"[{bare}]" if ":" in bare else bare
+
+
+def _bind(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening-ready socket bound to host:port (IPv4 first), so errors surface in `show()`."""
+    bind_host = None if host.strip() in ("", "[::]") else host.strip("[]")
+    infos = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    last: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and bind_host in (None, "::"):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise OSError(f"pywry cannot listen on {host}:{port}: {last}") from last
+
+
+def _reply(res: http.HttpResponse) -> Response:
+    from starlette.responses import Response  # noqa: PLC0415
+
+    return Response(res.body, res.status, res.headers, media_type=res.content_type)
+
+
+async def register_widget(request: Request) -> Response:
+    """`POST /register_widget` {label, html, title}: re-register a widget (kernel restart recovery).
+
+    Needs the internal API token (`X-PyWry-Internal-Token`). An existing widget keeps its token,
+    its callbacks and its open pages, which are sent the new HTML.
+    """
+    engine: Engine = request.app.state.pywry_engine
+    expected = engine.settings.server.internal_api_token
+    if not expected or not tokens_equal(expected, request.headers.get(INTERNAL_TOKEN_HEADER)):
+        return _reply(
+            http.error_response(401, "bad-token", "the internal API token is missing or wrong")
+        )
+    limit = engine.settings.server.max_payload_size
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return _reply(http.error_response(413, "too-big", f"body over {limit} bytes"))
+    try:
+        data = json.loads(bytes(body))
+    except ValueError:
+        return _reply(http.error_response(400, "bad-request", "the body is not JSON"))
+    if not isinstance(data, dict):
+        return _reply(http.error_response(400, "bad-request", "the body must be a JSON object"))
+    label, html, title = data.get("label"), data.get("html"), data.get("title", "PyWry")
+    try:
+        check_label(label)
+    except ValueError as exc:
+        return _reply(http.error_response(400, "bad-request", str(exc)))
+    if not isinstance(html, str) or not isinstance(title, str):
+        return _reply(http.error_response(400, "bad-request", "html and title must be strings"))
+    assert isinstance(label, str)
+    old = engine.get(label)
+    try:
+        widget = engine.add_widget(
+            html,
+            label=label,
+            title=title,
+            callbacks=old.callbacks if old is not None else None,
+            head=old.head if old is not None else "",
+            theme=old.theme if old is not None else None,
+            state={"body": html},
+        )
+    except WidgetLimitError as exc:
+        return _reply(http.error_response(429, "too-many-widgets", str(exc)))
+    if old is not None:
+        engine.emit_to(widget, "pywry:update-html", {"html": html})
+    url = f"{engine.public_url or ''}{engine.settings.server.widget_prefix}/{label}"
+    log.info("widget %r re-registered over HTTP", label)
+    return _reply(http.json_response(200, {"label": label, "url": url, "created": old is None}))
+
+
+class HostGuard:
+    """Pure-ASGI middleware: refuses requests whose `Host` is not one of the server's own names.
+
+    HTTP gets `421 {"error": "bad-host", "detail": ...}`. A WebSocket handshake is accepted (the
+    token subprotocol echoed, so the browser completes it) and closed at once with 4003, the code
+    the bridge treats as "refused, do not retry".
+    """
+
+    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass lifespan and allowed requests through; answer the others."""
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        hosts = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"]
+        host = hosts[0] if len(hosts) == 1 else None
+        if self.policy.allows(host):
+            await self.app(scope, receive, send)
+            return
+        detail = self.policy.describe(host)
+        log.warning("refused a %s request: %s", kind, detail)
+        if kind == "http":
+            res = http.error_response(421, "bad-host", detail)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": res.status,
+                    "headers": [
+                        (b"content-type", res.content_type.encode()),
+                        (b"content-length", str(len(res.body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": res.body})
+            return
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        _, echo = token_from_subprotocols(scope.get("subprotocols") or ())
+        await send({"type": "websocket.accept", "subprotocol": echo, "headers": []})
+        await send({"type": "websocket.close", "code": p.CLOSE_BAD_ORIGIN, "reason": "bad-host"})
+
+
+def _server_class() -> type[uvicorn.Server]:
+    import uvicorn  # noqa: PLC0415
+
+    class _Server(uvicorn.Server):
+        """A uvicorn server that runs off the main thread and says when it listens."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.ready = threading.Event()
+
+        def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+            """Signals belong to the user's script (Ctrl+C reaches `block()`)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # uvicorn >= 0.29
+            """Signals belong to the user's script (Ctrl+C reaches `block()`)."""
+            yield
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().startup(sockets=sockets)
+            finally:
+                self.ready.set()
+
+    return _Server
+
+
+class PyWry:
+    """Browser mode: widgets served by a local server in a background thread, shown in tabs.
+
+    ``PyWry(mode=WindowMode.BROWSER, host=..., port=..., open_browser=..., check_origin=...,
+    allowed_hosts=[...], server={...}, settings=...)``: explicit arguments override
+    ``PYWRY_SERVER__*`` variables, which override the config file (DESIGN section 6). Port 0
+    picks a free port, reported by ``handle.url``.
+    """
+
+    def __init__(
+        self,
+        mode: WindowMode | str = WindowMode.BROWSER,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        open_browser: bool | None = None,
+        check_origin: OriginCheck | None = None,
+        allowed_hosts: Iterable[str] = (),
+        server: Mapping[str, Any] | None = None,
+        settings: PyWrySettings | None = None,
+    ) -> None:
+        self.mode = _check_mode(mode)
+        if check_origin is not None and not callable(check_origin):
+            raise TypeError(
+                f"check_origin must be a callable(origin) -> bool, not {check_origin!r}"
+            )
+        if isinstance(allowed_hosts, str):
+            raise TypeError("allowed_hosts must be a list of host names, not a string")
+        if server is not None and not isinstance(server, Mapping):
+            raise TypeError(f"server must be a mapping of server settings, not {server!r}")
+        self.settings = self._load_settings(settings, server, host, port, open_browser)
+        self._engine = Engine(self.settings, check_origin=check_origin)
+        s = self.settings.server
+        self._host_policy = HostPolicy(
+            s.host, s.port, scheme="https" if s.ssl_certfile else "http", extra=allowed_hosts
+        )
+        self._lock = threading.RLock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._stopped = threading.Event()  # destroy() was called
+        self._gone = threading.Event()  # the server thread ended
+        self._destroyed = False
+        self._shown = False
+        self.port: int | None = None
+
+    # -- settings ------------------------------------------------------------------------------
+    @staticmethod
+    def _load_settings(
+        settings: PyWrySettings | None,
+        server: Mapping[str, Any] | None,
+        host: str | None,
+        port: int | None,
+        open_browser: bool | None,
+    ) -> PyWrySettings:
+        overrides: dict[str, Any] = dict(server or {})
+        for key, value in (("host", host), ("port", port), ("open_browser", open_browser)):
+            if value is not None:
+                overrides[key] = value
+        if settings is None:
+            settings = PyWrySettings(server=overrides)
+        elif not isinstance(settings, PyWrySettings):
+            raise TypeError(f"settings must be a PyWrySettings, not {settings!r}")
+        elif overrides:
+            base = settings.server
+            given = {name: getattr(base, name) for name in base.model_fields_set}
+            for key in overrides:
+                if key not in ServerSettings.model_fields:
+                    raise ConfigError(f"server.{key}: unknown setting", (f"server.{key}",))
+            try:
+                merged = ServerSettings.model_validate({**given, **overrides})
+            except ValueError as exc:
+                raise ConfigError(f"server: {exc}") from None
+            settings = settings.model_copy(update={"server": merged})
+        if not settings.server.internal_api_token:
+            token = secrets.token_urlsafe(32)
+            server_copy = settings.server.model_copy(update={"internal_api_token": token})
+            settings = settings.model_copy(update={"server": server_copy})
+        return settings
+
+    # -- public properties ---------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """This app's engine (its widgets, connections and callbacks)."""
+        return self._engine
+
+    @property
+    def internal_token(self) -> str:
+        """The internal API token for `/health` details and `/register_widget` (keep it secret)."""
+        token = self.settings.server.internal_api_token
+        assert token is not None
+        return token
+
+    @property
+    def url(self) -> str | None:
+        """The server's base URL (`http(s)://host:port`), or None before the first `show()`."""
+        return self._engine.public_url
+
+    @property
+    def running(self) -> bool:
+        """True while the server thread is serving."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stopped.is_set()
+
+    def __repr__(self) -> str:
+        return f"<PyWry mode={self.mode.value} url={self.url!r}>"
+
+    def __enter__(self) -> PyWry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # -- showing -------------------------------------------------------------------------------
+    def show(
+        self,
+        content: str,
+        label: str | None = None,
+        title: str = "PyWry",
+        callbacks: dict[str, Callback] | None = None,
+        toolbars: Sequence[Any] | None = None,
+        *,
+        theme: str | None = None,
+        head: str = "",
+        open_browser: bool | None = None,
+    ) -> WidgetHandle:
+        """Register an HTML widget, start the server if needed and open it in the browser."""
+        self._check_alive()
+        layout = _layout(toolbars)
+        state: dict[str, Any] = {"body": content}
+        if layout is not None:
+            state["layout"] = layout
+            state["toolbars"] = list(toolbars or ())
+        already_open = self._has_pages(label)
+        widget = self._engine.add_widget(
+            layout(content) if layout is not None and isinstance(content, str) else content,
+            label=label,
+            title=title,
+            callbacks=callbacks,
+            head=head,
+            theme=theme,
+            per_visitor=False,
+            state=state,
+        )
+        return self._present(WidgetHandle(self._engine, widget.label), open_browser, already_open)
+
+    def show_plotly(
+        self, *args: Any, open_browser: bool | None = None, **kwargs: Any
+    ) -> WidgetHandle:
+        """Show a Plotly figure (arguments of `pywry.plotly.show_plotly`) in the browser."""
+        self._check_alive()
+        from .plotly import show_plotly  # noqa: PLC0415
+
+        already_open = self._has_pages(kwargs.get("label"))
+        handle = show_plotly(*args, engine=self._engine, **kwargs)
+        return self._present(handle, open_browser, already_open)
+
+    def show_dataframe(
+        self, *args: Any, open_browser: bool | None = None, **kwargs: Any
+    ) -> WidgetHandle:
+        """Show a table (arguments of `pywry.dataframe.show_dataframe`) in the browser."""
+        self._check_alive()
+        from .dataframe import show_dataframe  # noqa: PLC0415
+
+        already_open = self._has_pages(kwargs.get("label"))
+        handle = show_dataframe(*args, engine=self._engine, **kwargs)
+        return self._present(handle, open_browser, already_open)
+
+    def _has_pages(self, label: object) -> bool:
+        widget = self._engine.get(label) if isinstance(label, str) else None
+        return widget is not None and widget.connections > 0
+
+    def _present(
+        self, handle: WidgetHandle, open_browser: bool | None, already_open: bool
+    ) -> WidgetHandle:
+        self._start()
+        self._shown = True
+        wanted = self.settings.server.open_browser if open_browser is None else open_browser
+        if wanted and not already_open:
+            self._open_browser(handle.url)
+        return handle
+
+    def _open_browser(self, url: str) -> None:
+        if is_headless():
+            print(f"pywry: no display here; open {url} in a browser", file=sys.stderr)
+            return
+
+        def run() -> None:
+            try:
+                if not webbrowser.open_new_tab(url):
+                    log.warning("could not open a browser; open %s yourself", url)
+            except Exception as exc:  # noqa: BLE001 - a missing browser must not kill the app
+                log.warning("could not open a browser (%s); open %s yourself", exc, url)
+
+        # Some browsers registered with `webbrowser` run in the foreground; never wait for them.
+        threading.Thread(target=run, name="pywry-open-browser", daemon=True).start()
+
+    def _check_alive(self) -> None:
+        if self._destroyed:
+            raise RuntimeError("this PyWry was destroyed; create a new PyWry to show widgets")
+
+    # -- the server ----------------------------------------------------------------------------
+    def _build_app(self) -> ASGIApp:
+        from starlette.applications import Starlette  # noqa: PLC0415
+        from starlette.routing import Route  # noqa: PLC0415
+
+        from .adapters.fastapi import routes  # noqa: PLC0415
+
+        engine = self._engine
+        engine.default_base = ""
+        app = Starlette(
+            routes=[*routes(engine), Route("/register_widget", register_widget, methods=["POST"])]
+        )
+        app.state.pywry_engine = engine
+        return HostGuard(app, self._host_policy)
+
+    def _uvicorn_settings(self) -> PyWrySettings:
+        """Browser mode is quiet by default: uvicorn logs warnings only unless set otherwise."""
+        server = self.settings.server
+        quiet: dict[str, Any] = {}
+        if "log_level" not in server.model_fields_set:
+            quiet["log_level"] = "warning"
+        if "access_log" not in server.model_fields_set:
+            quiet["access_log"] = False
+        if not quiet:
+            return self.settings
+        return self.settings.model_copy(update={"server": server.model_copy(update=quiet)})
+
+    def _start(self) -> None:
+        """Start the server thread once; returns when it listens (raises if it cannot)."""
+        with self._lock:
+            self._check_alive()
+            if self._server is not None:
+                if self._gone.is_set():
+                    raise RuntimeError(f"the pywry server stopped: {self._error!r}")
+                return
+            from .inline import uvicorn_config  # noqa: PLC0415
+
+            s = self.settings.server
+            config = uvicorn_config(self._build_app(), self._uvicorn_settings())
+            if config.timeout_graceful_shutdown is None:
+                config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN  # type: ignore[assignment]
+            config.load()  # SSL and app errors surface here, in the caller's thread
+            sock = _bind(s.host, s.port, s.backlog)
+            port = int(sock.getsockname()[1])
+            server = _server_class()(config)
+            thread = threading.Thread(
+                target=self._serve,
+                args=(server, sock),
+                name=f"pywry-server-{next(_counter)}",
+                daemon=True,
+            )
+            self._gone.clear()
+            thread.start()
+            if not server.ready.wait(START_TIMEOUT) or not server.started:
+                server.should_exit = True
+                thread.join(STOP_TIMEOUT)
+                sock.close()
+                raise RuntimeError(
+                    f"the pywry server did not start on {s.host}:{port}: {self._error!r}"
+                )
+            scheme = "https" if s.ssl_certfile else "http"
+            self.port = port
+            self._host_policy.port = port
+            self._engine.public_url = f"{scheme}://{_url_host(s.host)}:{port}"
+            self._server, self._thread = server, thread
+            atexit.register(self._at_exit)
+            log.info("pywry serving at %s", self._engine.public_url)
+
+    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # noqa: BLE001 - reported to show() / block(), never lost
+            self._error = exc
+            log.error("the pywry server stopped: %r", exc)
+        finally:
+            server.ready.set()  # type: ignore[attr-defined]
+            with contextlib.suppress(OSError):
+                sock.close()
+            self._gone.set()
+
+    # -- waiting and stopping ------------------------------------------------------------------
+    def block(self, timeout: float | None = None) -> bool:
+        """Wait until every page of every widget has closed and the reconnect window has passed.
+
+        Waits for a first page to connect before anything counts as "closed". Returns True when
+        all pages closed; False after `timeout` seconds, after `destroy()` (from any thread), if
+        the server stopped, if nothing was shown, or after Ctrl+C (which also calls `destroy()`).
+        """
+        if self._server is None or not self._shown:
+            log.warning("block() was called before show(): there is nothing to wait for")
+            return False
+        window = self.settings.server.reconnect_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = False
+        try:
+            while True:
+                now = time.monotonic()
+                widgets = list(self._engine.registry.all())
+                if not widgets:  # every widget was closed from Python: nothing left to show
+                    return True
+                live = sum(w.connections for w in widgets)
+                if not live:
+                    connected = [w for w in widgets if w.ever_connected]
+                    seen = seen or bool(connected)
+                    if seen:
+                        last = max((w.last_disconnect for w in connected), default=0.0)
+                        if now - last >= window:
+                            return True
+                else:
+                    seen = True
+                wait = POLL_INTERVAL
+                if deadline is not None:
+                    if now >= deadline:
+                        return False
+                    wait = min(wait, deadline - now)
+                if self._stopped.wait(wait) or self._gone.is_set():
+                    return False
+        except KeyboardInterrupt:
+            log.info("interrupted; stopping the pywry server")
+            self.destroy()
+            return False
+
+    def destroy(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the server and its threads (bounded by `timeout`) and free the port. Idempotent."""
+        with self._lock:
+            if self._destroyed:
+                return
+            self._destroyed = True
+            server, thread = self._server, self._thread
+        self._stopped.set()
+        atexit.unregister(self._at_exit)
+        if server is not None and thread is not None:
+            server.should_exit = True
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+                if thread.is_alive():
+                    log.warning("the pywry server did not stop in %.1fs; forcing it", timeout)
+                    server.force_exit = True
+                    thread.join(STOP_TIMEOUT)
+        self._engine.shutdown()
+        self._engine.public_url = None
+
+    def _at_exit(self) -> None:
+        self.destroy(timeout=2.0)
+
+
+def _layout(toolbars: Sequence[Any] | None) -> Callable[[str], str] | None:
+    """Wrap content with toolbars the way `pywry.inline.show` does."""
+    if not toolbars:
+        return None
+    from .toolbar import Toolbar, render_layout  # noqa: PLC0415
+
+    bars = list(toolbars)
+    for i, bar in enumerate(bars):
+        if not isinstance(bar, Toolbar):
+            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
+
+    def layout(body: str) -> str:
+        return render_layout(body, bars)
+
+    return layout

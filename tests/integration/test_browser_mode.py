@@ -1,0 +1,550 @@
+"""Browser mode (`pywry.PyWry`) against its real uvicorn server: routes, refusals, lifecycle.
+
+Every server here is a real `PyWry` on a free loopback port; WebSocket peers are the `websockets`
+client library; example scripts run as real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from pywry import PyWry, WindowMode
+from pywry.app import UnsupportedModeError, is_headless
+from pywry.core.hosts import HostPolicy, split_host
+from pywry.handle import WidgetHandle
+from tests.support import EXAMPLES, ROOT, clean_env, free_port
+
+pytestmark = pytest.mark.integration
+
+TOKEN_HEADER = "X-PyWry-Internal-Token"
+
+
+# -- helpers -------------------------------------------------------------------------------------
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., PyWry]]:
+    """Build PyWry apps on free ports with no browser; every one is destroyed afterwards."""
+    apps: list[PyWry] = []
+
+    def make(**kwargs: Any) -> PyWry:
+        kwargs.setdefault("port", 0)
+        kwargs.setdefault("open_browser", False)
+        app = PyWry(**kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.destroy()
+
+
+def ws_url(handle: WidgetHandle, label: str | None = None) -> str:
+    """The WebSocket URL of a widget, from its page URL."""
+    base, _, _ = handle.url.partition("/widget/")
+    return base.replace("http", "ws", 1) + f"/ws/{label or handle.label}"
+
+
+def open_ws(
+    handle: WidgetHandle,
+    *,
+    token: str | None = None,
+    origin: str | None = None,
+    label: str | None = None,
+    sock: socket.socket | None = None,
+    uri: str | None = None,
+) -> ClientConnection:
+    """A protocol-v1 socket to a widget (the token as subprotocol when given)."""
+    protocols = [f"pywry.token.{token}"] if token else None
+    return connect(
+        uri or ws_url(handle, label),
+        subprotocols=protocols,  # type: ignore[arg-type]
+        origin=origin,  # type: ignore[arg-type]
+        sock=sock,
+        open_timeout=5,
+    )
+
+
+def close_code(ws: ClientConnection, timeout: float = 5.0) -> int | None:
+    """Read until the server closes the socket; its close code."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    except TimeoutError:
+        pass
+    raise AssertionError(f"the server did not close the socket within {timeout}s")
+
+
+def messages(ws: ClientConnection, until: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Messages received (batches flattened) up to and including the first of type `until`."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        for msg in frame["events"] if "events" in frame else [frame]:
+            got.append(msg)
+            if msg.get("type") == until:
+                return got
+    raise AssertionError(f"no {until!r} within {timeout}s; got {got}")
+
+
+def send_event(ws: ClientConnection, kind: str, ident: int, data: Any = None) -> None:
+    """Send one browser event."""
+    ws.send(json.dumps({"type": kind, "data": data or {}, "id": ident, "ts": 0}))
+
+
+def health(app: PyWry) -> dict[str, Any]:
+    """The detailed /health answer."""
+    res = httpx.get(f"{app.url}/health", headers={TOKEN_HEADER: app.internal_token}, timeout=5)
+    assert res.status_code == 200
+    return res.json()
+
+
+def server_threads(name: str) -> list[threading.Thread]:
+    """Live threads called `name`."""
+    return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
+
+
+# -- construction --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "mode",
+    [WindowMode.NEW_WINDOW, WindowMode.SINGLE_WINDOW, WindowMode.MULTI_WINDOW, WindowMode.NOTEBOOK],
+)
+def test_native_window_modes_point_to_browser(mode: WindowMode) -> None:
+    with pytest.raises(UnsupportedModeError, match=r"WindowMode\.BROWSER") as info:
+        PyWry(mode=mode)
+    assert mode.name in str(info.value)
+
+
+def test_mode_checks_and_defaults() -> None:
+    with pytest.raises(UnsupportedModeError, match="BROWSER"):
+        PyWry(mode="floating")
+    app = PyWry(mode="browser", open_browser=False)
+    assert app.mode is WindowMode.BROWSER and PyWry().mode is WindowMode.BROWSER
+    assert app.url is None and not app.running
+    with pytest.raises(TypeError, match="check_origin"):
+        PyWry(check_origin="https://x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="allowed host"):
+        PyWry(allowed_hosts=["bad host"])
+    app.destroy()
+    with pytest.raises(RuntimeError, match="destroyed"):
+        app.show("<p>late</p>")
+
+
+# -- serving -------------------------------------------------------------------------------------
+def test_widgets_on_their_own_urls_with_free_port(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    h1 = app.show("<h1>Chart</h1>", label="chart", title="Chart page")
+    h2 = app.show("<h1>Table</h1>", label="table")
+    h3 = app.show("<p>anonymous</p>")
+    assert app.port and app.port != 0
+    assert h1.url == f"http://127.0.0.1:{app.port}/widget/chart"
+    assert h2.url == f"http://127.0.0.1:{app.port}/widget/table"
+    assert (h1.label, h2.label) == ("chart", "table") and h3.label.startswith("w-")
+    pages = {h.label: httpx.get(h.url, timeout=5) for h in (h1, h2, h3)}
+    assert all(r.status_code == 200 for r in pages.values())
+    assert "<h1>Chart</h1>" in pages["chart"].text and "<title>Chart page</title>" in pages["chart"].text
+    assert "<h1>Table</h1>" in pages["table"].text and "Chart" not in pages["table"].text
+    assert "anonymous" in pages[h3.label].text
+    assert httpx.get(f"{app.url}/widget/nope", timeout=5).status_code == 404
+    assert httpx.get(f"{app.url}/health", timeout=5).json() == {"status": "ok"}
+    assert health(app)["widgets"] == 3
+
+
+def test_events_flow_and_block_returns_after_last_page(make_app: Callable[..., PyWry]) -> None:
+    app = make_app(server={"reconnect_timeout": 0.3})
+    seen: list[tuple[Any, str, str]] = []
+
+    def on_click(data: Any, event_type: str, label: str) -> None:
+        seen.append((data, event_type, label))
+        handle.emit("app:response", {"message": "Button clicked!"})
+
+    handle = app.show("<button>Click</button>", label="cb", callbacks={"app:click": on_click})
+    # No page has connected yet: block() keeps waiting (here until its timeout).
+    assert app.block(timeout=0.3) is False
+    with open_ws(handle, token=handle.token) as ws:
+        send_event(ws, "app:click", 1, {"n": 1})
+        got = messages(ws, until="app:response")
+        assert {"type": "pywry:ack", "data": {"id": 1}} in got
+        assert got[-1]["data"] == {"message": "Button clicked!"}
+        assert seen == [({"n": 1}, "app:click", "cb")]
+        assert health(app)["connections"] == 1
+    started = time.monotonic()
+    assert app.block(timeout=10) is True
+    waited = time.monotonic() - started
+    assert 0.2 <= waited < 5, waited
+    assert app.running  # block() returning does not stop the server; destroy() does
+
+
+def test_block_returns_when_destroyed_from_another_thread(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    app.show("<p>x</p>", label="x")
+    result: list[bool] = []
+    waiter = threading.Thread(target=lambda: result.append(app.block()), daemon=True)
+    waiter.start()
+    app.destroy()
+    waiter.join(5)
+    assert not waiter.is_alive() and result == [False]
+
+
+# -- refusals ------------------------------------------------------------------------------------
+def test_refusals_leave_the_server_unchanged(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    handle = app.show("<p>guarded</p>", label="guarded")
+    token, before = handle.token, health(app)
+
+    # A foreign Origin on the WebSocket handshake: 4003.
+    with open_ws(handle, token=token, origin="http://evil.example") as ws:
+        assert close_code(ws) == 4003
+    # No token: 4001. A wrong token: 4001. Unknown widget: 4004.
+    with open_ws(handle) as ws:
+        assert close_code(ws) == 4001
+    with open_ws(handle, token="not-the-token") as ws:
+        assert close_code(ws) == 4001
+    with open_ws(handle, token=token, label="missing") as ws:
+        assert close_code(ws) == 4004
+    # A foreign Host (DNS rebinding): HTTP 421 with a JSON body, WebSocket closed with 4003.
+    res = httpx.get(handle.url, headers={"Host": f"evil.example:{app.port}"}, timeout=5)
+    assert res.status_code == 421
+    assert res.json()["error"] == "bad-host" and "evil.example" in res.json()["detail"]
+    res = httpx.get(handle.url, headers={"Host": "127.0.0.1:1"}, timeout=5)  # wrong port
+    assert res.status_code == 421
+    raw = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    foreign = f"ws://evil.example:{app.port}/ws/guarded"
+    with open_ws(handle, token=token, sock=raw, uri=foreign) as ws:
+        assert close_code(ws) == 4003
+    # A wrong internal token: /health without details, /register_widget 401.
+    plain = httpx.get(f"{app.url}/health", headers={TOKEN_HEADER: "wrong"}, timeout=5)
+    assert plain.json() == {"status": "ok"}
+    for headers in ({}, {TOKEN_HEADER: "wrong"}):
+        res = httpx.post(
+            f"{app.url}/register_widget",
+            json={"label": "guarded", "html": "<p>hijacked</p>"},
+            headers=headers,
+            timeout=5,
+        )
+        assert res.status_code == 401 and res.json()["error"] == "bad-token"
+    # /disconnect needs the widget's own token.
+    res = httpx.post(f"{app.url}/disconnect/guarded?client=abc&token=wrong", timeout=5)
+    assert res.status_code == 401
+
+    after = health(app)
+    assert after["widgets"] == before["widgets"] == 1 and after["connections"] == 0
+    page = httpx.get(handle.url, timeout=5)
+    assert page.status_code == 200 and "guarded" in page.text and "hijacked" not in page.text
+    assert handle.token == token
+    with open_ws(handle, token=token) as ws:  # the rightful page still gets in
+        send_event(ws, "app:hello", 1)
+        assert messages(ws, until="pywry:ack")[-1]["data"] == {"id": 1}
+
+
+def test_allowed_origins_with_wildcards(make_app: Callable[..., PyWry]) -> None:
+    app = make_app(server={"websocket_allowed_origins": ["https://*.example.com"]})
+    handle = app.show("<p>o</p>", label="o")
+    with open_ws(handle, token=handle.token, origin="https://app.example.com") as ws:
+        send_event(ws, "app:hello", 1)
+        assert messages(ws, until="pywry:ack")
+    with open_ws(handle, token=handle.token, origin="https://example.com.evil.test") as ws:
+        assert close_code(ws) == 4003
+
+
+def test_check_origin_callable(make_app: Callable[..., PyWry]) -> None:
+    asked: list[str] = []
+
+    def check(origin: str) -> bool:
+        asked.append(origin)
+        return origin == "http://trusted.test"
+
+    app = make_app(check_origin=check)
+    handle = app.show("<p>c</p>", label="c")
+    with open_ws(handle, token=handle.token, origin="http://trusted.test") as ws:
+        send_event(ws, "app:hello", 1)
+        assert messages(ws, until="pywry:ack")
+    with open_ws(handle, token=handle.token, origin="http://other.test") as ws:
+        assert close_code(ws) == 4003
+    assert asked == ["http://trusted.test", "http://other.test"]
+
+
+def test_register_widget_with_internal_token(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    calls: list[str] = []
+    handle = app.show(
+        "<p>v1</p>", label="kept", callbacks={"app:x": lambda d, e, lbl: calls.append(e)}
+    )
+    headers = {TOKEN_HEADER: app.internal_token}
+    url = f"{app.url}/register_widget"
+    res = httpx.post(url, json={"label": "fresh", "html": "<p>new</p>", "title": "T"}, headers=headers)
+    assert res.status_code == 200 and res.json()["created"] is True
+    assert res.json()["url"] == f"{app.url}/widget/fresh"
+    assert "<p>new</p>" in httpx.get(res.json()["url"], timeout=5).text
+
+    token = handle.token
+    with open_ws(handle, token=token) as ws:
+        res = httpx.post(url, json={"label": "kept", "html": "<p>v2</p>"}, headers=headers)
+        assert res.status_code == 200 and res.json()["created"] is False
+        # The open page is told, and its callbacks and token survive the re-registration.
+        update = messages(ws, until="pywry:update-html")[-1]
+        assert update["data"] == {"html": "<p>v2</p>"}
+        send_event(ws, "app:x", 1)
+        messages(ws, until="pywry:ack")
+    assert handle.token == token and "<p>v2</p>" in httpx.get(handle.url, timeout=5).text
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:  # the callback runs in the pool
+        time.sleep(0.01)
+    assert calls == ["app:x"]
+
+    bad = [
+        ({"label": "bad label", "html": "x"}, 400),
+        ({"label": "ok", "html": 5}, 400),
+        ([1, 2], 400),
+    ]
+    for body, status in bad:
+        assert httpx.post(url, json=body, headers=headers).status_code == status
+    assert httpx.post(url, content=b"not json", headers=headers).status_code == 400
+    assert health(app)["widgets"] == 2
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+def test_destroy_frees_port_and_threads(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    handle = app.show("<p>bye</p>", label="bye")
+    port, thread = app.port, app._thread
+    assert thread is not None and server_threads(thread.name)
+    ws = open_ws(handle, token=handle.token)
+    send_event(ws, "app:hello", 1)
+    messages(ws, until="pywry:ack")
+    started = time.monotonic()
+    app.destroy()
+    assert time.monotonic() - started < 5
+    assert not server_threads(thread.name) and not app.running
+    assert close_code(ws) in (1001, 1006, 1012)  # the live page was told the server went away
+    ws.close()
+    app.destroy()  # idempotent
+
+    with socket.socket() as s:  # the port is free at once (as any server binds it)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+    again = make_app(port=port)
+    h2 = again.show("<p>again</p>", label="again")
+    assert again.port == port and "again" in httpx.get(h2.url, timeout=5).text
+
+
+def test_two_apps_do_not_share_anything(make_app: Callable[..., PyWry]) -> None:
+    a, b = make_app(), make_app()
+    ha = a.show("<p>from A</p>", label="same")
+    hb = b.show("<p>from B</p>", label="same")
+    a.show("<p>only A</p>", label="only-a")
+    assert a.port != b.port and a.engine is not b.engine
+    assert a.internal_token != b.internal_token
+    assert "from A" in httpx.get(ha.url, timeout=5).text
+    assert "from B" in httpx.get(hb.url, timeout=5).text
+    assert httpx.get(f"{b.url}/widget/only-a", timeout=5).status_code == 404
+    with open_ws(hb, token=ha.token) as ws:  # A's token opens nothing on B
+        assert close_code(ws) == 4001
+    assert health(a)["widgets"] == 2 and health(b)["widgets"] == 1
+    a.destroy()
+    assert "from B" in httpx.get(hb.url, timeout=5).text
+
+
+def test_busy_port_is_a_clear_error(make_app: Callable[..., PyWry]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        app = make_app(port=port)
+        with pytest.raises(OSError, match=str(port)):
+            app.show("<p>x</p>")
+        assert not app.running
+
+
+# -- Host policy (framework-neutral) -------------------------------------------------------------
+def test_host_policy() -> None:
+    local = HostPolicy("127.0.0.1", 8765)
+    for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765", "[::1]:8765", "localhost.:8765"):
+        assert local.allows(ok), ok
+    for bad in (
+        None,
+        "",
+        "evil.example:8765",
+        "127.0.0.1:9999",
+        "127.0.0.1",  # port 80 implied
+        "10.0.0.5:8765",
+        "localhost:8765@evil",
+        "::1",
+        "127.0.0.1:8765/x",
+    ):
+        assert not local.allows(bad), bad
+    anywhere = HostPolicy("0.0.0.0", 9000, extra=["dash.example.com", "localhost:9001"])
+    assert anywhere.allows("192.168.1.20:9000") and anywhere.allows("[fe80::1]:9000")
+    assert anywhere.allows(f"{socket.gethostname()}:9000")
+    assert anywhere.allows("dash.example.com:9000") and anywhere.allows("localhost:9001")
+    assert not anywhere.allows("evil.example:9000") and not anywhere.allows("dash.example.com:1")
+    tls = HostPolicy("localhost", 443, scheme="https")
+    assert tls.allows("localhost") and tls.allows("localhost:443") and not tls.allows("localhost:80")
+    assert HostPolicy("127.0.0.1", 1, extra=["*"]).allows("anything:5")
+    assert split_host("[::1]:80") == ("::1", 80) and split_host("a:b") is None
+
+
+# -- browser opening, headless, Ctrl+C ------------------------------------------------------------
+def _browser_script(tmp_path: Path) -> Path:
+    """A stand-in system browser: prints what it was asked to open (on the example's stdout)."""
+    script = tmp_path / "fake-browser"
+    script.write_text('#!/bin/sh\necho "OPENED $1"\n')
+    script.chmod(0o755)
+    return script
+
+
+def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20.0) -> list[str]:
+    """Read `count` stdout lines of `proc` within `timeout` seconds."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while len(lines) < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise AssertionError(f"only {lines} after {timeout}s")
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"process exited ({proc.poll()}) after {lines}")
+            lines.append(line.decode().strip())
+    return lines
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses DISPLAY and a sh script")
+def test_example_opens_each_widget_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    env = clean_env(
+        PYWRY_SERVER__PORT="0", DISPLAY=":99", BROWSER=str(_browser_script(tmp_path))
+    )
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "browser_multiple.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        lines = read_lines(proc, 4)
+        urls = [line for line in lines if not line.startswith("OPENED ")]
+        opened = sorted(line.removeprefix("OPENED ") for line in lines if line.startswith("OPENED "))
+        assert sorted(urls) == opened and len(urls) == 2
+        assert {u.rsplit("/", 1)[1] for u in urls} == {"chart", "table"}
+        assert httpx.get(urls[0], timeout=5).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0  # block() caught Ctrl+C, destroy() stopped the server
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_no_browser_when_headless_or_turned_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BROWSER", str(_browser_script(tmp_path)))
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+    def opener_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "pywry-open-browser"]
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("PYWRY_SERVER__OPEN_BROWSER", "false")
+    app = PyWry(port=0)
+    assert app.settings.server.open_browser is False
+    app.show("<p>x</p>")
+    app.destroy()
+    monkeypatch.delenv("PYWRY_SERVER__OPEN_BROWSER")
+    monkeypatch.setenv("PYWRY_HEADLESS", "1")
+    assert is_headless()
+    app = PyWry(port=0)
+    handle = app.show("<p>y</p>")
+    app.destroy()
+    assert not opener_threads()
+    assert f"open {handle.url}" in capsys.readouterr().err
+    monkeypatch.delenv("PYWRY_HEADLESS")
+    if sys.platform.startswith("linux"):
+        monkeypatch.delenv("DISPLAY")
+        assert is_headless()
+        monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+        assert not is_headless()
+
+
+def test_process_keeps_running_while_nothing_connected(tmp_path: Path) -> None:
+    """With no page ever connected, block() keeps the script alive (it does not exit at once)."""
+    env = clean_env(PYWRY_SERVER__PORT="0", PYWRY_SERVER__RECONNECT_TIMEOUT="0")
+    env["PYWRY_SERVER__OPEN_BROWSER"] = "false"
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "browser_hello.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        (url,) = read_lines(proc, 1)
+        assert httpx.get(url, timeout=5).status_code == 200  # a page load is not a connection
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_custom_host_example_binds_all_interfaces(tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__OPEN_BROWSER="false")
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "browser_custom_host.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        (url,) = read_lines(proc, 1)
+        assert url.startswith(f"http://127.0.0.1:{port}/widget/")
+        assert "Available on the network" in httpx.get(url, timeout=5).text
+        # Bound to 0.0.0.0: this machine's host name is one of its names, a foreign one is not.
+        own = httpx.get(url, headers={"Host": f"{socket.gethostname()}:{port}"}, timeout=5)
+        assert own.status_code == 200
+        assert httpx.get(url, headers={"Host": f"rebind.test:{port}"}, timeout=5).status_code == 421
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_env_reaches_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYWRY_SERVER__INTERNAL_API_TOKEN", "from-env-token")
+    monkeypatch.setenv("PYWRY_SERVER__PORT", "0")
+    app = PyWry(open_browser=False)
+    try:
+        assert app.internal_token == "from-env-token"
+        app.show("<p>e</p>")
+        assert health(app)["widgets"] == 1
+    finally:
+        app.destroy()
+    assert os.environ["PYWRY_SERVER__PORT"] == "0"

@@ -1,0 +1,552 @@
+"""Unit tests of pywry.toolbar: models, validation, escaping, layout and toolbar:set-value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pywry.toolbar import (
+    Button,
+    Checkbox,
+    DateInput,
+    Div,
+    Marquee,
+    MultiSelect,
+    NumberInput,
+    Option,
+    RadioGroup,
+    RangeInput,
+    SearchInput,
+    SecretInput,
+    Select,
+    SliderInput,
+    TabGroup,
+    TextArea,
+    TextInput,
+    TickerItem,
+    Toggle,
+    Toolbar,
+    apply_set_value,
+    collect_secret_ids,
+    render_layout,
+    set_value_message,
+)
+
+STATIC = Path(__file__).resolve().parents[2] / "pywry" / "static"
+XSS = "<script>alert(1)</script>"
+
+# one factory per item type: (kind, factory, interactive)
+ITEMS = [
+    ("button", lambda: Button(event="app:go", label="Go"), True),
+    ("select", lambda: Select(event="app:sel", options=["a", "b"], selected="b"), True),
+    ("multiselect", lambda: MultiSelect(event="app:ms", options=["a", "b"], selected=["a"]), True),
+    ("text", lambda: TextInput(event="app:text", value="hi", placeholder="type"), True),
+    ("textarea", lambda: TextArea(event="app:area", value="hi", rows=4), True),
+    ("search", lambda: SearchInput(event="app:search", placeholder="find"), True),
+    ("secret", lambda: SecretInput(event="app:key", placeholder="API key"), True),
+    ("number", lambda: NumberInput(event="app:num", value=2, min=0, max=5, step=0.5), True),
+    ("date", lambda: DateInput(event="app:date", value="2024-03-01"), True),
+    ("slider", lambda: SliderInput(event="app:slide", value=3, min=0, max=10), True),
+    ("range", lambda: RangeInput(event="app:range", start=2, end=8, min=0, max=10), True),
+    ("toggle", lambda: Toggle(event="app:toggle", value=True, label="Live"), True),
+    ("checkbox", lambda: Checkbox(event="app:check", label="Show"), True),
+    ("radio", lambda: RadioGroup(event="app:radio", options=["x", "y"], selected="x"), True),
+    ("tabs", lambda: TabGroup(event="app:tabs", options=["one", "two"]), True),
+    ("div", lambda: Div(content="<b>hello</b>"), False),
+    ("marquee", lambda: Marquee(items=["AAPL 190", "MSFT 410"]), False),
+]
+
+
+def _tag_with_id(html: str, component_id: str) -> str:
+    match = re.search(rf'<[a-z]+ id="{re.escape(component_id)}"[^>]*>', html)
+    assert match, f"no element with id {component_id!r} in {html}"
+    return match.group(0)
+
+
+def _errors(exc: pytest.ExceptionInfo[BaseException]) -> str:
+    return str(exc.value)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@pytest.mark.parametrize(("kind", "factory", "interactive"), ITEMS, ids=[i[0] for i in ITEMS])
+def test_each_item_renders_with_data_attributes(kind, factory, interactive):
+    item = factory()
+    html = item.render()
+    tag = _tag_with_id(html, item.component_id)
+    assert f'data-pywry-kind="{kind}"' in tag
+    assert f'data-pywry-component="{item.component_id}"' in tag
+    if interactive:
+        assert f'data-pywry-event="{item.event}"' in tag
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", item.component_id)
+    # and inside a toolbar
+    assert html in Toolbar(items=[item]).render()
+
+
+def test_seed_full_example_toolbar():
+    toolbar = Toolbar(
+        position="top",
+        items=[
+            Select(
+                event="chart:region",
+                label="Region",
+                options=[
+                    Option(label="All", value="all"),
+                    Option(label="North", value="north"),
+                    Option(label="South", value="south"),
+                ],
+                selected="all",
+            ),
+            Button(event="chart:export", label="Export CSV"),
+        ],
+    )
+    html = toolbar.render()
+    select, button = toolbar.items
+    assert 'class="pywry-toolbar pywry-toolbar-top"' in html
+    sel_tag = _tag_with_id(html, select.component_id)
+    assert sel_tag.startswith("<select ")
+    assert 'data-pywry-event="chart:region"' in sel_tag
+    assert 'data-pywry-kind="select"' in sel_tag
+    assert re.search(r'<option value="all"[^>]* selected>All</option>', html)
+    assert '<option value="north" data-pywry-value="&quot;north&quot;">North</option>' in html
+    assert '<option value="south" data-pywry-value="&quot;south&quot;">South</option>' in html
+    assert f'for="{select.component_id}"' in html and ">Region</label>" in html
+    btn_tag = _tag_with_id(html, button.component_id)
+    assert btn_tag.startswith("<button ")
+    assert 'data-pywry-event="chart:export"' in btn_tag
+    assert 'data-pywry-kind="button"' in btn_tag
+    assert 'type="button"' in btn_tag
+    assert ">Export CSV</button>" in html
+    assert toolbar.events == {"chart:region", "chart:export"}
+
+
+def test_auto_ids_are_stable_shaped_and_unique():
+    a = Button(event="chart:export", label="A")
+    b = Button(event="chart:export", label="B")
+    assert re.fullmatch(r"tb-chart-export-\d+", a.component_id)
+    assert a.component_id != b.component_id
+    assert re.fullmatch(r"tb-div-\d+", Div().component_id)
+    assert Button(event="app:x", component_id="mine").component_id == "mine"
+
+
+def test_items_in_toolbar_keep_identity():
+    button = Button(event="app:go", label="Go")
+    toolbar = Toolbar(items=[button])
+    assert toolbar.items[0] is button
+    assert toolbar.find(button.component_id) is button
+    assert toolbar.find("nope") is None
+
+
+def test_items_from_dicts_with_kind():
+    toolbar = Toolbar.model_validate(
+        {"position": "footer", "items": [{"kind": "button", "event": "app:go", "label": "Go"}]}
+    )
+    assert isinstance(toolbar.items[0], Button)
+
+
+def test_option_values_keep_their_json_type():
+    select = Select(event="app:n", options=[Option(label="Ten", value=10), "x"], selected=10.0)
+    html = select.render()
+    assert 'data-pywry-value="10"' in html
+    assert 'data-pywry-value="&quot;x&quot;"' in html
+    assert select.selected == 10 and isinstance(select.selected, int)
+    assert Option(label="All").value == "All"
+    assert Option(value=3).label == "3"
+    with pytest.raises(ValidationError):
+        Option()
+
+
+def test_button_data_is_json_in_attribute():
+    html = Button(event="app:go", label="Go", data={"fmt": "csv", "n": 1}).render()
+    assert 'data-pywry-data="{&quot;fmt&quot;:&quot;csv&quot;,&quot;n&quot;:1}"' in html
+    with pytest.raises(ValidationError, match="data"):
+        Button(event="app:go", data={"x": object()})
+
+
+def test_text_inputs_carry_debounce():
+    assert 'data-pywry-debounce="300"' in TextInput(event="app:t").render()
+    assert 'data-pywry-debounce="50"' in SearchInput(event="app:s", debounce=50).render()
+    with pytest.raises(ValidationError, match="debounce"):
+        TextInput(event="app:t", debounce=-1)
+
+
+def test_tabs_default_to_first_option_and_marquee_tickers():
+    tabs = TabGroup(event="app:tabs", options=["one", "two"])
+    assert tabs.selected == "one"
+    assert 'aria-selected="true" data-pywry-value="&quot;one&quot;"' in tabs.render()
+    marquee = Marquee(
+        event="tick:click",
+        speed=12,
+        items=["AAPL", TickerItem(text="MSFT 410", value="MSFT", component_id="msft")],
+    )
+    html = marquee.render()
+    ticker = _tag_with_id(html, "msft")
+    assert 'data-pywry-kind="ticker"' in ticker
+    assert 'data-pywry-event="tick:click"' in ticker
+    assert 'data-pywry-value="&quot;MSFT&quot;"' in ticker
+    assert f'data-pywry-marquee="{marquee.component_id}"' in ticker
+    assert "--pywry-marquee-duration:12s" in html
+    assert marquee.items[0].value == "AAPL"
+    # a marquee without an event has no clickable tickers
+    assert "data-pywry-event" not in Marquee(items=["A"]).render()
+
+
+def test_div_content_is_authors_html():
+    div = Div(content='<b class="x">bold</b>', event="app:div")
+    html = div.render()
+    assert '<b class="x">bold</b>' in html
+    assert 'role="button"' in html
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def _xss_items():
+    return [
+        Button(event="app:a", label=XSS, description=XSS),
+        Select(event="app:b", label=XSS, options=[XSS, Option(label=XSS, value="v")]),
+        MultiSelect(event="app:c", label=XSS, options=[XSS], selected=[XSS], placeholder=XSS),
+        TextInput(event="app:d", label=XSS, value=XSS, placeholder=XSS, description=XSS),
+        TextArea(event="app:e", value="</textarea>" + XSS, placeholder=XSS),
+        SearchInput(event="app:f", value=XSS, placeholder=XSS),
+        SecretInput(event="app:g", label=XSS, placeholder=XSS),
+        NumberInput(event="app:h", label=XSS, placeholder=XSS),
+        DateInput(event="app:i", label=XSS),
+        SliderInput(event="app:j", label=XSS),
+        RangeInput(event="app:k", label=XSS),
+        Toggle(event="app:l", label=XSS),
+        Checkbox(event="app:m", label=XSS, style='color:red" onmouseover="alert(1)'),
+        RadioGroup(event="app:n", label=XSS, options=[XSS]),
+        TabGroup(event="app:o", label=XSS, options=[XSS]),
+        Marquee(label=XSS, items=[XSS, TickerItem(text=XSS, value=XSS, description=XSS)]),
+        Div(label=XSS, description=XSS),
+    ]
+
+
+@pytest.mark.parametrize("item", _xss_items(), ids=lambda i: type(i).__name__)
+def test_user_strings_are_escaped(item):
+    html = item.render()
+    assert "<script" not in html
+    assert html.count("</textarea>") <= 1
+    assert '" onmouseover="' not in html
+    assert "&lt;script&gt;" in html or type(item).__name__ == "Checkbox"
+
+
+def test_toolbar_and_layout_escape_their_strings():
+    toolbar = Toolbar(items=[Button(event="app:a", label=XSS)], style='x" onload="alert(1)')
+    html = render_layout("<p>content</p>", [toolbar])
+    assert "<script" not in html
+    assert '" onload="' not in html
+    with pytest.raises(ValidationError, match="class_name"):
+        Toolbar(class_name='a" onclick="x')
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("event", ["pywry:x", "toolbar:x", "plotly:click", "grid:x", "PyWry:x"])
+def test_reserved_namespaces_are_refused(event):
+    with pytest.raises(ValidationError) as exc:
+        Button(event=event, label="x")
+    text = _errors(exc)
+    assert "event" in text
+    assert repr(event) in text
+    assert "reserved" in text
+
+
+@pytest.mark.parametrize("event", ["noseparator", "a:b\n", "1a:b", "a:", ":b", "a:b c", "a:b:c"])
+def test_malformed_event_names_are_refused(event):
+    with pytest.raises(ValidationError) as exc:
+        Select(event=event, options=["a"])
+    text = _errors(exc)
+    assert "event" in text
+    assert repr(event) in text
+
+
+def test_missing_event_is_an_error_naming_it():
+    with pytest.raises(ValidationError, match="event"):
+        Button(label="x")
+    with pytest.raises(ValidationError, match="event"):
+        Marquee(items=[TickerItem(text="a", event="pywry:tick")])
+
+
+def test_extra_kwarg_is_refused_by_name():
+    with pytest.raises(ValidationError) as exc:
+        Button(event="app:go", lable="Go")
+    assert "lable" in _errors(exc)
+    with pytest.raises(ValidationError, match="colour"):
+        Toolbar(colour="red")
+
+
+def test_secret_input_never_has_a_value():
+    with pytest.raises(ValidationError) as exc:
+        SecretInput(event="app:key", value="hunter2")
+    assert "value" in _errors(exc)
+    with pytest.raises(ValidationError, match="value"):
+        Toolbar.model_validate({"items": [{"kind": "secret", "event": "app:k", "value": "s"}]})
+    secret = SecretInput(event="app:key", placeholder="API key")
+    html = secret.render()
+    assert "value=" not in html
+    assert 'type="password"' in html
+    assert "value" not in secret.model_dump()
+    with pytest.raises(ValueError):
+        secret.value = "hunter2"  # type: ignore[attr-defined]
+
+
+def test_component_id_is_validated():
+    with pytest.raises(ValidationError) as exc:
+        Button(event="app:go", component_id="9 bad")
+    assert "component_id" in _errors(exc) and "'9 bad'" in _errors(exc)
+    with pytest.raises(ValidationError, match="more than once"):
+        Toolbar(
+            items=[
+                Button(event="app:a", component_id="dup"),
+                Button(event="app:b", component_id="dup"),
+            ]
+        )
+
+
+@pytest.mark.parametrize(
+    "position", ["top", "bottom", "left", "right", "header", "footer", "inside"]
+)
+def test_positions(position):
+    toolbar = Toolbar(position=position)
+    assert f"pywry-toolbar-{position}" in toolbar.render()
+    vertical = position in ("left", "right")
+    assert f'aria-orientation="{"vertical" if vertical else "horizontal"}"' in toolbar.render()
+
+
+@pytest.mark.parametrize("position", ["middle", "TOP", "", None])
+def test_bad_position_is_refused(position):
+    with pytest.raises(ValidationError) as exc:
+        Toolbar(position=position)
+    assert "position" in _errors(exc)
+
+
+def test_bad_items_are_refused():
+    with pytest.raises(ValidationError, match=r"items\[0\] is a str"):
+        Toolbar(items=["Export"])
+    with pytest.raises(ValidationError, match="Marquee"):
+        Toolbar(items=[TickerItem(text="x")])
+    with pytest.raises(ValidationError, match="kind"):
+        Toolbar.model_validate({"items": [{"event": "app:x"}]})
+
+
+def test_choice_validation():
+    with pytest.raises(ValidationError, match="'zz'"):
+        Select(event="app:s", options=["a"], selected="zz")
+    with pytest.raises(ValidationError, match="more than once"):
+        Select(event="app:s", options=["a", "a"])
+    with pytest.raises(ValidationError, match="'q'"):
+        MultiSelect(event="app:m", options=["a"], selected=["q"])
+    with pytest.raises(ValidationError, match="'q'"):
+        RadioGroup(event="app:r", options=["a"], selected="q")
+    with pytest.raises(ValidationError, match="'q'"):
+        TabGroup(event="app:t", options=["a"], selected="q")
+
+
+def test_number_validation():
+    with pytest.raises(ValidationError, match=r"min \(5\) must be <= max \(1\)"):
+        NumberInput(event="app:n", min=5, max=1)
+    with pytest.raises(ValidationError, match="above max"):
+        NumberInput(event="app:n", value=11, max=10)
+    with pytest.raises(ValidationError, match="step"):
+        SliderInput(event="app:s", step=0)
+    with pytest.raises(ValidationError, match="value"):
+        NumberInput(event="app:n", value=True)
+    with pytest.raises(ValidationError, match="value"):
+        NumberInput(event="app:n", value=float("nan"))
+    with pytest.raises(ValidationError, match="start"):
+        RangeInput(event="app:r", start=8, end=2)
+    with pytest.raises(ValidationError, match="below min"):
+        RangeInput(event="app:r", start=-1)
+    assert SliderInput(event="app:s").value == 0
+    assert 'step="any"' in NumberInput(event="app:n").render()
+    with pytest.raises(ValidationError, match="speed"):
+        Marquee(speed=0)
+
+
+def test_date_validation():
+    assert DateInput(event="app:d", value=dt.date(2024, 1, 2)).value == dt.date(2024, 1, 2)
+    assert 'value="2024-01-02"' in DateInput(event="app:d", value="2024-01-02").render()
+    with pytest.raises(ValidationError, match="2024-13-01"):
+        DateInput(event="app:d", value="2024-13-01")
+    with pytest.raises(ValidationError, match="before min"):
+        DateInput(event="app:d", value="2024-01-01", min="2024-02-01")
+    with pytest.raises(ValidationError, match="datetime"):
+        DateInput(event="app:d", value=dt.datetime(2024, 1, 1, 12))
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _all_positions():
+    order = ["footer", "inside", "right", "bottom", "top", "left", "header"]
+    return [
+        Toolbar(position=p, component_id=f"bar-{p}", items=[Button(event=f"app:{p}", label=p)])
+        for p in order
+    ]
+
+
+def test_render_layout_places_toolbars():
+    html = render_layout('<div id="chart"></div>', _all_positions())
+    pos = {p: html.index(f'id="bar-{p}"') for p in ("header", "left", "top", "bottom", "right")}
+    pos["footer"] = html.index('id="bar-footer"')
+    pos["content"] = html.index('<div class="pywry-content"><div id="chart"></div></div>')
+    order = ["header", "left", "top", "content", "bottom", "right", "footer"]
+    assert [pos[k] for k in order] == sorted(pos.values())
+    # inside floats over the content: in the content wrapper, next to the content
+    wrap = html.index('<div class="pywry-content-wrap">')
+    inside = html.index('<div class="pywry-layout-inside">')
+    assert wrap < pos["content"] < inside < pos["bottom"]
+    assert html.startswith('<div class="pywry-layout">')
+    # left | main | right share one row, header/footer are outside it
+    row = html.index('<div class="pywry-layout-row">')
+    assert pos["header"] < row < pos["left"]
+
+
+def test_render_layout_keeps_order_within_a_position():
+    bars = [
+        Toolbar(position="top", component_id="first"),
+        Toolbar(position="top", component_id="second"),
+    ]
+    html = render_layout("x", bars)
+    assert html.index('id="first"') < html.index('id="second"')
+
+
+def test_render_layout_without_toolbars_returns_content():
+    assert render_layout("<p>hi</p>", []) == "<p>hi</p>"
+    assert render_layout("<p>hi</p>", None) == "<p>hi</p>"
+
+
+def test_render_layout_refuses_duplicate_ids_and_bad_toolbars():
+    a = Toolbar(items=[Button(event="app:a", component_id="same")])
+    b = Toolbar(position="bottom", items=[Button(event="app:b", component_id="same")])
+    with pytest.raises(ValueError, match="'same'"):
+        render_layout("x", [a, b])
+    with pytest.raises(TypeError, match="toolbars"):
+        render_layout("x", ["top"])
+
+
+def test_collect_secret_ids():
+    bars = [
+        Toolbar(
+            items=[SecretInput(event="app:key", component_id="api-key"), Button(event="app:b")]
+        ),
+        Toolbar(position="left", items=[SecretInput(event="app:pw", component_id="pw")]),
+    ]
+    assert collect_secret_ids(bars) == {"api-key", "pw"}
+    assert bars[0].secrets == {"api-key"}
+    assert collect_secret_ids([]) == set()
+
+
+# --------------------------------------------------------------------------- toolbar:set-value
+
+
+def test_set_value_message():
+    assert set_value_message("region", "north") == {"componentId": "region", "value": "north"}
+    assert set_value_message("n", None) == {"componentId": "n", "value": None}
+    assert set_value_message("n", label="L") == {"componentId": "n", "label": "L"}
+    msg = set_value_message(
+        "region", "b", options=["a", Option(label="B", value="b"), {"value": 3}], disabled=True
+    )
+    assert msg == {
+        "componentId": "region",
+        "value": "b",
+        "options": [
+            {"label": "a", "value": "a"},
+            {"label": "B", "value": "b"},
+            {"label": "3", "value": 3},
+        ],
+        "disabled": True,
+    }
+    assert set_value_message("d", dt.date(2024, 5, 6))["value"] == "2024-05-06"
+    assert set_value_message("r", (1, 2))["value"] == [1, 2]
+
+
+def test_set_value_message_errors_name_the_argument():
+    with pytest.raises(ValueError, match="component_id 'bad id'"):
+        set_value_message("bad id", 1)
+    with pytest.raises(TypeError, match="'bogus'"):
+        set_value_message("ok", 1, bogus=True)
+    with pytest.raises(ValueError, match="disabled"):
+        set_value_message("ok", 1, disabled="yes")
+    with pytest.raises(ValueError, match="value"):
+        set_value_message("ok", object())
+    with pytest.raises(ValueError, match="options"):
+        set_value_message("ok", options="abc")
+
+
+def test_toolbar_set_value_validates_and_records():
+    toolbar = Toolbar(
+        items=[
+            Select(event="app:s", component_id="region", options=["a", "b"], selected="a"),
+            SecretInput(event="app:k", component_id="key"),
+            NumberInput(event="app:n", component_id="num", max=10),
+            RangeInput(event="app:r", component_id="rng"),
+            Marquee(items=[TickerItem(text="AAPL", component_id="aapl")]),
+            Div(component_id="note", content="<b>x</b>"),
+        ]
+    )
+    assert toolbar.set_value("region", "b") == {"componentId": "region", "value": "b"}
+    assert toolbar.find("region").selected == "b"
+    assert re.search(r'<option value="b"[^>]* selected>', toolbar.render())
+    with pytest.raises(ValueError, match="'zz'"):
+        toolbar.set_value("region", "zz")
+    assert toolbar.find("region").selected == "b"  # unchanged after a refused value
+    toolbar.set_value("region", options=["c", "d"])
+    assert toolbar.find("region").selected is None
+    with pytest.raises(ValueError, match="secret"):
+        toolbar.set_value("key", "hunter2")
+    assert toolbar.set_value("key", disabled=True) == {"componentId": "key", "disabled": True}
+    with pytest.raises(ValueError, match="above max"):
+        toolbar.set_value("num", 11)
+    toolbar.set_value("rng", {"start": 5, "end": 6})
+    assert (toolbar.find("rng").start, toolbar.find("rng").end) == (5, 6)
+    toolbar.set_value("aapl", text="AAPL 190.1")
+    assert "AAPL 190.1" in toolbar.render()
+    toolbar.set_value("note", text=XSS)
+    assert "<script" not in toolbar.render()
+    with pytest.raises(ValueError, match="'nope'"):
+        toolbar.set_value("nope", 1)
+    with pytest.raises(ValueError, match="placeholder"):
+        toolbar.set_value("region", placeholder="x")
+
+
+def test_apply_set_value():
+    toolbar = Toolbar(items=[Toggle(event="app:t", component_id="live")])
+    assert apply_set_value([toolbar], {"componentId": "live", "value": True}) is True
+    assert toolbar.find("live").value is True
+    assert apply_set_value([toolbar], {"componentId": "other", "value": True}) is False
+    with pytest.raises(ValueError):
+        apply_set_value([toolbar], {"componentId": "live", "value": "yes"})
+
+
+# --------------------------------------------------------------------------- static files
+
+
+def test_static_files_exist_and_follow_the_rules():
+    js = (STATIC / "toolbar.js").read_text()
+    css = (STATIC / "toolbar.css").read_text()
+    assert "toolbar:set-value" in js
+    assert "innerHTML" not in js.replace("never innerHTML", "")
+    for kind in ("button", "select", "multiselect", "secret", "range", "tabs", "ticker"):
+        assert f'"{kind}"' in js
+    for var in ("--pywry-bg", "--pywry-fg", "--pywry-muted", "--pywry-accent", "--pywry-border"):
+        assert var in css
+    assert "--pywry-surface" in css
+    assert "@keyframes" in css
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None, reason="node is not installed (apt-get install nodejs)"
+)
+def test_toolbar_js_parses():
+    subprocess.run(["node", "--check", str(STATIC / "toolbar.js")], check=True)
