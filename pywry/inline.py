@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
 import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -104,12 +108,23 @@ def show_dataframe(*args: Any, **kwargs: Any) -> WidgetHandle:
 
 def get_widget_html(label: str, base_path: str | None = None) -> str | None:
     """The full page HTML of widget `label` (bridge included), or None for an unknown label."""
-    return get_engine().page_html(label, base_path)
+    engine = get_engine()
+    loop = engine.loop
+    if (
+        engine.shared is not None
+        and label not in engine.registry
+        and loop is not None
+        and threading.get_ident() != engine._loop_thread
+    ):  # another worker's widget: load it through the server loop
+        base = engine.base_path(base_path)
+        future = asyncio.run_coroutine_threadsafe(engine.page_html_async(label, base), loop)
+        return future.result(15)
+    return engine.page_html(label, base_path)
 
 
 async def get_widget_html_async(label: str, base_path: str | None = None) -> str | None:
-    """`get_widget_html` for async route handlers."""
-    return get_widget_html(label, base_path)
+    """`get_widget_html` for async route handlers (waits for a shared backend when one is set)."""
+    return await get_engine().page_html_async(label, base_path)
 
 
 def get_server_app() -> FastAPI:
@@ -129,7 +144,16 @@ def get_server_app() -> FastAPI:
         os.environ.setdefault("PYWRY_HEADLESS", "1")
         engine = get_engine()
         settings = engine.settings
-        app = FastAPI(title="pywry", docs_url=None, redoc_url=None, openapi_url=None)
+
+        @asynccontextmanager
+        async def lifespan(_app: Any) -> Any:
+            await engine.prepare()  # binds the loop; connects a shared backend
+            yield
+            await engine.aclose()
+
+        app = FastAPI(
+            title="pywry", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        )
         app.state.pywry_engine = engine
         app.router.routes.extend(routes(engine))
         app.add_middleware(PyWryMiddleware, engine=engine)
@@ -153,49 +177,87 @@ def _check_workers(settings: PyWrySettings) -> None:
             "PYWRY_DEPLOY__STATE_BACKEND=sqlite (one host) or redis (any number of hosts); "
             "the memory backend keeps widgets inside one process"
         )
-    if server.workers > 1 or server.reload:
-        raise ConfigError(
-            "PYWRY_SERVER__WORKERS > 1 and PYWRY_SERVER__RELOAD are not available in this version"
-        )
+
+
+def uvicorn_options(settings: PyWrySettings) -> dict[str, Any]:
+    """Every server setting as `uvicorn.Config` keyword arguments (SSL included)."""
+    s = settings.server
+    return {
+        "host": s.host,
+        "port": s.port,
+        "log_level": s.log_level,
+        "access_log": s.access_log,
+        "timeout_keep_alive": s.timeout_keep_alive,
+        "timeout_graceful_shutdown": s.timeout_graceful_shutdown,
+        "limit_concurrency": s.limit_concurrency,
+        "limit_max_requests": s.limit_max_requests,
+        "backlog": s.backlog,
+        "ssl_certfile": s.ssl_certfile,
+        "ssl_keyfile": s.ssl_keyfile,
+        "ssl_keyfile_password": s.ssl_keyfile_password,
+        "ssl_ca_certs": s.ssl_ca_certs,
+        "ws_max_size": s.max_payload_size,
+        "lifespan": "on",
+    }
 
 
 def uvicorn_config(app: Any, settings: PyWrySettings) -> Any:
     """A `uvicorn.Config` with every server setting applied (SSL included)."""
     import uvicorn  # noqa: PLC0415
 
-    s = settings.server
-    return uvicorn.Config(
-        app,
-        host=s.host,
-        port=s.port,
-        log_level=s.log_level,
-        access_log=s.access_log,
-        timeout_keep_alive=s.timeout_keep_alive,
-        timeout_graceful_shutdown=s.timeout_graceful_shutdown,
-        limit_concurrency=s.limit_concurrency,
-        limit_max_requests=s.limit_max_requests,
-        backlog=s.backlog,
-        ssl_certfile=s.ssl_certfile,
-        ssl_keyfile=s.ssl_keyfile,
-        ssl_keyfile_password=s.ssl_keyfile_password,
-        ssl_ca_certs=s.ssl_ca_certs,
-        ws_max_size=s.max_payload_size,
-        lifespan="on",
+    return uvicorn.Config(app, **uvicorn_options(settings))
+
+
+def app_import_string(app: Any) -> tuple[str, str]:
+    """`module:attribute` of `app` in the running script, and the folder to import it from.
+
+    Several workers (and reload) import the application afresh in each process, so uvicorn needs
+    to know where it lives; `python my_app.py` makes that `my_app:app`.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path:
+        raise ConfigError(
+            "PYWRY_SERVER__WORKERS > 1 and PYWRY_SERVER__RELOAD need deploy() to run from a "
+            "script file (python my_app.py)"
+        )
+    for name, value in vars(main).items():
+        if value is app and not name.startswith("_"):
+            return f"{Path(path).stem}:{name}", str(Path(path).resolve().parent)
+    raise ConfigError(
+        "PYWRY_SERVER__WORKERS > 1 and PYWRY_SERVER__RELOAD need the app in a module-level "
+        "variable of the script (app = get_server_app())"
     )
 
 
 def deploy(app: Any = None) -> None:
-    """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking)."""
+    """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
+
+    With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
+    and each imports the script's app afresh.
+    """
     engine: Engine = get_engine()
     settings = engine.settings
     _check_workers(settings)
     app = app if app is not None else get_server_app()
     import uvicorn  # noqa: PLC0415
 
-    server = uvicorn.Server(uvicorn_config(app, settings))
-    scheme = "https" if settings.server.ssl_certfile else "http"
-    host = settings.server.host
-    engine.public_url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{settings.server.port}"
+    server_settings = settings.server
+    scheme = "https" if server_settings.ssl_certfile else "http"
+    host = server_settings.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
+    options = uvicorn_options(settings)
+    if server_settings.workers > 1 or server_settings.reload:
+        target, folder = app_import_string(app)
+        if server_settings.reload:
+            options["reload"] = True
+            options["reload_dirs"] = [folder]
+        else:
+            options["workers"] = server_settings.workers
+        uvicorn.run(target, app_dir=folder, **options)
+        return
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
         server.run()
     finally:

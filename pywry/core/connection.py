@@ -112,17 +112,16 @@ class Connection:
                 direct = self.direct
                 while direct:
                     frames.append(direct.popleft())
-                if self.last_seq < outbox.seq:
+                if self.last_seq != outbox.seq:
                     pending = outbox.since(self.last_seq)
+                    if pending is None:  # gone here; a shared store may still have it
+                        pending = await self.engine.fetch_since(self.widget, self.last_seq)
                     if pending is None:
                         frames.append(self.engine.resync_message(self.widget))
                         self.last_seq = outbox.seq
                     else:
                         frames.extend(pending)
                         self.last_seq += len(pending)
-                elif self.last_seq > outbox.seq:
-                    frames.append(self.engine.resync_message(self.widget))
-                    self.last_seq = outbox.seq
                 for i in range(0, len(frames), MAX_BATCH):
                     await self._send(p.batch(frames[i : i + MAX_BATCH]))
                 if self.closed:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import PyWrySettings, get_settings
+from ..state.base import BackendUnavailable
+from ..state.backends import create_backend
 from . import protocol as p
 from .assets import Assets
 from .clients import ClientTable
@@ -24,6 +26,7 @@ from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
 from .tokens import new_label, tokens_equal
+from .shared import Shared
 from .widgets import Callback, Registry, Widget, check_callbacks, check_label
 
 log = logging.getLogger("pywry")
@@ -54,6 +57,10 @@ class Engine:
         self._reaper: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         self.worker_id = _worker_id(self.settings)
+        self.shared: Shared | None = None
+        backend = create_backend(self.settings, self.worker_id)
+        if backend is not None:
+            self.shared = Shared(self, backend)
 
     # -- widgets -------------------------------------------------------------------------------
     def add_widget(
@@ -88,7 +95,10 @@ class Engine:
             per_visitor=per_visitor,
             state=state or {},
         )
-        return self.registry.put(widget)
+        widget = self.registry.put(widget)
+        if self.shared is not None:
+            self.shared.register(widget)
+        return widget
 
     def get(self, label: str) -> Widget | None:
         """The widget called `label`, or None."""
@@ -106,6 +116,8 @@ class Engine:
         widget = self.registry.remove(label)
         if widget is None:
             return False
+        if self.shared is not None and not widget.remote:
+            self.shared.enqueue(("delete", label))
         self.clients.drop_widget(label)
         conns = self.connections.pop(label, set())
         if conns:
@@ -129,14 +141,23 @@ class Engine:
             asyncio.get_running_loop().create_task(conn.close(code, "widget closed"))
 
     # -- emitting ------------------------------------------------------------------------------
-    def emit(self, label: str, kind: str, data: Any = None) -> int:
+    def emit(self, label: str, kind: str, data: Any = None) -> int | None:
         """Send a sequenced message to every connection of the widget; safe from any thread."""
         p.check_event_name(kind)
         widget = self.require(label)
         return self.emit_to(widget, kind, data)
 
-    def emit_to(self, widget: Widget, kind: str, data: Any) -> int:
-        """`emit` for a widget record already in hand."""
+    def emit_to(self, widget: Widget, kind: str, data: Any) -> int | None:
+        """`emit` for a widget record already in hand.
+
+        Returns the message's seq, or None with a shared backend (it assigns seq on publishing).
+        """
+        if self.shared is not None:
+            try:
+                self.shared.emit(widget.label, kind, {} if data is None else data)
+            except TypeError as exc:
+                raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
+            return None
         try:
             seq, _ = widget.outbox.append(kind, {} if data is None else data)
         except TypeError as exc:
@@ -184,6 +205,49 @@ class Engine:
             self.loop = loop
             self._loop_thread = threading.get_ident()
             self._reaper = loop.create_task(self._reap_loop())
+            if self.shared is not None:
+                self._shared_start = loop.create_task(self.shared.start())
+
+    async def prepare(self, label: str | None = None) -> None:
+        """Make `label` servable here: wait for a shared backend, load another worker's widget.
+
+        Adapters await this before answering a page, socket or stream request. With the memory
+        backend it returns at once. Raises BackendUnavailable during a store outage.
+        """
+        self.bind_loop()
+        shared = self.shared
+        if shared is None:
+            return
+        if shared.down:
+            raise BackendUnavailable("the state backend is unavailable")
+        await shared.ready(label)
+        if label is not None and label not in self.registry:
+            await shared.load(label)
+
+    async def page_html_async(
+        self, label: str, base: str | None = None, *, websocket: bool = True
+    ) -> str | None:
+        """`page_html` that can also serve widgets registered on another worker."""
+        await self.prepare(label)
+        return self.page_html(label, base, websocket=websocket)
+
+    async def fetch_since(self, widget: Widget, after: int) -> list[str] | None:
+        """Messages after `after` that the local outbox no longer has, from the shared store."""
+        if self.shared is None:
+            return None
+        try:
+            texts = await self.shared.backend.since(widget.label, after)
+        except BackendUnavailable as exc:
+            self.shared.outage(exc)
+            return []
+        if texts is None:
+            return None
+        outbox = widget.outbox
+        for i, text in enumerate(texts):
+            outbox.append_encoded(after + 1 + i, text)
+        if not texts:
+            outbox.advance(after)
+        return texts
 
     # -- pages ---------------------------------------------------------------------------------
     def base_path(self, base: str | None = None) -> str:
@@ -239,6 +303,8 @@ class Engine:
             log.warning("widget %r is at its connection limit", widget.label)
             return None
         conn = Connection(self, widget, client, after, send, close)
+        if self.shared is not None:
+            self.shared.attached(conn)
         self.connections.setdefault(widget.label, set()).add(conn)
         widget.connections += 1
         widget.ever_connected = True
@@ -255,6 +321,8 @@ class Engine:
         conns.discard(conn)
         if not conns:
             self.connections.pop(conn.label, None)
+        if self.shared is not None:
+            self.shared.detached(conn)
         widget = conn.widget
         widget.connections = max(0, widget.connections - 1)
         widget.last_disconnect = time.monotonic()
@@ -264,11 +332,25 @@ class Engine:
     async def handle_event(self, conn: Connection, msg: p.Incoming) -> None:
         """Acknowledge, de-duplicate and dispatch one browser event."""
         widget = conn.widget
+        shared = self.shared
         if msg.id is not None:
-            fresh = self.clients.accept(widget.label, conn.client, msg.id)
+            if shared is None:
+                fresh = self.clients.accept(widget.label, conn.client, msg.id)
+            else:
+                try:
+                    fresh = await shared.accept(widget.label, conn.client, msg.id)
+                except BackendUnavailable as exc:
+                    shared.outage(exc)  # no ack: the page resends it once we are back
+                    return
             conn.push(p.ack(msg.id))
             if not fresh:
                 return
+        if shared is not None and self.dispatcher.find(widget, msg.type) is None and widget.remote:
+            try:
+                await shared.route_event(conn, msg)
+            except BackendUnavailable as exc:
+                shared.outage(exc)
+            return
         await self.dispatcher.run(widget, msg, conn.push)
 
     def client_left(self, label: str, token: str | None, client: str | None) -> int:
@@ -292,6 +374,7 @@ class Engine:
             "status": "ok",
             "worker": self.worker_id,
             "backend": str(getattr(self.settings.deploy.state_backend, "value", "memory")),
+            "backend_available": not (self.shared is not None and self.shared.down),
             "widgets": len(self.registry),
             "connections": sum(len(c) for c in self.connections.values()),
             "clients": len(self.clients),
@@ -303,8 +386,8 @@ class Engine:
         server, deploy = self.settings.server, self.settings.deploy
         removed = 0
         for widget in self.registry.all():
-            if widget.connections:
-                continue
+            if widget.connections or self.shared is not None:
+                continue  # with a shared backend, Shared._collect asks every worker first
             if widget.per_visitor:
                 if widget.ever_connected:
                     dead = now - widget.last_disconnect > server.reconnect_timeout
@@ -327,6 +410,14 @@ class Engine:
             except Exception:  # noqa: BLE001 - housekeeping must never die
                 log.exception("widget collection failed")
 
+    async def aclose(self) -> None:
+        """Close every connection (pages reconnect elsewhere) and release the backend."""
+        for label in list(self.connections):
+            await self.close_connections(label, p.CLOSE_RESTART)
+        if self.shared is not None:
+            await self.shared.stop()
+        self.shutdown()
+
     def shutdown(self) -> None:
         """Stop housekeeping and the callback pool (server shutdown)."""
         if self._reaper is not None:
@@ -340,7 +431,12 @@ class Engine:
 def _worker_id(settings: PyWrySettings) -> str:
     from ..state import get_worker_id  # noqa: PLC0415 - avoids an import cycle
 
-    return settings.deploy.worker_id or get_worker_id()
+    configured = settings.deploy.worker_id
+    if configured and settings.server.workers > 1:
+        import os  # noqa: PLC0415
+
+        return f"{configured}-{os.getpid()}"  # one configured id, several processes
+    return configured or get_worker_id()
 
 
 _engine: Engine | None = None

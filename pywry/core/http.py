@@ -130,6 +130,40 @@ def admit_socket(
     return SocketAdmission(echo, widget, None, client, after)
 
 
+CLOSE_TRY_LATER = 1013
+
+
+async def prepare(engine: Engine, label: str) -> HttpResponse | None:
+    """Make `label` servable on this worker; a 503 answer while the shared store is down."""
+    from ..state.base import BackendUnavailable  # noqa: PLC0415
+
+    try:
+        await engine.prepare(label)
+    except BackendUnavailable as exc:
+        return error_response(503, "backend-unavailable", str(exc))
+    return None
+
+
+async def page_async(engine: Engine, label: str, base: str, *, websocket: bool = True) -> HttpResponse:
+    """`page` for async adapters: also serves widgets registered on another worker."""
+    return await prepare(engine, label) or page(engine, label, base, websocket=websocket)
+
+
+async def admit_socket_async(
+    engine: Engine,
+    label: str,
+    subprotocols: list[str],
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> SocketAdmission:
+    """`admit_socket` for async adapters; during a store outage the socket is told to retry."""
+    if await prepare(engine, label) is not None:
+        from .tokens import token_from_subprotocols  # noqa: PLC0415
+
+        return SocketAdmission(token_from_subprotocols(subprotocols)[1], close_code=CLOSE_TRY_LATER)
+    return admit_socket(engine, label, subprotocols, query, headers)
+
+
 def _int(value: str | None, default: int) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
         return default

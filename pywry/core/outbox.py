@@ -50,6 +50,14 @@ class Outbox:
             self._first = self._entries[0][0]
             return True
 
+    def advance(self, seq: int) -> None:
+        """Jump to `seq` (another worker sent what lies between); older entries stop counting."""
+        with self._lock:
+            if seq > self.seq:
+                self._entries.clear()
+                self.seq = seq
+                self._first = seq + 1
+
     def since(self, after: int) -> list[str] | None:
         """Messages with seq > after, or None when part of that range is gone."""
         with self._lock:

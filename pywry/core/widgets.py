@@ -71,6 +71,8 @@ class Widget:
     ever_connected: bool = False
     last_disconnect: float = 0.0
     closed: bool = False
+    owner: str = ""  # the worker holding the callbacks (shared backends)
+    remote: bool = False  # a copy of a widget another worker registered
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def touch(self) -> None:

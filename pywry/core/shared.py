@@ -1,0 +1,404 @@
+"""The engine's link to a shared state backend (sqlite, redis): what several workers agree on.
+
+Registration adopts the token every worker must use, emits are published in order by one task
+(never a task per message), other workers' messages land in the local outboxes, events whose
+callbacks live elsewhere are routed to their owner, and an outage closes sockets (pages show that
+they are reconnecting) and is logged once until the store is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..state.base import Backend, BackendUnavailable, WidgetData
+from . import protocol as p
+from .outbox import Outbox
+from .widgets import Widget
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .engine import Engine
+
+log = logging.getLogger("pywry.shared")
+
+HEARTBEAT = 2.0
+RETRY = 0.25
+MAX_BATCH = 256
+MAX_QUEUE = 100_000
+
+
+def envelope(kind: str, data_json: str, seq: int) -> str:
+    """The encoded message, exactly as the backends build it."""
+    return '{"type":%s,"data":%s,"seq":%d}' % (json.dumps(kind), data_json, seq)
+
+
+class Shared:
+    """Everything the engine does differently when state is shared between workers."""
+
+    def __init__(self, engine: Engine, backend: Backend) -> None:
+        self.engine = engine
+        self.backend = backend
+        self.worker_id = engine.worker_id
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.wake: asyncio.Event | None = None
+        self.started: asyncio.Event | None = None
+        self.down = False
+        self.saves: dict[str, asyncio.Future[Any]] = {}
+        self.unsaved: list[Widget] = []
+        self.conn_ids: dict[Connection, str] = {}
+        self.by_id: dict[str, Connection] = {}
+        self._lock = threading.Lock()
+        self._live = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._recovering: asyncio.Task[None] | None = None
+
+    # -- start and stop ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect the backend, save widgets registered before the loop, begin publishing."""
+        loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.started = asyncio.Event()
+        while True:
+            try:
+                await self.backend.start(self.on_message, self.on_routed, self.on_deleted)
+                break
+            except BackendUnavailable as exc:
+                self._log_down(exc)
+                await asyncio.sleep(RETRY * 4)
+        with self._lock:
+            pending, self.unsaved = self.unsaved, []
+            self._live = True
+        for widget in pending:
+            self.saves[widget.label] = loop.create_task(self._save(widget))
+        self._tasks = [loop.create_task(self._publisher()), loop.create_task(self._heartbeat())]
+        self.started.set()
+        if self.queue:
+            self.wake.set()
+
+    async def stop(self) -> None:
+        """Flush what can be flushed and release the backend."""
+        for task in self._tasks:
+            task.cancel()
+        try:
+            await asyncio.wait_for(self.backend.stop(), 5)
+        except Exception:  # noqa: BLE001
+            pass
+
+    async def ready(self, label: str | None = None) -> None:
+        """Wait until started (and until `label`'s registration is stored)."""
+        if self.started is None or not self.started.is_set():
+            while self.started is None:
+                await asyncio.sleep(0.005)
+            await self.started.wait()
+        if label is not None:
+            save = self.saves.get(label)
+            if save is not None and not save.done():
+                await asyncio.shield(save)
+
+    # -- registration --------------------------------------------------------------------------
+    def register(self, widget: Widget) -> None:
+        """Store a widget for every worker; safe from any thread (blocks off the loop)."""
+        engine = self.engine
+        widget.owner = self.worker_id
+        with self._lock:
+            if not self._live or engine.loop is None:
+                self.unsaved.append(widget)
+                return
+        loop = engine.loop
+        if threading.get_ident() == engine._loop_thread:
+            self.saves[widget.label] = loop.create_task(self._save(widget))
+            return
+        future = asyncio.run_coroutine_threadsafe(self._save(widget), loop)
+        future.result(15)
+
+    async def _save(self, widget: Widget) -> None:
+        data = WidgetData(
+            label=widget.label,
+            token=widget.token,
+            content=widget.content,
+            title=widget.title,
+            head=widget.head,
+            kind=widget.kind,
+            theme=widget.theme or "",
+            per_visitor=widget.per_visitor,
+            owner=self.worker_id,
+            seq=widget.outbox.seq,
+        )
+        try:
+            token, seq = await self.backend.save_widget(data)
+        except BackendUnavailable as exc:
+            self.outage(exc)
+            raise
+        widget.token = token
+        widget.outbox.advance(seq)
+        self.saves.pop(widget.label, None)
+
+    async def load(self, label: str) -> Widget | None:
+        """Bring a widget registered on another worker into this one's registry."""
+        data = await self.backend.load_widget(label)
+        if data is None:
+            return None
+        server = self.engine.settings.server
+        widget = Widget(
+            label=label,
+            content=data.content,
+            outbox=Outbox(server.outbox_size, server.outbox_max_age, seq=data.seq),
+            title=data.title,
+            token=data.token,
+            head=data.head,
+            kind=data.kind,
+            theme=data.theme or None,
+            per_visitor=data.per_visitor,
+        )
+        widget.owner = data.owner
+        widget.remote = True
+        widget.last_used = time.monotonic()
+        existing = self.engine.registry.get(label)
+        if existing is not None:  # registered meanwhile
+            return existing
+        return self.engine.registry.put(widget)
+
+    # -- publishing ----------------------------------------------------------------------------
+    def emit(self, label: str, kind: str, data: Any) -> None:
+        """Queue a message for ordered publishing; safe from any thread."""
+        self.enqueue(("msg", label, kind, p.encode(data)))
+
+    def enqueue(self, item: tuple[Any, ...]) -> None:
+        """Add an operation to the ordered publish queue and wake the publisher."""
+        if len(self.queue) >= MAX_QUEUE:
+            raise RuntimeError("pywry's publish queue is full: the state backend is not keeping up")
+        self.queue.append(item)
+        engine = self.engine
+        if engine.loop is None or self.wake is None:
+            return
+        if threading.get_ident() == engine._loop_thread:
+            self.wake.set()
+        else:
+            try:
+                engine.loop.call_soon_threadsafe(self.wake.set)
+            except RuntimeError:
+                pass
+
+    async def _publisher(self) -> None:
+        assert self.wake is not None
+        queue = self.queue
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while queue and not self.down:
+                head = queue[0]
+                try:
+                    if head[0] == "msg":
+                        batch = []
+                        while queue and queue[0][0] == "msg" and len(batch) < MAX_BATCH:
+                            batch.append(queue.popleft())
+                        try:
+                            seqs = await self.backend.publish([(i[1], i[2], i[3]) for i in batch])
+                        except BaseException:
+                            queue.extendleft(reversed(batch))
+                            raise
+                        for item, seq in zip(batch, seqs):
+                            if seq:
+                                self.on_message(item[1], seq, envelope(item[2], item[3], seq))
+                    else:
+                        await self._apply(head)
+                        queue.popleft()
+                except BackendUnavailable as exc:
+                    self.outage(exc)
+                    break
+                except Exception:  # noqa: BLE001 - never let the publisher die
+                    log.exception("publishing to the state backend failed")
+                    if queue and queue[0] is head:
+                        queue.popleft()
+
+    async def _apply(self, item: tuple[Any, ...]) -> None:
+        kind, label = item[0], item[1]
+        if kind == "update":
+            await self.backend.update_widget(label, **item[2])
+        elif kind == "delete":
+            await self.backend.delete_widget(label)
+        elif kind == "closed":
+            await self.backend.connection_closed(label, item[2])
+
+    # -- what other workers send ---------------------------------------------------------------
+    def on_message(self, label: str, seq: int, text: str) -> None:
+        """A sequenced message (ours or another worker's) arrived; deliver it locally."""
+        widget = self.engine.registry.get(label)
+        if widget is not None and widget.outbox.append_encoded(seq, text):
+            self.engine._notify_now(label)
+
+    def on_deleted(self, label: str) -> None:
+        """The owner removed a widget: drop our copy and tell its pages."""
+        widget = self.engine.registry.remove(label)
+        if widget is None:
+            return
+        conns = self.engine.connections.pop(label, set())
+        self.engine._close_all(list(conns), p.CLOSE_UNKNOWN_WIDGET)
+
+    async def on_routed(self, payload: dict[str, Any]) -> None:
+        """An event routed to us because we own its widget's callbacks, or a reply to one."""
+        if payload.get("kind") == "reply":
+            conn = self.by_id.get(payload.get("conn", ""))
+            if conn is not None:
+                conn.push(payload["text"])
+            return
+        label = payload["label"]
+        widget = self.engine.registry.get(label)
+        origin, conn_id = payload["origin"], payload["conn"]
+
+        def reply(text: str) -> None:
+            asyncio.get_running_loop().create_task(
+                self._send_reply(origin, conn_id, text)
+            )
+
+        if widget is None or getattr(widget, "remote", False):
+            reply(p.error("owner-gone", "the worker that served this page is gone; reload"))
+            return
+        msg = p.Incoming(payload["type"], payload["data"], payload.get("id"), label)
+        await self.engine.dispatcher.run(widget, msg, reply)
+
+    async def _send_reply(self, worker: str, conn_id: str, text: str) -> None:
+        if worker == self.worker_id:
+            conn = self.by_id.get(conn_id)
+            if conn is not None:
+                conn.push(text)
+            return
+        try:
+            await self.backend.route(worker, {"kind": "reply", "conn": conn_id, "text": text})
+        except BackendUnavailable as exc:
+            self.outage(exc)
+
+    # -- events from local connections ---------------------------------------------------------
+    async def accept(self, label: str, client: str, ident: int) -> bool:
+        """Shared de-duplication: True the first time any worker sees this event."""
+        return await self.backend.accept_event(label, client, ident)
+
+    async def route_event(self, conn: Connection, msg: p.Incoming) -> None:
+        """Send an event to the worker that holds the widget's callbacks."""
+        owner = getattr(conn.widget, "owner", "")
+        if not owner or not await self.backend.worker_alive(owner):
+            conn.push(
+                p.error(
+                    "owner-gone",
+                    "the worker that held this page's callbacks is gone; reload the page",
+                    event=msg.type,
+                    id=msg.id,
+                )
+            )
+            return
+        await self.backend.route(
+            owner,
+            {
+                "kind": "event",
+                "label": conn.label,
+                "type": msg.type,
+                "data": msg.data,
+                "id": msg.id,
+                "origin": self.worker_id,
+                "conn": self.conn_ids.get(conn, ""),
+            },
+        )
+
+    def attached(self, conn: Connection) -> None:
+        """Track a new local connection for heartbeats and routed replies."""
+        conn_id = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        self.conn_ids[conn] = conn_id
+        self.by_id[conn_id] = conn
+
+    def detached(self, conn: Connection) -> None:
+        """Forget a local connection (and tell the store, in order with everything else)."""
+        conn_id = self.conn_ids.pop(conn, None)
+        if conn_id is not None:
+            self.by_id.pop(conn_id, None)
+            self.enqueue(("closed", conn.label, conn_id))
+
+    # -- liveness and collection ---------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            if self.down:
+                continue
+            listening = getattr(self.backend, "listening", None)
+            try:
+                if listening is not None and not listening():
+                    raise BackendUnavailable("the subscription to the state backend broke")
+                conns: dict[str, list[str]] = {}
+                for conn, conn_id in self.conn_ids.items():
+                    conns.setdefault(conn.label, []).append(conn_id)
+                await self.backend.heartbeat(conns)
+                await self._collect()
+            except BackendUnavailable as exc:
+                self.outage(exc)
+            except Exception:  # noqa: BLE001
+                log.exception("heartbeat failed")
+
+    async def _collect(self) -> None:
+        """Remove per-visitor widgets we own once nobody on any worker uses them."""
+        engine = self.engine
+        now = time.time()
+        mono = time.monotonic()
+        server, deploy = engine.settings.server, engine.settings.deploy
+        for widget in engine.registry.all():
+            if widget.connections:
+                continue
+            if getattr(widget, "remote", False):
+                if mono - widget.last_used > max(60.0, server.reconnect_timeout):
+                    engine.registry.remove(widget.label)  # only our cached copy
+                continue
+            if not widget.per_visitor:
+                continue
+            count, seen = await self.backend.presence(widget.label)
+            if count:
+                continue
+            if seen is None:
+                dead = mono - widget.created > deploy.connection_ttl
+            else:
+                dead = now - seen > server.reconnect_timeout
+            if dead:
+                engine.remove_widget(widget.label)
+
+    # -- outages -------------------------------------------------------------------------------
+    def _log_down(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.error(
+                "state backend %s is unavailable (%s); pages will reconnect once it is back",
+                self.backend.name,
+                exc,
+            )
+
+    def outage(self, exc: BaseException) -> None:
+        """Enter outage mode once: log, close sockets so pages show they reconnect, retry."""
+        if self.down and self._recovering is not None and not self._recovering.done():
+            return
+        self._log_down(exc)
+        engine = self.engine
+        conns = [c for cs in engine.connections.values() for c in cs]
+        engine._close_all(conns, p.CLOSE_RESTART)
+        self._recovering = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY)
+            try:
+                await self.backend.ping()
+                await self.backend.start(self.on_message, self.on_routed, self.on_deleted)
+                for widget in self.engine.registry.all():
+                    if not getattr(widget, "remote", False):
+                        await self._save(widget)
+                break
+            except BackendUnavailable:
+                continue
+            except Exception:  # noqa: BLE001
+                log.exception("reconnecting to the state backend failed")
+        self.down = False
+        log.warning("state backend %s is available again", self.backend.name)
+        if self.wake is not None:
+            self.wake.set()

@@ -1,0 +1,123 @@
+"""The interface every shared state backend implements (DESIGN section 5).
+
+The memory backend is the engine's own in-process structures; a shared backend (sqlite, redis)
+adds what several workers need to agree on: the widget store, a global per-widget `seq` and
+outbox, event de-duplication, routing of events to the worker that holds a widget's callbacks,
+and the live connections of every widget (for collection and heartbeats).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class BackendUnavailable(ConnectionError):
+    """The shared store cannot be reached right now (Redis down, database locked for too long)."""
+
+
+@dataclass(slots=True)
+class WidgetData:
+    """What every worker must know about a widget to serve its page and its sockets."""
+
+    label: str
+    token: str
+    content: str
+    title: str
+    head: str
+    kind: str
+    theme: str
+    per_visitor: bool
+    owner: str
+    seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for storage)."""
+        return asdict(self)
+
+
+# What a backend hands back to the engine as things happen on other workers.
+MessageSink = Callable[[str, int, str], None]  # (label, seq, encoded message)
+RoutedSink = Callable[[dict[str, Any]], Awaitable[None]]  # an event routed to this worker
+DeletedSink = Callable[[str], None]  # a widget was removed by its owner
+
+
+class Backend(ABC):
+    """Shared state for several workers. All methods run on the engine's event loop."""
+
+    name = "abstract"
+
+    def __init__(self, settings: Any, worker_id: str) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+
+    @abstractmethod
+    async def start(
+        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+    ) -> None:
+        """Connect, subscribe, and begin delivering other workers' messages to the sinks."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Release connections and background work."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise BackendUnavailable unless the store answers."""
+
+    # -- widgets -------------------------------------------------------------------------------
+    @abstractmethod
+    async def save_widget(self, data: WidgetData) -> tuple[str, int]:
+        """Store a widget; an existing live record keeps its token. Returns (token, seq).
+
+        `data.seq` is this worker's last known seq: a store that lost it continues from there.
+        """
+
+    @abstractmethod
+    async def load_widget(self, label: str) -> WidgetData | None:
+        """The stored widget, or None."""
+
+    @abstractmethod
+    async def update_widget(self, label: str, **fields: Any) -> None:
+        """Change stored fields (content after update(), theme) so later pages reflect them."""
+
+    @abstractmethod
+    async def delete_widget(self, label: str) -> None:
+        """Remove a widget and everything kept for it, and tell the other workers."""
+
+    # -- messages ------------------------------------------------------------------------------
+    @abstractmethod
+    async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
+        """Sequence and store `(label, type, data_json)` messages in order, then broadcast."""
+
+    @abstractmethod
+    async def since(self, label: str, after: int) -> list[str] | None:
+        """Stored messages with seq > after, or None when part of that range is gone."""
+
+    # -- events --------------------------------------------------------------------------------
+    @abstractmethod
+    async def accept_event(self, label: str, client: str, ident: int) -> bool:
+        """Record event `ident` of `client` atomically; False when it was handled before."""
+
+    @abstractmethod
+    async def route(self, worker: str, payload: dict[str, Any]) -> None:
+        """Hand an event (or a reply) to another worker."""
+
+    # -- liveness ------------------------------------------------------------------------------
+    @abstractmethod
+    async def heartbeat(self, connections: dict[str, list[str]]) -> None:
+        """Mark this worker and its connections (label -> connection ids) alive."""
+
+    @abstractmethod
+    async def worker_alive(self, worker: str) -> bool:
+        """True while `worker` keeps sending heartbeats."""
+
+    @abstractmethod
+    async def presence(self, label: str) -> tuple[int, float | None]:
+        """(live connections of `label` on every worker, unix time it was last seen in use)."""
+
+    @abstractmethod
+    async def connection_closed(self, label: str, conn_id: str) -> None:
+        """Forget one connection (it closed cleanly)."""

@@ -1,0 +1,446 @@
+"""SQLite backend: several worker processes on one host share one database file (WAL mode).
+
+Encrypted with SQLCipher when the `sqlite` extra is installed (key from `PYWRY_SQLITE_KEY`, else
+the OS keyring, else derived from a per-host salt file); plain SQLite with a logged warning when
+SQLCipher is missing. Every call runs on one thread that owns the only connection of this
+process, so the event loop never blocks on the database and no connection is shared across
+threads. Workers learn of each other's messages by polling a table (there is no pub/sub).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import Backend, BackendUnavailable, DeletedSink, MessageSink, RoutedSink, WidgetData
+
+log = logging.getLogger("pywry.state.sqlite")
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS widgets (
+  label TEXT PRIMARY KEY, token TEXT NOT NULL, content TEXT NOT NULL, title TEXT, head TEXT,
+  kind TEXT, theme TEXT, per_visitor INTEGER, owner TEXT, seq INTEGER NOT NULL DEFAULT 0,
+  created REAL, last_seen REAL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL, seq INTEGER NOT NULL,
+  text TEXT NOT NULL, ts REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_label_seq ON messages(label, seq);
+CREATE TABLE IF NOT EXISTS clients (
+  label TEXT NOT NULL, client TEXT NOT NULL, last_id INTEGER NOT NULL, expires REAL NOT NULL,
+  PRIMARY KEY (label, client));
+CREATE TABLE IF NOT EXISTS conns (
+  label TEXT NOT NULL, conn_id TEXT NOT NULL, expires REAL NOT NULL,
+  PRIMARY KEY (label, conn_id));
+CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS routes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, worker TEXT NOT NULL, payload TEXT NOT NULL,
+  ts REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS routes_worker ON routes(worker, id);
+"""
+
+
+def _sqlcipher() -> Any:
+    try:
+        from sqlcipher3 import dbapi2  # noqa: PLC0415 - optional extra
+    except ImportError:
+        return None
+    return dbapi2
+
+
+def encryption_key(path: Path) -> str:
+    """The SQLCipher key: PYWRY_SQLITE_KEY, else the OS keyring, else a per-host salt file."""
+    env = os.environ.get("PYWRY_SQLITE_KEY")
+    if env:
+        return env
+    try:
+        import keyring  # noqa: PLC0415 - optional extra
+
+        stored = keyring.get_password("pywry", f"sqlite:{path}")
+        if not stored:
+            stored = secrets.token_hex(32)
+            keyring.set_password("pywry", f"sqlite:{path}", stored)
+            if keyring.get_password("pywry", f"sqlite:{path}") != stored:
+                raise RuntimeError("keyring did not keep the key")
+        return stored
+    except Exception:  # noqa: BLE001 - no usable keyring (headless servers): use the salt file
+        pass
+    salt_file = path.parent / ".pywry-sqlite-salt"
+    if not salt_file.exists():
+        fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+    salt = salt_file.read_bytes()
+    return hashlib.pbkdf2_hmac("sha256", socket.gethostname().encode(), salt, 100_000).hex()
+
+
+class SqliteBackend(Backend):
+    """Shared state in one SQLite file for the workers of one host."""
+
+    name = "sqlite"
+
+    def __init__(self, settings: Any, worker_id: str) -> None:
+        super().__init__(settings, worker_id)
+        deploy = settings.deploy
+        self.path = Path(os.path.expanduser(deploy.sqlite_path))
+        self.widget_ttl = float(deploy.widget_ttl)
+        self.conn_ttl = float(deploy.connection_ttl)
+        self.client_ttl = max(float(deploy.connection_ttl), settings.server.reconnect_timeout * 2)
+        self.outbox_size = int(settings.server.outbox_size)
+        self.poll_interval = 0.01
+        self.encrypted = False
+        self._db: Any = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pywry-sqlite")
+        self._poller: asyncio.Task[None] | None = None
+        self._last_message = 0
+        self._last_cleanup = 0.0
+
+    # -- the database thread -------------------------------------------------------------------
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cipher = _sqlcipher()
+        if cipher is not None:
+            db = cipher.connect(str(self.path), timeout=10, isolation_level=None)
+            key = encryption_key(self.path).replace("'", "''")
+            db.execute(f"PRAGMA key = '{key}'")
+            self.encrypted = True
+        else:
+            log.warning(
+                "SQLCipher is not installed (pip install 'pywry[sqlite]'): the state database %s "
+                "is NOT encrypted",
+                self.path,
+            )
+            db = sqlite3.connect(str(self.path), timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(SCHEMA)
+        row = db.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
+        self._last_message = int(row[0])
+        self._db = db
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            raise BackendUnavailable(f"SQLite state database failed: {exc}") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("sqlcipher3"):
+                raise BackendUnavailable(f"SQLite state database failed: {exc}") from None
+            raise
+
+    def _tx(self, fn: Callable[[Any], T]) -> T:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(
+        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+    ) -> None:
+        """Open the database and start polling for other workers' messages and routed events."""
+        if self._db is None:
+            await self._run(self._open)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(
+                self._poll(on_message, on_routed, on_deleted)
+            )
+
+    async def _poll(
+        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+    ) -> None:
+        while True:
+            try:
+                messages, routes = await self._run(self._fetch_new)
+            except BackendUnavailable as exc:
+                log.warning("%s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for label, seq, text in messages:
+                if seq == 0:
+                    on_deleted(label)
+                else:
+                    on_message(label, seq, text)
+            for payload in routes:
+                try:
+                    await on_routed(json.loads(payload))
+                except Exception:  # noqa: BLE001
+                    log.exception("routed event failed")
+            if not messages and not routes:
+                await asyncio.sleep(self.poll_interval)
+
+    def _fetch_new(self) -> tuple[list[tuple[str, int, str]], list[str]]:
+        db = self._db
+        rows = db.execute(
+            "SELECT id, label, seq, text FROM messages WHERE id > ? ORDER BY id LIMIT 1000",
+            (self._last_message,),
+        ).fetchall()
+        if rows:
+            self._last_message = rows[-1][0]
+        routes = db.execute(
+            "SELECT id, payload FROM routes WHERE worker = ? ORDER BY id", (self.worker_id,)
+        ).fetchall()
+        if routes:
+            db.execute("DELETE FROM routes WHERE worker = ? AND id <= ?", (self.worker_id, routes[-1][0]))
+        now = time.time()
+        if now - self._last_cleanup > 10:
+            self._last_cleanup = now
+            self._cleanup(now)
+        return [(r[1], r[2], r[3]) for r in rows], [r[1] for r in routes]
+
+    def _cleanup(self, now: float) -> None:
+        db = self._db
+        for table in ("widgets", "clients", "conns", "workers"):
+            db.execute(f"DELETE FROM {table} WHERE expires < ?", (now,))  # noqa: S608
+        db.execute("DELETE FROM routes WHERE ts < ?", (now - 60,))
+        db.execute(
+            "DELETE FROM messages WHERE ts < ? AND id < ?", (now - 3600, self._last_message - 10_000)
+        )
+
+    async def stop(self) -> None:
+        """Stop polling and close the connection."""
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+        if self._db is not None:
+            db, self._db = self._db, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=False)
+
+    async def ping(self) -> None:
+        """Raise BackendUnavailable unless the database answers."""
+        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
+
+    # -- widgets -------------------------------------------------------------------------------
+    async def save_widget(self, data: WidgetData) -> tuple[str, int]:
+        """Create or refresh a widget; an existing live token wins."""
+        ttl = self.conn_ttl if data.per_visitor else self.widget_ttl
+
+        def save(db: Any) -> tuple[str, int]:
+            now = time.time()
+            row = db.execute(
+                "SELECT token, seq FROM widgets WHERE label = ? AND expires >= ?",
+                (data.label, now),
+            ).fetchone()
+            token, seq = (row[0], row[1]) if row else (data.token, 0)
+            seq = max(int(seq), data.seq)  # a restored store continues the numbering
+            db.execute(
+                "INSERT INTO widgets (label, token, content, title, head, kind, theme, per_visitor,"
+                " owner, seq, created, last_seen, expires) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?)"
+                " ON CONFLICT(label) DO UPDATE SET token=excluded.token, content=excluded.content,"
+                " title=excluded.title, head=excluded.head, kind=excluded.kind,"
+                " theme=excluded.theme, per_visitor=excluded.per_visitor, owner=excluded.owner,"
+                " seq=excluded.seq, expires=excluded.expires",
+                (
+                    data.label, token, data.content, data.title, data.head, data.kind,
+                    data.theme, int(data.per_visitor), data.owner, seq, now, now + ttl,
+                ),
+            )
+            return token, int(seq)
+
+        return await self._run(self._tx, save)
+
+    async def load_widget(self, label: str) -> WidgetData | None:
+        """The stored widget, or None."""
+
+        def load() -> WidgetData | None:
+            row = self._db.execute(
+                "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq"
+                " FROM widgets WHERE label = ? AND expires >= ?",
+                (label, time.time()),
+            ).fetchone()
+            if row is None:
+                return None
+            return WidgetData(label, row[0], row[1], row[2] or "PyWry", row[3] or "",
+                              row[4] or "html", row[5] or "", bool(row[6]), row[7] or "", row[8])
+
+        return await self._run(load)
+
+    async def update_widget(self, label: str, **fields: Any) -> None:
+        """Change stored fields of a widget."""
+        allowed = {k: v for k, v in fields.items() if k in ("content", "theme", "title", "head")}
+        if not allowed:
+            return
+        sets = ", ".join(f"{k} = ?" for k in allowed)
+
+        def update(db: Any) -> None:
+            db.execute(
+                f"UPDATE widgets SET {sets}, expires = ? WHERE label = ?",  # noqa: S608
+                (*allowed.values(), time.time() + self.widget_ttl, label),
+            )
+
+        await self._run(self._tx, update)
+
+    async def delete_widget(self, label: str) -> None:
+        """Remove a widget and tell the other workers (a seq-0 message marks a deletion)."""
+
+        def delete(db: Any) -> None:
+            for table in ("widgets", "clients", "conns", "messages"):
+                db.execute(f"DELETE FROM {table} WHERE label = ?", (label,))  # noqa: S608
+            db.execute(
+                "INSERT INTO messages (label, seq, text, ts) VALUES (?, 0, '', ?)",
+                (label, time.time()),
+            )
+
+        await self._run(self._tx, delete)
+
+    # -- messages ------------------------------------------------------------------------------
+    async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
+        """Sequence and store messages in one transaction; pollers deliver them."""
+
+        def publish(db: Any) -> list[int]:
+            now = time.time()
+            out = []
+            for label, kind, data_json in items:
+                row = db.execute(
+                    "UPDATE widgets SET seq = seq + 1 WHERE label = ? RETURNING seq", (label,)
+                ).fetchone()
+                if row is None:  # not stored (yet): keep the message addressable anyway
+                    out.append(0)
+                    continue
+                seq = int(row[0])
+                text = '{"type":%s,"data":%s,"seq":%d}' % (json.dumps(kind), data_json, seq)
+                db.execute(
+                    "INSERT INTO messages (label, seq, text, ts) VALUES (?, ?, ?, ?)",
+                    (label, seq, text, now),
+                )
+                if seq > self.outbox_size:
+                    db.execute(
+                        "DELETE FROM messages WHERE label = ? AND seq > 0 AND seq <= ?",
+                        (label, seq - self.outbox_size),
+                    )
+                out.append(seq)
+            return out
+
+        return await self._run(self._tx, publish)
+
+    async def since(self, label: str, after: int) -> list[str] | None:
+        """Stored messages after `after`, or None for a gap."""
+
+        def since() -> list[str] | None:
+            db = self._db
+            row = db.execute("SELECT seq FROM widgets WHERE label = ?", (label,)).fetchone()
+            seq = int(row[0]) if row else 0
+            if after == seq:
+                return []
+            if after > seq:
+                return None
+            rows = db.execute(
+                "SELECT seq, text FROM messages WHERE label = ? AND seq > ? ORDER BY seq",
+                (label, after),
+            ).fetchall()
+            if not rows or rows[0][0] != after + 1:
+                return None
+            return [r[1] for r in rows]
+
+        return await self._run(since)
+
+    # -- events --------------------------------------------------------------------------------
+    async def accept_event(self, label: str, client: str, ident: int) -> bool:
+        """Atomic check-and-set of the client's highest handled event id."""
+
+        def accept(db: Any) -> bool:
+            now = time.time()
+            row = db.execute(
+                "SELECT last_id FROM clients WHERE label = ? AND client = ? AND expires >= ?",
+                (label, client, now),
+            ).fetchone()
+            if row is not None and ident <= row[0]:
+                return False
+            db.execute(
+                "INSERT INTO clients (label, client, last_id, expires) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(label, client) DO UPDATE SET last_id = excluded.last_id,"
+                " expires = excluded.expires",
+                (label, client, ident, now + self.client_ttl),
+            )
+            return True
+
+        return await self._run(self._tx, accept)
+
+    async def route(self, worker: str, payload: dict[str, Any]) -> None:
+        """Queue an event or reply for another worker (it polls for them)."""
+
+        def route(db: Any) -> None:
+            db.execute(
+                "INSERT INTO routes (worker, payload, ts) VALUES (?, ?, ?)",
+                (worker, json.dumps(payload), time.time()),
+            )
+
+        await self._run(self._tx, route)
+
+    # -- liveness ------------------------------------------------------------------------------
+    heartbeat_ttl: float = 6.0
+
+    async def heartbeat(self, connections: dict[str, list[str]]) -> None:
+        """Refresh this worker's row and its connections' expiry."""
+
+        def beat(db: Any) -> None:
+            now = time.time()
+            db.execute(
+                "INSERT INTO workers (id, expires) VALUES (?, ?) ON CONFLICT(id) DO UPDATE"
+                " SET expires = excluded.expires",
+                (self.worker_id, now + self.heartbeat_ttl),
+            )
+            for label, ids in connections.items():
+                for conn_id in ids:
+                    db.execute(
+                        "INSERT INTO conns (label, conn_id, expires) VALUES (?, ?, ?)"
+                        " ON CONFLICT(label, conn_id) DO UPDATE SET expires = excluded.expires",
+                        (label, conn_id, now + self.conn_ttl),
+                    )
+                db.execute(
+                    "UPDATE widgets SET last_seen = ?, expires = MAX(expires, ?) WHERE label = ?",
+                    (now, now + self.widget_ttl if ids else 0, label),
+                )
+
+        await self._run(self._tx, beat)
+
+    async def worker_alive(self, worker: str) -> bool:
+        """True while the worker's heartbeat row is fresh."""
+        row = await self._run(
+            lambda: self._db.execute(
+                "SELECT 1 FROM workers WHERE id = ? AND expires >= ?", (worker, time.time())
+            ).fetchone()
+        )
+        return row is not None
+
+    async def presence(self, label: str) -> tuple[int, float | None]:
+        """Live connections on any worker, and when the widget was last in use."""
+
+        def presence() -> tuple[int, float | None]:
+            db = self._db
+            now = time.time()
+            count = db.execute(
+                "SELECT COUNT(*) FROM conns WHERE label = ? AND expires >= ?", (label, now)
+            ).fetchone()[0]
+            row = db.execute("SELECT last_seen FROM widgets WHERE label = ?", (label,)).fetchone()
+            return int(count), (row[0] if row and row[0] is not None else None)
+
+        return await self._run(presence)
+
+    async def connection_closed(self, label: str, conn_id: str) -> None:
+        """Forget a connection and note when the widget was last in use."""
+
+        def closed(db: Any) -> None:
+            db.execute("DELETE FROM conns WHERE label = ? AND conn_id = ?", (label, conn_id))
+            db.execute("UPDATE widgets SET last_seen = ? WHERE label = ?", (time.time(), label))
+
+        await self._run(self._tx, closed)
