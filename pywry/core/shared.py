@@ -293,7 +293,7 @@ class Shared:
                 )
             )
             return
-        await self.backend.route(
+        delivered = await self.backend.route(
             owner,
             {
                 "kind": "event",
@@ -305,6 +305,15 @@ class Shared:
                 "conn": self.conn_ids.get(conn, ""),
             },
         )
+        if not delivered:
+            conn.push(
+                p.error(
+                    "owner-gone",
+                    "the worker that held this page's callbacks is gone; reload the page",
+                    event=msg.type,
+                    id=msg.id,
+                )
+            )
 
     def attached(self, conn: Connection) -> None:
         """Track a new local connection for heartbeats and routed replies."""
@@ -321,8 +330,11 @@ class Shared:
 
     # -- liveness and collection ---------------------------------------------------------------
     async def _heartbeat(self) -> None:
+        first = True
         while True:
-            await asyncio.sleep(HEARTBEAT)
+            if not first:
+                await asyncio.sleep(HEARTBEAT)
+            first = False
             if self.down:
                 continue
             listening = getattr(self.backend, "listening", None)

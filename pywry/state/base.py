@@ -102,8 +102,8 @@ class Backend(ABC):
         """Record event `ident` of `client` atomically; False when it was handled before."""
 
     @abstractmethod
-    async def route(self, worker: str, payload: dict[str, Any]) -> None:
-        """Hand an event (or a reply) to another worker."""
+    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+        """Hand an event (or a reply) to another worker; False when nobody can take it."""
 
     # -- liveness ------------------------------------------------------------------------------
     @abstractmethod

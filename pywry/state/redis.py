@@ -305,9 +305,12 @@ class RedisBackend(Backend):
         )
         return bool(int(fresh))
 
-    async def route(self, worker: str, payload: dict[str, Any]) -> None:
-        """Publish an event or reply on the worker's routing channel."""
-        await self._call(self.redis.publish(self.k("route", worker), json.dumps(payload)))
+    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+        """Publish an event or reply on the worker's routing channel; False if none listens."""
+        receivers = await self._call(
+            self.redis.publish(self.k("route", worker), json.dumps(payload))
+        )
+        return int(receivers) > 0
 
     # -- liveness ------------------------------------------------------------------------------
     async def heartbeat(self, connections: dict[str, list[str]]) -> None:

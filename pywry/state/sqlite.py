@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS clients (
 CREATE TABLE IF NOT EXISTS conns (
   label TEXT NOT NULL, conn_id TEXT NOT NULL, expires REAL NOT NULL,
   PRIMARY KEY (label, conn_id));
-CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY, expires REAL NOT NULL, pid INTEGER, host TEXT);
 CREATE TABLE IF NOT EXISTS routes (
   id INTEGER PRIMARY KEY AUTOINCREMENT, worker TEXT NOT NULL, payload TEXT NOT NULL,
   ts REAL NOT NULL);
@@ -375,8 +376,10 @@ class SqliteBackend(Backend):
 
         return await self._run(self._tx, accept)
 
-    async def route(self, worker: str, payload: dict[str, Any]) -> None:
-        """Queue an event or reply for another worker (it polls for them)."""
+    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+        """Queue an event or reply for another worker (it polls for them); False if it is dead."""
+        if not await self.worker_alive(worker):
+            return False
 
         def route(db: Any) -> None:
             db.execute(
@@ -385,6 +388,7 @@ class SqliteBackend(Backend):
             )
 
         await self._run(self._tx, route)
+        return True
 
     # -- liveness ------------------------------------------------------------------------------
     heartbeat_ttl: float = 6.0
@@ -395,9 +399,9 @@ class SqliteBackend(Backend):
         def beat(db: Any) -> None:
             now = time.time()
             db.execute(
-                "INSERT INTO workers (id, expires) VALUES (?, ?) ON CONFLICT(id) DO UPDATE"
-                " SET expires = excluded.expires",
-                (self.worker_id, now + self.heartbeat_ttl),
+                "INSERT INTO workers (id, expires, pid, host) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET expires = excluded.expires",
+                (self.worker_id, now + self.heartbeat_ttl, os.getpid(), socket.gethostname()),
             )
             for label, ids in connections.items():
                 for conn_id in ids:
@@ -414,13 +418,23 @@ class SqliteBackend(Backend):
         await self._run(self._tx, beat)
 
     async def worker_alive(self, worker: str) -> bool:
-        """True while the worker's heartbeat row is fresh."""
+        """True while the worker's heartbeat row is fresh and (same host) its process exists."""
         row = await self._run(
             lambda: self._db.execute(
-                "SELECT 1 FROM workers WHERE id = ? AND expires >= ?", (worker, time.time())
+                "SELECT pid, host FROM workers WHERE id = ? AND expires >= ?", (worker, time.time())
             ).fetchone()
         )
-        return row is not None
+        if row is None:
+            return False
+        pid, host = row
+        if pid and host == socket.gethostname():
+            try:
+                os.kill(int(pid), 0)  # one host: the process table knows at once
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+        return True
 
     async def presence(self, label: str) -> tuple[int, float | None]:
         """Live connections on any worker, and when the widget was last in use."""

@@ -1,0 +1,47 @@
+"""A deploy-mode app run as several processes on one shared backend (the multi-worker tests)."""
+
+import os
+
+from fastapi.responses import HTMLResponse
+
+from pywry.inline import deploy, get_server_app, get_widget_html, show
+from pywry.state import get_worker_id
+
+app = get_server_app()
+WORKER = os.environ.get("TEST_WORKER_NAME", get_worker_id())
+
+
+def on_click(data, event_type, label):
+    board.emit("app:answer", {"n": data.get("n"), "worker": WORKER})
+
+
+def on_burst(data, event_type, label):
+    for i in range(int(data.get("count", 3))):
+        board.emit("app:note", {"i": i, "tag": data.get("tag")})
+
+
+board = show(
+    "<h1>Shared board</h1>",
+    label="board",
+    callbacks={"app:click": on_click, "app:burst": on_burst},
+)
+
+
+@app.get("/visit", response_class=HTMLResponse)
+def visit():
+    holder = {}
+
+    def answer(data, event_type, label):
+        holder["w"].emit("app:visitor-answer", {"worker": WORKER, "n": data.get("n")})
+
+    holder["w"] = show("<p>visitor</p>", callbacks={"app:hello": answer})
+    return HTMLResponse(get_widget_html(holder["w"].label))
+
+
+@app.get("/whoami")
+def whoami():
+    return {"worker": WORKER}
+
+
+if __name__ == "__main__":
+    deploy()

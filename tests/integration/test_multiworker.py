@@ -1,0 +1,175 @@
+"""Several worker processes on one shared backend, with no sticky sessions (redis and sqlite).
+
+Each worker is its own single-worker process on its own port: what a load balancer without
+sticky sessions produces when every request may land anywhere.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.wsclient import Client, bootstrap, page_bootstrap
+from tests.support import ROOT, Server, clean_env, free_port, run_server
+
+pytestmark = pytest.mark.integration
+APP = ROOT / "tests" / "apps" / "shared_app.py"
+
+
+def backend_env(kind: str, redis_server, folder: Path) -> dict[str, str]:
+    env = {
+        "PYWRY_DEPLOY__STATE_BACKEND": kind,
+        "PYWRY_SERVER__RECONNECT_TIMEOUT": "2",
+        "PYWRY_SERVER__ACCESS_LOG": "false",
+        "PYWRY_DEPLOY__CONNECTION_TTL": "10",
+    }
+    if kind == "redis":
+        env["PYWRY_DEPLOY__REDIS_URL"] = redis_server.url
+        env["PYWRY_DEPLOY__REDIS_PREFIX"] = "t" + uuid.uuid4().hex[:8]
+    else:
+        env["PYWRY_DEPLOY__SQLITE_PATH"] = str(folder / "state.db")
+        env["PYWRY_SQLITE_KEY"] = "test-key"
+    return env
+
+
+def start_workers(
+    stack: ExitStack, n: int, env: dict[str, str], folder: Path
+) -> list[Server]:
+    servers = []
+    for i in range(n):
+        port = free_port()
+        full = clean_env(
+            PYWRY_SERVER__HOST="127.0.0.1",
+            PYWRY_SERVER__PORT=str(port),
+            TEST_WORKER_NAME=f"w{i + 1}",
+            **env,
+        )
+        servers.append(
+            stack.enter_context(run_server([sys.executable, str(APP)], full, port, folder))
+        )
+    return servers
+
+
+@pytest.fixture(scope="module", params=["redis", "sqlite"])
+def workers(request, redis_server, tmp_path_factory) -> Iterator[list[Server]]:
+    folder = tmp_path_factory.mktemp(f"mw-{request.param}")
+    with ExitStack() as stack:
+        yield start_workers(stack, 3, backend_env(request.param, redis_server, folder), folder)
+
+
+def until(client: Client, kind: str, pred=lambda m: True) -> tuple[dict, list[dict]]:
+    seen = []
+    for _ in range(500):
+        msg = client.recv(timeout=10)
+        if msg["type"] == kind and pred(msg):
+            return msg, seen
+        seen.append(msg)
+    raise AssertionError(f"no {kind}")
+
+
+def sync(client: Client) -> list[dict]:
+    """Everything the client receives before the answer to a fresh burst (a barrier)."""
+    tag = uuid.uuid4().hex
+    client.send("app:burst", {"count": 1, "tag": tag})
+    _, before = until(client, "app:note", lambda m: m["data"]["tag"] == tag)
+    return before
+
+
+def test_page_socket_and_reconnect_on_different_workers(workers: list[Server]) -> None:
+    w1, w2, w3 = workers
+    boot = page_bootstrap(w1.url + "/widget/board")
+    a = Client(w2.url, boot)  # the page came from w1, the socket goes to w2
+    b = Client(w3.url, page_bootstrap(w3.url + "/widget/board"))
+    assert page_bootstrap(w3.url + "/widget/board")["token"] == boot["token"]
+    try:
+        a.send("app:click", {"n": 1})
+        answer, _ = until(a, "app:answer", lambda m: m["data"]["n"] == 1)
+        got_b, _ = until(b, "app:answer", lambda m: m["data"]["n"] == 1)
+        assert answer["data"]["worker"] == "w2" and got_b["seq"] == answer["seq"]
+        later = sync(a) + sync(b)
+        assert not [m for m in later if m["type"] == "app:answer"], "the callback ran twice"
+        last = max(m["seq"] for m in [answer] + later if "seq" in m)
+        a.close()
+        b.send("app:burst", {"count": 3, "tag": "missed"})
+        missed = [until(b, "app:note", lambda m: m["data"]["tag"] == "missed")[0] for _ in range(3)]
+        # the same page reconnects, this time to w1, and gets exactly what it missed
+        again = Client(w1.url, boot, client=a_client(a), after=last, next_id=a.next_id)
+        got = [m for m in sync(again) if "seq" in m and m["seq"] > last]
+        assert [m for m in got if m["type"] == "app:note" and m["data"]["tag"] == "missed"] == missed
+        seqs = [m["seq"] for m in got]
+        assert seqs == sorted(set(seqs))
+        again.close()
+    finally:
+        b.close()
+
+
+def a_client(c: Client) -> str:
+    return c.ws.request.path.split("client=")[1].split("&")[0]
+
+
+def test_every_worker_sees_every_emit_in_the_same_order(workers: list[Server]) -> None:
+    clients = [Client(w.url, page_bootstrap(w.url + "/widget/board")) for w in workers]
+    try:
+        for i, c in enumerate(clients):
+            c.send("app:burst", {"count": 5, "tag": f"order{i}"})
+        streams = []
+        for c in clients:
+            got = []
+            for _ in range(500):
+                m = c.recv(timeout=10)
+                if m["type"] == "app:note" and str(m["data"]["tag"]).startswith("order"):
+                    got.append((m["seq"], m["data"]["tag"], m["data"]["i"]))
+                if len(got) == 15:
+                    break
+            streams.append(got)
+        assert streams[0] == streams[1] == streams[2]
+        assert [s for s, _, _ in streams[0]] == sorted(s for s, _, _ in streams[0])
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]) -> None:
+    w1, w2, _ = workers
+    boot = bootstrap(httpx.get(w1.url + "/visit").text)
+    c = Client(w2.url, boot)
+    try:
+        c.send("app:hello", {"n": 5})
+        answer, _ = until(c, "app:visitor-answer")
+        assert answer["data"] == {"worker": "w1", "n": 5}
+        # the page itself can be served by any worker too
+        assert page_bootstrap(f"{w2.url}/widget/{boot['label']}")["token"] == boot["token"]
+    finally:
+        c.close()
+
+
+def test_killed_worker_pages_continue_elsewhere(workers: list[Server]) -> None:
+    w1, w2, w3 = workers
+    visitor = bootstrap(httpx.get(w3.url + "/visit").text)
+    boot = page_bootstrap(w3.url + "/widget/board")
+    doomed = Client(w3.url, boot)
+    sync(doomed)
+    w3.proc.send_signal(signal.SIGKILL)
+    w3.proc.wait(10)
+    with pytest.raises(Exception):
+        for _ in range(100):
+            doomed.recv(timeout=10)
+    # the page reconnects to another worker and continues
+    again = Client(w2.url, boot, client=a_client(doomed), next_id=doomed.next_id)
+    again.send("app:click", {"n": 99})
+    answer, _ = until(again, "app:answer", lambda m: m["data"]["n"] == 99)
+    assert answer["data"]["worker"] == "w2"
+    # a per-visitor widget of the dead worker answers owner-gone instead of hanging
+    orphan = Client(w1.url, visitor)
+    orphan.send("app:hello", {"n": 1})
+    err, _ = until(orphan, "pywry:error")
+    assert err["data"]["code"] == "owner-gone"
+    again.close()
+    orphan.close()
