@@ -381,7 +381,7 @@ class Shared:
         if not self.down:
             self.down = True
             log.error(
-                "state backend %s is unavailable (%s); pages will reconnect once it is back",
+                "state backend %s went away (%s); pages will reconnect once it is back",
                 self.backend.name,
                 exc,
             )
@@ -411,6 +411,6 @@ class Shared:
             except Exception:  # noqa: BLE001
                 log.exception("reconnecting to the state backend failed")
         self.down = False
-        log.warning("state backend %s is available again", self.backend.name)
+        log.warning("state backend %s is back; service resumed", self.backend.name)
         if self.wake is not None:
             self.wake.set()

@@ -131,7 +131,7 @@ class RedisBackend(Backend):
         try:
             return await coro
         except _UNAVAILABLE as exc:
-            raise BackendUnavailable(f"Redis is unavailable: {exc}") from None
+            raise BackendUnavailable(f"Redis: {exc}") from None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(

@@ -1,0 +1,72 @@
+"""A Redis that goes away and comes back: sockets are told to retry, nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.integration.test_multiworker import backend_env, start_workers, until
+from tests.integration.wsclient import Client, page_bootstrap
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+def closed_with(client: Client) -> int | None:
+    try:
+        for _ in range(1000):
+            client.ws.recv(timeout=15)
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    raise AssertionError("not closed")
+
+
+def test_redis_outage_and_recovery(tmp_path) -> None:
+    redis_server = RedisServer(tmp_path / "redis").start()
+    env = backend_env("redis", redis_server, tmp_path)
+    with ExitStack() as stack:
+        stack.callback(redis_server.stop)
+        w1, w2 = start_workers(stack, 2, env, tmp_path)
+        boot = page_bootstrap(w1.url + "/widget/board")
+        c = Client(w1.url, boot, client="outagepage")
+        c.send("app:click", {"n": 1})
+        first, _ = until(c, "app:answer", lambda m: m["data"]["n"] == 1)
+        last = first["seq"]
+
+        redis_server.stop()
+        c.send("app:click", {"n": 2}, ident=2)  # cannot be acknowledged while Redis is down
+        assert closed_with(c) in (1012, 1013)
+
+        # while Redis is down new sockets are told to come back later
+        refused = Client(w2.url, boot, client="outagepage", after=last, next_id=2)
+        assert closed_with(refused) in (1012, 1013)
+
+        redis_server.start()  # same port
+        deadline = time.monotonic() + 20
+        again = None
+        while time.monotonic() < deadline:
+            try:
+                again = Client(w2.url, boot, client="outagepage", after=last, next_id=2)
+                again.send("app:click", {"n": 2}, ident=2)  # the bridge resends unacked events
+                ack, _ = until(again, "pywry:ack")
+                break
+            except (ConnectionClosed, InvalidStatus, TimeoutError, OSError):
+                again = None
+                time.sleep(0.2)
+        assert again is not None, "service did not resume after Redis came back"
+        assert ack["data"]["id"] == 2
+        answer, before = until(again, "app:answer", lambda m: m["data"]["n"] == 2)
+        assert not [m for m in before if m["type"] == "app:answer" and m["data"]["n"] == 1]
+        again.send("app:burst", {"count": 1, "tag": "end"})
+        _, after = until(again, "app:note", lambda m: m["data"]["tag"] == "end")
+        assert not [m for m in after if m["type"] == "app:answer"], "an event ran twice"
+        again.close()
+
+        for worker in (w1, w2):
+            log = worker.log()
+            assert log.count("went away") == 1, log[-3000:]
+            assert "Traceback" not in log, log[-3000:]
+            assert "is back; service resumed" in log
