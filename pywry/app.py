@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,8 @@ GRACEFUL_SHUTDOWN = 2.0
 INTERNAL_TOKEN_HEADER = "x-pywry-internal-token"
 _TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
+# `webbrowser` fills its browser list lazily and not thread-safely: one open at a time.
+_browser_lock = threading.Lock()
 
 
 class WindowMode(str, Enum):
@@ -245,9 +247,9 @@ def _server_class() -> type[uvicorn.Server]:
     class _Server(uvicorn.Server):
         """A uvicorn server that runs off the main thread and says when it listens."""
 
-        def __init__(self, config: uvicorn.Config) -> None:
+        def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
             super().__init__(config)
-            self.ready = threading.Event()
+            self.ready = ready
 
         def install_signal_handlers(self) -> None:  # uvicorn < 0.29
             """Signals belong to the user's script (Ctrl+C reaches `block()`)."""
@@ -310,6 +312,7 @@ class PyWry:
         self._gone = threading.Event()  # the server thread ended
         self._destroyed = False
         self._shown = False
+        self._pending: list[str] = []  # labels to open once start() runs (auto_start off)
         self.port: int | None = None
 
     # -- settings ------------------------------------------------------------------------------
@@ -394,23 +397,24 @@ class PyWry:
     ) -> WidgetHandle:
         """Register an HTML widget, start the server if needed and open it in the browser."""
         self._check_alive()
-        layout = _layout(toolbars)
-        state: dict[str, Any] = {"body": content}
-        if layout is not None:
-            state["layout"] = layout
-            state["toolbars"] = list(toolbars or ())
+        from ._register import register_widget as register  # noqa: PLC0415
+
         already_open = self._has_pages(label)
-        widget = self._engine.add_widget(
-            layout(content) if layout is not None and isinstance(content, str) else content,
+        handle = register(
+            content,
+            engine=self._engine,
             label=label,
             title=title,
             callbacks=callbacks,
-            head=head,
+            toolbars=toolbars,
             theme=theme,
+            head=head,
             per_visitor=False,
-            state=state,
         )
-        return self._present(WidgetHandle(self._engine, widget.label), open_browser, already_open)
+        if already_open:  # showing a label again updates the tabs that already show it
+            widget = handle.widget
+            self._engine.emit_to(widget, "pywry:update-html", {"html": widget.content})
+        return self._present(handle, open_browser, already_open)
 
     def show_plotly(
         self, *args: Any, open_browser: bool | None = None, **kwargs: Any
@@ -420,7 +424,7 @@ class PyWry:
         from .plotly import show_plotly  # noqa: PLC0415
 
         already_open = self._has_pages(kwargs.get("label"))
-        handle = show_plotly(*args, engine=self._engine, **kwargs)
+        handle = show_plotly(*args, engine=self._engine, **kwargs)  # type: ignore[misc]
         return self._present(handle, open_browser, already_open)
 
     def show_dataframe(
@@ -431,7 +435,7 @@ class PyWry:
         from .dataframe import show_dataframe  # noqa: PLC0415
 
         already_open = self._has_pages(kwargs.get("label"))
-        handle = show_dataframe(*args, engine=self._engine, **kwargs)
+        handle = show_dataframe(*args, engine=self._engine, **kwargs)  # type: ignore[misc]
         return self._present(handle, open_browser, already_open)
 
     def _has_pages(self, label: object) -> bool:
@@ -441,12 +445,27 @@ class PyWry:
     def _present(
         self, handle: WidgetHandle, open_browser: bool | None, already_open: bool
     ) -> WidgetHandle:
-        self._start()
         self._shown = True
         wanted = self.settings.server.open_browser if open_browser is None else open_browser
+        if self.settings.server.auto_start:
+            self._start()
+        elif self._server is None:  # PYWRY_SERVER__AUTO_START=false: start() opens it later
+            if wanted and not already_open:
+                self._pending.append(handle.label)
+            return handle
         if wanted and not already_open:
             self._open_browser(handle.url)
         return handle
+
+    def start(self) -> str:
+        """Start the server now (needed only with auto_start off); returns its base URL."""
+        self._start()
+        pending, self._pending = self._pending, []
+        for label in pending:
+            if self._engine.get(label) is not None:
+                self._open_browser(WidgetHandle(self._engine, label).url)
+        assert self._engine.public_url is not None
+        return self._engine.public_url
 
     def _open_browser(self, url: str) -> None:
         if is_headless():
@@ -455,7 +474,9 @@ class PyWry:
 
         def run() -> None:
             try:
-                if not webbrowser.open_new_tab(url):
+                with _browser_lock:
+                    opened = webbrowser.open_new_tab(url)
+                if not opened:
                     log.warning("could not open a browser; open %s yourself", url)
             except Exception as exc:  # noqa: BLE001 - a missing browser must not kill the app
                 log.warning("could not open a browser (%s); open %s yourself", exc, url)
@@ -511,16 +532,17 @@ class PyWry:
             config.load()  # SSL and app errors surface here, in the caller's thread
             sock = _bind(s.host, s.port, s.backlog)
             port = int(sock.getsockname()[1])
-            server = _server_class()(config)
+            ready = threading.Event()
+            server = _server_class()(config, ready)  # type: ignore[call-arg]
             thread = threading.Thread(
                 target=self._serve,
-                args=(server, sock),
+                args=(server, sock, ready),
                 name=f"pywry-server-{next(_counter)}",
                 daemon=True,
             )
             self._gone.clear()
             thread.start()
-            if not server.ready.wait(START_TIMEOUT) or not server.started:
+            if not ready.wait(START_TIMEOUT) or not server.started:
                 server.should_exit = True
                 thread.join(STOP_TIMEOUT)
                 sock.close()
@@ -535,14 +557,14 @@ class PyWry:
             atexit.register(self._at_exit)
             log.info("pywry serving at %s", self._engine.public_url)
 
-    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    def _serve(self, server: uvicorn.Server, sock: socket.socket, ready: threading.Event) -> None:
         try:
             server.run(sockets=[sock])
         except BaseException as exc:  # noqa: BLE001 - reported to show() / block(), never lost
             self._error = exc
             log.error("the pywry server stopped: %r", exc)
         finally:
-            server.ready.set()  # type: ignore[attr-defined]
+            ready.set()
             with contextlib.suppress(OSError):
                 sock.close()
             self._gone.set()
@@ -560,23 +582,23 @@ class PyWry:
             return False
         window = self.settings.server.reconnect_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        seen = False
+        seen = False  # a page has connected at some point
+        idle_since: float | None = None  # when no page was connected any more
         try:
             while True:
                 now = time.monotonic()
-                widgets = list(self._engine.registry.all())
+                widgets = self._engine.registry.all()
                 if not widgets:  # every widget was closed from Python: nothing left to show
                     return True
-                live = sum(w.connections for w in widgets)
-                if not live:
-                    connected = [w for w in widgets if w.ever_connected]
-                    seen = seen or bool(connected)
-                    if seen:
-                        last = max((w.last_disconnect for w in connected), default=0.0)
-                        if now - last >= window:
-                            return True
+                if self._live_connections():
+                    seen, idle_since = True, None
                 else:
-                    seen = True
+                    # ever_connected also catches a page that came and went between two polls.
+                    seen = seen or any(w.ever_connected for w in widgets)
+                    if seen:
+                        idle_since = now if idle_since is None else idle_since
+                        if now - idle_since >= window:
+                            return True
                 wait = POLL_INTERVAL
                 if deadline is not None:
                     if now >= deadline:
@@ -588,6 +610,15 @@ class PyWry:
             log.info("interrupted; stopping the pywry server")
             self.destroy()
             return False
+
+    def _live_connections(self) -> int:
+        """Open page connections over all widgets (the loop thread may be changing the table)."""
+        for _ in range(10):
+            try:
+                return sum(len(conns) for conns in list(self._engine.connections.values()))
+            except RuntimeError:  # "changed size during iteration": look again
+                continue
+        return 1  # still changing after ten looks: pages are certainly coming and going
 
     def destroy(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the server and its threads (bounded by `timeout`) and free the port. Idempotent."""
@@ -607,24 +638,6 @@ class PyWry:
                     server.force_exit = True
                     thread.join(STOP_TIMEOUT)
         self._engine.shutdown()
-        self._engine.public_url = None
 
     def _at_exit(self) -> None:
         self.destroy(timeout=2.0)
-
-
-def _layout(toolbars: Sequence[Any] | None) -> Callable[[str], str] | None:
-    """Wrap content with toolbars the way `pywry.inline.show` does."""
-    if not toolbars:
-        return None
-    from .toolbar import Toolbar, render_layout  # noqa: PLC0415
-
-    bars = list(toolbars)
-    for i, bar in enumerate(bars):
-        if not isinstance(bar, Toolbar):
-            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
-
-    def layout(body: str) -> str:
-        return render_layout(body, bars)
-
-    return layout

@@ -61,6 +61,8 @@ class WidgetHandle:
             layout = widget.state.get("layout")
             widget.state["body"] = html
             widget.content = layout(html) if callable(layout) else html
+            if widget.changed is not None:
+                widget.changed()
             return self._engine.emit_to(widget, "pywry:update-html", {"html": widget.content})
 
     def close(self) -> bool:
@@ -122,8 +124,54 @@ class WidgetHandle:
         widget = self.widget
         with widget.lock:
             widget.theme = theme
+            if widget.changed is not None:
+                widget.changed()
             return self._engine.emit_to(widget, "pywry:update-theme", {"theme": theme})
 
     def refresh(self) -> int:
         """Reload every page."""
         return self.emit("pywry:refresh", {})
+
+    # -- toolbars and secrets --------------------------------------------------------------------
+    def set_toolbar_value(self, component_id: str, value: Any = ..., **extra: Any) -> int | None:
+        """Set a toolbar item on every page (`toolbar:set-value`) and for pages opened later."""
+        from ._register import rerender  # noqa: PLC0415
+        from .toolbar import apply_set_value, set_value_message  # noqa: PLC0415
+
+        data = set_value_message(component_id, value, **extra)
+        widget = self.widget
+        with widget.lock:
+            toolbars = widget.state.get("toolbars")
+            if not toolbars or not apply_set_value(toolbars, data):
+                raise ValueError(
+                    f"widget {self.label!r} has no toolbar item with component_id {component_id!r}"
+                )
+            rerender(widget)
+            return self._engine.emit_to(widget, "toolbar:set-value", data)
+
+    def get_secret(self, component_id: str) -> str | None:
+        """The value typed into this widget's SecretInput `component_id`, or None (never sent)."""
+        widget = self.widget
+        with widget.lock:
+            secret = widget.state.get("secrets", {}).get(component_id)
+        return secret if isinstance(secret, str) else None
+
+    # -- plotly ----------------------------------------------------------------------------------
+    def update_figure(self, fig: Any) -> int | None:
+        """Replace the Plotly figure on every page and for pages opened later."""
+        from .plotly import update_figure  # noqa: PLC0415
+
+        return update_figure(self._engine, self.widget, fig)
+
+    def update_layout(self, **layout: Any) -> int | None:
+        """`Plotly.relayout` on every page (magic underscores work: `xaxis_range=[0, 1]`)."""
+        from .plotly import update_layout  # noqa: PLC0415
+
+        return update_layout(self._engine, self.widget, layout)
+
+    # -- tables ----------------------------------------------------------------------------------
+    def update_data(self, data: Any) -> int | None:
+        """Replace a table's rows (a DataFrame, row dicts or a dict of columns) on every page."""
+        from .dataframe import update_data  # noqa: PLC0415
+
+        return update_data(self._engine, self.widget, data)

@@ -76,8 +76,11 @@ def show(
     widget_state = dict(state or {})
     widget_state["body"] = content
     if layout is not None:
+        from ._register import wrap_secret_callbacks  # noqa: PLC0415
+
         widget_state["layout"] = layout
         widget_state["toolbars"] = list(toolbars or ())
+        callbacks = wrap_secret_callbacks(callbacks, toolbars, engine)
     widget = engine.add_widget(
         layout(content) if layout is not None else content,
         label=label,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -126,3 +127,28 @@ def run_example(
     port = free_port()
     full = clean_env(PYWRY_SERVER__HOST="127.0.0.1", PYWRY_SERVER__PORT=str(port), **env)
     return run_server([sys.executable, str(EXAMPLES / name)], full, port, tmp_path)  # type: ignore[return-value]
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to completion on a fresh loop in its own thread.
+
+    The session's Playwright browser keeps an event loop running in the main thread, so tests
+    cannot call asyncio.run() there.
+    """
+    import asyncio
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(120)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")

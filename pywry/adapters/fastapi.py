@@ -10,17 +10,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ..core import http
+from ..core import http, stream
+from ..core.adapter import AdapterConfig, configure, default_config, embed_html, host_static
 from ..core.connection import pump
 from ..core.context import in_request, join_base, request_base
 from ..core.engine import Engine, get_engine
 
-__all__ = ["PyWryMiddleware", "asgi_app", "routes"]
+__all__ = ["PyWryMiddleware", "asgi_app", "embed", "routes"]
 
 
 def _engine(scope: Scope) -> Engine:
@@ -38,11 +39,54 @@ def _reply(res: http.HttpResponse) -> Response:
     return Response(res.body, res.status, res.headers, media_type=res.content_type)
 
 
+def _config(scope: Scope) -> AdapterConfig:
+    app = scope.get("app")
+    cfg = app is not None and getattr(app.state, "pywry_config", None)
+    return cfg or default_config(_engine(scope))
+
+
+async def _sse(request: Request) -> Response:
+    cfg = _config(request.scope)
+    cfg.engine.bind_loop()
+    res = await stream.open_stream_async(
+        cfg, request.path_params["label"], request.query_params, request.headers
+    )
+    if isinstance(res, http.HttpResponse):
+        return _reply(res)
+    return StreamingResponse(res.async_chunks(), headers=res.headers, media_type=res.content_type)
+
+
+async def _events(request: Request) -> Response:
+    cfg = _config(request.scope)
+    cfg.engine.bind_loop()
+    return _reply(
+        await stream.handle_post_async(
+            cfg, request.path_params["label"], request.headers, request.stream()
+        )
+    )
+
+
+async def _host_static(request: Request) -> Response:
+    cfg = _config(request.scope)
+    path = request.path_params["path"]
+    return _reply(host_static(cfg, path, request.headers.get("if-none-match")))
+
+
+async def _apps(request: Request) -> Response:
+    cfg = _config(request.scope)
+    cfg.engine.bind_loop()
+    if cfg.apps is None:
+        return _reply(http.error_response(404, "not-found", "no applications are configured"))
+    name = request.path_params.get("name", request.query_params.get("app"))
+    base = _base(cfg.engine, request.scope, request.headers)
+    return _reply(await cfg.apps.visit_async(cfg, name, base, websocket=True))
+
+
 async def _page(request: Request) -> Response:
     engine = _engine(request.scope)
     engine.bind_loop()
     base = _base(engine, request.scope, request.headers)
-    return _reply(http.page(engine, request.path_params["label"], base))
+    return _reply(await http.page_async(engine, request.path_params["label"], base))
 
 
 async def _static(request: Request) -> Response:
@@ -64,10 +108,10 @@ async def _disconnect(request: Request) -> Response:
 
 
 async def _socket(websocket: WebSocket) -> None:
-    engine = _engine(websocket.scope)
+    cfg = _config(websocket.scope)
+    engine = cfg.engine
     engine.bind_loop()
-    admission = http.admit_socket(
-        engine,
+    admission = await cfg.admit_socket_async(
         websocket.path_params["label"],
         list(websocket.scope.get("subprotocols") or ()),
         websocket.query_params,
@@ -98,16 +142,31 @@ async def _socket(websocket: WebSocket) -> None:
     await pump(conn, next_frame)
 
 
-def routes(engine: Engine | None = None) -> list[BaseRoute]:
+def routes(engine: Engine | None = None, config: AdapterConfig | None = None) -> list[BaseRoute]:
     """The pywry routes, relative to wherever they are mounted."""
-    settings = (engine or get_engine()).settings
+    settings = (config.engine if config else engine or get_engine()).settings
     prefix = settings.server.widget_prefix
-    return [
+    found: list[BaseRoute] = [
         Route(prefix + "/{label}", _page, methods=["GET", "HEAD"]),
         WebSocketRoute("/ws/{label}", _socket),
+        Route("/sse/{label}", _sse, methods=["GET"]),
+        Route("/events/{label}", _events, methods=["POST"]),
         Route("/disconnect/{label}", _disconnect, methods=["POST"]),
         Route("/pywry-static/{name}", _static, methods=["GET", "HEAD"]),
         Route("/health", _health, methods=["GET", "HEAD"]),
+    ]
+    if config is not None and config.static_dir is not None:
+        found.append(Route("/static/{path:path}", _host_static, methods=["GET", "HEAD"]))
+    if config is not None and config.apps is not None:
+        found += app_routes()
+    return found
+
+
+def app_routes() -> list[BaseRoute]:
+    """`/` (index or `?app=name`) and `/app/{name}`: the page factories of `apps=`."""
+    return [
+        Route("/", _apps, methods=["GET"]),
+        Route("/app/{name}", _apps, methods=["GET"]),
     ]
 
 
@@ -140,14 +199,26 @@ class PyWryMiddleware:
             request_base.reset(t2)
 
 
-def asgi_app(mount_path: str = "/pywry", engine: Engine | None = None) -> Starlette:
+def asgi_app(
+    mount_path: str = "/pywry", engine: Engine | None = None, *, apps: Any = None, **options: Any
+) -> Starlette:
     """A Starlette app with the pywry routes, to mount in a host app under `mount_path`.
 
     The page URLs come from where each request was actually served (the ASGI `root_path`), so the
     mount path here only matters for `get_widget_html()` called outside a pywry request.
+    `apps` are page factories (`pywry.core.apps`); `options` are those of
+    `pywry.core.adapter.configure` (allowed_origins, check_origin, reconnect_timeout,
+    max_payload_size, session_expire_seconds, cdn, static_dir).
     """
-    eng = engine or get_engine()
+    cfg = configure(engine, apps=apps, **options)
+    eng = cfg.engine
     eng.default_base = join_base(mount_path)
-    app = Starlette(routes=routes(eng))
+    app = Starlette(routes=routes(eng, cfg))
     app.state.pywry_engine = eng
+    app.state.pywry_config = cfg
     return app
+
+
+def embed(widget: Any, *, height: str = "480px", title: str | None = None) -> str:
+    """An `<iframe>` of a widget page for the host's own HTML (base from the current request)."""
+    return embed_html(widget, height=height, title=title)

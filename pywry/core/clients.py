@@ -42,15 +42,20 @@ class ClientTable:
             state.connections += 1
             state.gone_at = None
 
-    def disconnected(self, label: str, client: str, *, leaving: bool = False) -> None:
-        """A connection closed; `leaving` means the page said it is gone for good."""
+    def disconnected(
+        self, label: str, client: str, *, leaving: bool = False, linger: float = 0.0
+    ) -> None:
+        """A connection closed; `leaving` means the page said it is gone for good.
+
+        `linger` (issue 7, HTTP streams) keeps the client's place that many seconds longer.
+        """
         with self._lock:
             state = self._clients.get((label, client))
             if state is None:
                 return
             state.connections = max(0, state.connections - (0 if leaving else 1))
             if leaving or state.connections == 0:
-                state.gone_at = time.monotonic()
+                state.gone_at = time.monotonic() + (0.0 if leaving else linger)
 
     def expire(self, window: float) -> int:
         """Forget clients gone for longer than the reconnect window; returns how many."""

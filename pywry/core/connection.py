@@ -51,6 +51,49 @@ class RateLimiter:
         return False
 
 
+class Wake:
+    """`asyncio.Event` for the one waiter it has (the writer), minus the per-wait loop lookup.
+
+    Same `set`/`clear`/`is_set`/`wait` as `asyncio.Event`; only the loop thread may call them.
+    """
+
+    __slots__ = ("_flag", "_loop", "_waiter")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the waiter (or make the next `wait` return at once)."""
+        if not self._flag:
+            self._flag = True
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Reset, so the next `wait` blocks until `set`."""
+        self._flag = False
+
+    def is_set(self) -> bool:
+        """True between `set` and `clear`."""
+        return self._flag
+
+    async def wait(self) -> bool:
+        """Return once set."""
+        while not self._flag:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return True
+
+
 class Connection:
     """A live socket (or stream) of one client on one widget."""
 
@@ -71,12 +114,15 @@ class Connection:
         self._send = send
         self._close = close
         self.direct: deque[str] = deque()
-        self.wake = asyncio.Event()
+        self.wake = Wake()
         self.closed = False
         self.close_code: int | None = None
         self._bad: deque[float] = deque()
         self._rate = RateLimiter(engine.settings.server.max_events_per_second)
         self._writer: asyncio.Task[None] | None = None
+        # While an event is being handled its ack (and any error) waits in `direct` for the
+        # first answer or the end of handling, so ack + answer usually leave as one frame.
+        self._holding = False
 
     # -- writing -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,7 +145,8 @@ class Connection:
             self.wake.set()
             return
         self.direct.append(text)
-        self.wake.set()
+        if not self._holding:
+            self.wake.set()
 
     async def _write_loop(self) -> None:
         outbox = self.widget.outbox
@@ -122,8 +169,12 @@ class Connection:
                     else:
                         frames.extend(pending)
                         self.last_seq += len(pending)
-                for i in range(0, len(frames), MAX_BATCH):
-                    await self._send(p.batch(frames[i : i + MAX_BATCH]))
+                if len(frames) <= MAX_BATCH:
+                    if frames:
+                        await self._send(p.batch(frames))
+                else:
+                    for i in range(0, len(frames), MAX_BATCH):
+                        await self._send(p.batch(frames[i : i + MAX_BATCH]))
                 if self.closed:
                     break
         except asyncio.CancelledError:
@@ -151,7 +202,13 @@ class Connection:
                 return
             self._bad_frame(exc.detail)
             return
-        await self.engine.handle_event(self, msg)
+        self._holding = True
+        try:
+            await self.engine.handle_event(self, msg)
+        finally:
+            self._holding = False
+            if self.direct:
+                self.wake.set()
 
     async def receive_bytes(self, data: bytes) -> None:
         """Binary frames are not part of protocol v1."""

@@ -57,10 +57,7 @@ class Dispatcher:
             if self._async(fn):
                 await fn(msg.data, msg.type, widget.label)
             else:
-                loop = asyncio.get_running_loop()
-                result: Any = await loop.run_in_executor(
-                    self.pool, fn, msg.data, msg.type, widget.label
-                )
+                result: Any = await self._in_pool(fn, msg.data, msg.type, widget.label)
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:  # noqa: BLE001 - any callback failure is reported, never raised
@@ -81,8 +78,66 @@ class Dispatcher:
             )
         return True
 
+    async def _in_pool(self, fn: Callback, *args: Any) -> Any:
+        """`loop.run_in_executor(self.pool, fn, *args)` with one hop back instead of a chain.
+
+        The worker hands the outcome straight to the loop (`call_soon_threadsafe`) instead of
+        going through a `concurrent.futures.Future` chained to an asyncio one; cancelling the
+        awaiting task still cancels a call that has not started, and a call cancelled by
+        `shutdown` still cancels the awaiting task.
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+
+        def work() -> None:
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                _hand_over(loop, fut, None, exc)
+            else:
+                _hand_over(loop, fut, result, None)
+
+        def cancelled(done: Any) -> None:
+            if done.cancelled():  # `shutdown` dropped it before it ran
+                _hand_over(loop, fut, _CANCELLED, None)
+
+        call = self.pool.submit(work)
+        call.add_done_callback(cancelled)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+
     def shutdown(self) -> None:
         """Stop the pool without waiting for running callbacks."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+_CANCELLED = object()
+
+
+def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if fut.done():  # the awaiting task was cancelled meanwhile
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    elif result is _CANCELLED:
+        fut.cancel()
+    else:
+        fut.set_result(result)
+
+
+def _hand_over(
+    loop: asyncio.AbstractEventLoop,
+    fut: asyncio.Future[Any],
+    result: Any,
+    exc: BaseException | None,
+) -> None:
+    """Resolve `fut` on its loop from a worker thread; a closed loop means nobody waits."""
+    try:
+        loop.call_soon_threadsafe(_settle, fut, result, exc)
+    except RuntimeError:
+        pass

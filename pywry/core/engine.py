@@ -56,6 +56,7 @@ class Engine:
         self._loop_thread: int | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self.streams: dict[str, set[Callable[[], None]]] = {}  # issue 7: HTTP stream wake-ups
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
         backend = create_backend(self.settings, self.worker_id)
@@ -97,7 +98,9 @@ class Engine:
         )
         widget = self.registry.put(widget)
         if self.shared is not None:
-            self.shared.register(widget)
+            shared = self.shared
+            widget.changed = lambda: shared.content_changed(widget)
+            shared.register(widget)
         return widget
 
     def get(self, label: str) -> Widget | None:
@@ -168,6 +171,7 @@ class Engine:
     def notify(self, label: str) -> None:
         """Wake the writers of every connection of `label` (hopping to the loop if needed)."""
         if label not in self.connections or self.loop is None:
+            self._wake_streams(label)  # issue 7: HTTP streams need no loop (WSGI has none)
             return
         if threading.get_ident() == self._loop_thread:
             self._notify_now(label)
@@ -180,6 +184,43 @@ class Engine:
     def _notify_now(self, label: str) -> None:
         for conn in self.connections.get(label, ()):
             conn.wake.set()
+        self._wake_streams(label)  # issue 7
+
+    # -- HTTP event streams (issue 7: added by the framework-adapters work) ----------------------
+    def _wake_streams(self, label: str) -> None:
+        """Wake every open HTTP event stream of `label`; safe from any thread."""
+        wakers = self.streams.get(label)
+        if wakers:
+            for wake in tuple(wakers):
+                wake()
+
+    def add_stream(self, peer: Any, wake: Callable[[], None]) -> None:
+        """Count an open HTTP event stream (`pywry.core.stream`) as a connection of its widget."""
+        widget: Widget = peer.widget
+        with self._lock:
+            self.streams.setdefault(widget.label, set()).add(wake)
+            widget.connections += 1
+            widget.ever_connected = True
+        widget.touch()
+        self.clients.connected(widget.label, peer.client)
+        if self.shared is not None:
+            self.call_on_loop(self.shared.attached, peer)
+
+    def remove_stream(self, peer: Any, wake: Callable[[], None], linger: float = 0.0) -> None:
+        """Forget a closed HTTP event stream; its presence is kept `linger` seconds longer."""
+        widget: Widget = peer.widget
+        with self._lock:
+            wakers = self.streams.get(widget.label)
+            if wakers is not None:
+                wakers.discard(wake)
+                if not wakers:
+                    self.streams.pop(widget.label, None)
+            widget.connections = max(0, widget.connections - 1)
+            widget.last_disconnect = time.monotonic() + linger
+        widget.touch()
+        self.clients.disconnected(widget.label, peer.client, linger=linger)
+        if self.shared is not None:
+            self.call_on_loop(self.shared.detached, peer)
 
     def call_on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on the server loop (now, if already there)."""

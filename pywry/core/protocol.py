@@ -79,9 +79,18 @@ class Incoming:
     widget_id: str | None
 
 
+_KNOWN_NAMES: set[str] = set()  # names already found well-formed: a set lookup, not a regex
+_KNOWN_NAMES_MAX = 4096
+
+
 def is_event_name(name: object) -> bool:
     """True for a well-formed `namespace:name`."""
-    return isinstance(name, str) and len(name) <= 200 and EVENT_NAME.match(name) is not None
+    if type(name) is str and name in _KNOWN_NAMES:
+        return True
+    ok = isinstance(name, str) and len(name) <= 200 and EVENT_NAME.match(name) is not None
+    if ok and len(_KNOWN_NAMES) < _KNOWN_NAMES_MAX:
+        _KNOWN_NAMES.add(name)  # type: ignore[arg-type]
+    return ok
 
 
 def check_event_name(name: object, *, allow_reserved: bool = True) -> str:
@@ -111,6 +120,13 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
+def _brackets(text: str | bytes) -> int:
+    """How many `{` and `[` the raw frame holds (an upper bound on its nesting depth)."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[")
+    return text.count("{") + text.count("[")
+
+
 def byte_length(text: str) -> int:
     """UTF-8 size of `text` without encoding it when the answer is obvious."""
     n = len(text)
@@ -134,7 +150,13 @@ def parse_incoming(text: str | bytes, max_size: int) -> Incoming:
     if not is_event_name(kind):
         raise ProtocolError("bad-message", "'type' must be a string of the form 'namespace:name'")
     data = msg.get("data")
-    if isinstance(data, (dict, list)) and _too_deep(data, MAX_DEPTH - 1):
+    # `data` can only nest MAX_DEPTH - 1 deep if the frame has that many opening brackets, so
+    # the walk is skipped for the usual small frame (brackets inside strings only make us walk).
+    if (
+        isinstance(data, (dict, list))
+        and _brackets(text) >= MAX_DEPTH - 1
+        and _too_deep(data, MAX_DEPTH - 1)
+    ):
         raise ProtocolError("bad-message", f"nested deeper than {MAX_DEPTH}")
     ident = msg.get("id")
     if ident is not None and (type(ident) is not int or ident < 1):

@@ -67,7 +67,7 @@ class Shared:
         self.started = asyncio.Event()
         while True:
             try:
-                await self.backend.start(self.on_message, self.on_routed, self.on_deleted)
+                await self.backend.start(self.on_message, self.on_routed, self.on_widget)
                 break
             except BackendUnavailable as exc:
                 self._log_down(exc)
@@ -234,13 +234,37 @@ class Shared:
         if widget is not None and widget.outbox.append_encoded(seq, text):
             self.engine._notify_now(label)
 
-    def on_deleted(self, label: str) -> None:
-        """The owner removed a widget: drop our copy and tell its pages."""
+    def on_widget(self, label: str, change: str, worker: str) -> None:
+        """Another worker removed a widget or changed its content: follow it here."""
+        if worker == self.worker_id:
+            return
+        if change == "updated":
+            if label in self.engine.registry:
+                asyncio.get_running_loop().create_task(self._refresh(label))
+            return
         widget = self.engine.registry.remove(label)
         if widget is None:
             return
         conns = self.engine.connections.pop(label, set())
         self.engine._close_all(list(conns), p.CLOSE_UNKNOWN_WIDGET)
+
+    async def _refresh(self, label: str) -> None:
+        try:
+            data = await self.backend.load_widget(label)
+        except BackendUnavailable as exc:
+            self.outage(exc)
+            return
+        widget = self.engine.registry.get(label)
+        if data is not None and widget is not None:
+            with widget.lock:
+                widget.content = data.content
+                widget.theme = data.theme or None
+
+    def content_changed(self, widget: Widget) -> None:
+        """Store a widget's new content (in order with its emits) for every worker."""
+        self.enqueue(
+            ("update", widget.label, {"content": widget.content, "theme": widget.theme or ""})
+        )
 
     async def on_routed(self, payload: dict[str, Any]) -> None:
         """An event routed to us because we own its widget's callbacks, or a reply to one."""
@@ -401,7 +425,7 @@ class Shared:
             await asyncio.sleep(RETRY)
             try:
                 await self.backend.ping()
-                await self.backend.start(self.on_message, self.on_routed, self.on_deleted)
+                await self.backend.start(self.on_message, self.on_routed, self.on_widget)
                 for widget in self.engine.registry.all():
                     if not getattr(widget, "remote", False):
                         await self._save(widget)

@@ -73,11 +73,18 @@ class Widget:
     closed: bool = False
     owner: str = ""  # the worker holding the callbacks (shared backends)
     remote: bool = False  # a copy of a widget another worker registered
+    changed: Callable[[], None] | None = None  # set by the engine: content/theme changed
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def touch(self) -> None:
         """Mark the widget as in use (refreshes its TTL)."""
         self.last_used = time.monotonic()
+
+
+_REPLACEABLE = (
+    "content", "title", "callbacks", "head", "kind", "theme", "per_visitor", "state", "owner",
+    "remote",
+)
 
 
 class Registry:
@@ -93,7 +100,7 @@ class Registry:
         return self._widgets.get(label)
 
     def put(self, widget: Widget) -> Widget:
-        """Add or replace a widget; replacing keeps the token, seq and connections of the old one.
+        """Add a widget, or update the live one of the same label (keeping token, seq, pages).
 
         Keeping them makes `show(label=...)` idempotent: a module re-run (or another worker
         running the same module) does not invalidate pages that are already open.
@@ -106,12 +113,13 @@ class Registry:
                     "(PYWRY_SERVER__MAX_WIDGETS)"
                 )
             if old is not None and not old.closed:
-                widget.token = old.token
-                widget.outbox = old.outbox
-                widget.connections = old.connections
-                widget.ever_connected = old.ever_connected
-                widget.created = old.created
-                widget.lock = old.lock
+                # Update in place: open connections hold this record and must see the new
+                # callbacks and content.
+                with old.lock:
+                    for name in _REPLACEABLE:
+                        setattr(old, name, getattr(widget, name))
+                    old.touch()
+                return old
             self._widgets[widget.label] = widget
             return widget
 

@@ -41,7 +41,7 @@ class WidgetData:
 # What a backend hands back to the engine as things happen on other workers.
 MessageSink = Callable[[str, int, str], None]  # (label, seq, encoded message)
 RoutedSink = Callable[[dict[str, Any]], Awaitable[None]]  # an event routed to this worker
-DeletedSink = Callable[[str], None]  # a widget was removed by its owner
+WidgetSink = Callable[[str, str, str], None]  # (label, "deleted" | "updated", by worker)
 
 
 class Backend(ABC):
@@ -55,7 +55,7 @@ class Backend(ABC):
 
     @abstractmethod
     async def start(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         """Connect, subscribe, and begin delivering other workers' messages to the sinks."""
 
@@ -81,7 +81,7 @@ class Backend(ABC):
 
     @abstractmethod
     async def update_widget(self, label: str, **fields: Any) -> None:
-        """Change stored fields (content after update(), theme) so later pages reflect them."""
+        """Change stored fields (content after update(), theme) and tell the other workers."""
 
     @abstractmethod
     async def delete_widget(self, label: str) -> None:

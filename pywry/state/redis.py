@@ -34,10 +34,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .base import (
     Backend,
     BackendUnavailable,
-    DeletedSink,
     MessageSink,
     RoutedSink,
     WidgetData,
+    WidgetSink,
 )
 
 log = logging.getLogger("pywry.state.redis")
@@ -135,7 +135,7 @@ class RedisBackend(Backend):
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         """Subscribe to the bus and this worker's routing channel."""
         await self.stop_listener()
@@ -143,11 +143,11 @@ class RedisBackend(Backend):
         await self._call(pubsub.subscribe(self.k("bus"), self.k("route", self.worker_id)))
         self._pubsub = pubsub
         self._listener = asyncio.get_running_loop().create_task(
-            self._listen(pubsub, on_message, on_routed, on_deleted)
+            self._listen(pubsub, on_message, on_routed, on_widget)
         )
 
     async def _listen(
-        self, pubsub: Any, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+        self, pubsub: Any, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         bus = self.k("bus").encode()
         while True:
@@ -164,8 +164,9 @@ class RedisBackend(Backend):
             data: bytes = msg["data"]
             if msg["channel"] == bus:
                 label, _, rest = data.partition(b"\n")
-                if label == b"\x00del":
-                    on_deleted(rest.decode())
+                if label in (b"\x00del", b"\x00upd"):
+                    name, _, worker = rest.decode().partition("\n")
+                    on_widget(name, "deleted" if label == b"\x00del" else "updated", worker)
                     continue
                 seq, _, text = rest.partition(b"\n")
                 on_message(label.decode(), int(seq), text.decode())
@@ -261,6 +262,7 @@ class RedisBackend(Backend):
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(key, mapping={k: str(v) for k, v in fields.items()})
             pipe.expire(key, self.widget_ttl)
+            pipe.publish(self.k("bus"), f"\x00upd\n{label}\n{self.worker_id}".encode())
             await self._call(pipe.execute())
 
     async def delete_widget(self, label: str) -> None:
@@ -271,7 +273,7 @@ class RedisBackend(Backend):
             self.k("conns", label),
         )
         pipe.srem(self.k("widgets", "active"), label)
-        pipe.publish(self.k("bus"), b"\x00del\n" + label.encode())
+        pipe.publish(self.k("bus"), f"\x00del\n{label}\n{self.worker_id}".encode())
         await self._call(pipe.execute())
 
     # -- messages ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import Backend, BackendUnavailable, DeletedSink, MessageSink, RoutedSink, WidgetData
+from .base import Backend, BackendUnavailable, MessageSink, RoutedSink, WidgetData, WidgetSink
 
 log = logging.getLogger("pywry.state.sqlite")
 T = TypeVar("T")
@@ -155,18 +155,18 @@ class SqliteBackend(Backend):
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         """Open the database and start polling for other workers' messages and routed events."""
         if self._db is None:
             await self._run(self._open)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(
-                self._poll(on_message, on_routed, on_deleted)
+                self._poll(on_message, on_routed, on_widget)
             )
 
     async def _poll(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_deleted: DeletedSink
+        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         while True:
             try:
@@ -176,8 +176,8 @@ class SqliteBackend(Backend):
                 await asyncio.sleep(0.5)
                 continue
             for label, seq, text in messages:
-                if seq == 0:
-                    on_deleted(label)
+                if seq <= 0:  # 0 marks a deletion, -1 a content change; text names the worker
+                    on_widget(label, "deleted" if seq == 0 else "updated", text)
                 else:
                     on_message(label, seq, text)
             for payload in routes:
@@ -287,6 +287,10 @@ class SqliteBackend(Backend):
                 f"UPDATE widgets SET {sets}, expires = ? WHERE label = ?",  # noqa: S608
                 (*allowed.values(), time.time() + self.widget_ttl, label),
             )
+            db.execute(
+                "INSERT INTO messages (label, seq, text, ts) VALUES (?, -1, ?, ?)",
+                (label, self.worker_id, time.time()),
+            )
 
         await self._run(self._tx, update)
 
@@ -297,8 +301,8 @@ class SqliteBackend(Backend):
             for table in ("widgets", "clients", "conns", "messages"):
                 db.execute(f"DELETE FROM {table} WHERE label = ?", (label,))  # noqa: S608
             db.execute(
-                "INSERT INTO messages (label, seq, text, ts) VALUES (?, 0, '', ?)",
-                (label, time.time()),
+                "INSERT INTO messages (label, seq, text, ts) VALUES (?, 0, ?, ?)",
+                (label, self.worker_id, time.time()),
             )
 
         await self._run(self._tx, delete)
@@ -323,10 +327,10 @@ class SqliteBackend(Backend):
                     "INSERT INTO messages (label, seq, text, ts) VALUES (?, ?, ?, ?)",
                     (label, seq, text, now),
                 )
-                if seq > self.outbox_size:
+                if seq > self.outbox_size:  # old enough that every poller has read it
                     db.execute(
-                        "DELETE FROM messages WHERE label = ? AND seq > 0 AND seq <= ?",
-                        (label, seq - self.outbox_size),
+                        "DELETE FROM messages WHERE label = ? AND seq <= ? AND ts < ?",
+                        (label, seq - self.outbox_size, now - 30),
                     )
                 out.append(seq)
             return out
@@ -342,8 +346,8 @@ class SqliteBackend(Backend):
             seq = int(row[0]) if row else 0
             if after == seq:
                 return []
-            if after > seq:
-                return None
+            if after > seq or after < seq - self.outbox_size:
+                return None  # the client saw more than we have, or the replay window is gone
             rows = db.execute(
                 "SELECT seq, text FROM messages WHERE label = ? AND seq > ? ORDER BY seq",
                 (label, after),

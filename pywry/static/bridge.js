@@ -316,6 +316,7 @@
   }
 
   function download(d) {
+    if (typeof d.clientId === "string" && d.clientId !== clientId) return;   // another page's
     var mime = d.mimeType || (d.encoding === "base64" ? "application/octet-stream" : "text/plain;charset=utf-8");
     var content = d.content;
     var part;

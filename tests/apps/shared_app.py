@@ -20,10 +20,14 @@ def on_burst(data, event_type, label):
         board.emit("app:note", {"i": i, "tag": data.get("tag")})
 
 
+def on_update(data, event_type, label):
+    board.update(f"<h1>{data.get('text')}</h1>")
+
+
 board = show(
     "<h1>Shared board</h1>",
     label="board",
-    callbacks={"app:click": on_click, "app:burst": on_burst},
+    callbacks={"app:click": on_click, "app:burst": on_burst, "app:update": on_update},
 )
 
 

@@ -28,6 +28,7 @@ from pywry import PyWry, WindowMode
 from pywry.app import UnsupportedModeError, is_headless
 from pywry.core.hosts import HostPolicy, split_host
 from pywry.handle import WidgetHandle
+from pywry.toolbar import Button, Toolbar
 from tests.support import EXAMPLES, ROOT, clean_env, free_port
 
 pytestmark = pytest.mark.integration
@@ -160,7 +161,10 @@ def test_widgets_on_their_own_urls_with_free_port(make_app: Callable[..., PyWry]
     assert (h1.label, h2.label) == ("chart", "table") and h3.label.startswith("w-")
     pages = {h.label: httpx.get(h.url, timeout=5) for h in (h1, h2, h3)}
     assert all(r.status_code == 200 for r in pages.values())
-    assert "<h1>Chart</h1>" in pages["chart"].text and "<title>Chart page</title>" in pages["chart"].text
+    assert (
+        "<h1>Chart</h1>" in pages["chart"].text
+        and "<title>Chart page</title>" in pages["chart"].text
+    )
     assert "<h1>Table</h1>" in pages["table"].text and "Chart" not in pages["table"].text
     assert "anonymous" in pages[h3.label].text
     assert httpx.get(f"{app.url}/widget/nope", timeout=5).status_code == 404
@@ -186,6 +190,10 @@ def test_events_flow_and_block_returns_after_last_page(make_app: Callable[..., P
         assert got[-1]["data"] == {"message": "Button clicked!"}
         assert seen == [({"n": 1}, "app:click", "cb")]
         assert health(app)["connections"] == 1
+        # Showing the same label again updates the open page (and opens no second tab).
+        again = app.show("<p>v2</p>", label="cb", callbacks={"app:click": on_click})
+        assert again.label == "cb" and again.token == handle.token
+        assert messages(ws, until="pywry:update-html")[-1]["data"] == {"html": "<p>v2</p>"}
     started = time.monotonic()
     assert app.block(timeout=10) is True
     waited = time.monotonic() - started
@@ -290,7 +298,9 @@ def test_register_widget_with_internal_token(make_app: Callable[..., PyWry]) -> 
     )
     headers = {TOKEN_HEADER: app.internal_token}
     url = f"{app.url}/register_widget"
-    res = httpx.post(url, json={"label": "fresh", "html": "<p>new</p>", "title": "T"}, headers=headers)
+    res = httpx.post(
+        url, json={"label": "fresh", "html": "<p>new</p>", "title": "T"}, headers=headers
+    )
     assert res.status_code == 200 and res.json()["created"] is True
     assert res.json()["url"] == f"{app.url}/widget/fresh"
     assert "<p>new</p>" in httpx.get(res.json()["url"], timeout=5).text
@@ -327,15 +337,14 @@ def test_destroy_frees_port_and_threads(make_app: Callable[..., PyWry]) -> None:
     handle = app.show("<p>bye</p>", label="bye")
     port, thread = app.port, app._thread
     assert thread is not None and server_threads(thread.name)
-    ws = open_ws(handle, token=handle.token)
-    send_event(ws, "app:hello", 1)
-    messages(ws, until="pywry:ack")
-    started = time.monotonic()
-    app.destroy()
-    assert time.monotonic() - started < 5
-    assert not server_threads(thread.name) and not app.running
-    assert close_code(ws) in (1001, 1006, 1012)  # the live page was told the server went away
-    ws.close()
+    with open_ws(handle, token=handle.token) as ws:
+        send_event(ws, "app:hello", 1)
+        messages(ws, until="pywry:ack")
+        started = time.monotonic()
+        app.destroy()  # with a page still connected
+        assert time.monotonic() - started < 5
+        assert not server_threads(thread.name) and not app.running
+        assert close_code(ws) == 1012  # the live page is told the server is going away
     app.destroy()  # idempotent
 
     with socket.socket() as s:  # the port is free at once (as any server binds it)
@@ -377,7 +386,13 @@ def test_busy_port_is_a_clear_error(make_app: Callable[..., PyWry]) -> None:
 # -- Host policy (framework-neutral) -------------------------------------------------------------
 def test_host_policy() -> None:
     local = HostPolicy("127.0.0.1", 8765)
-    for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765", "[::1]:8765", "localhost.:8765"):
+    for ok in (
+        "127.0.0.1:8765",
+        "localhost:8765",
+        "LOCALHOST:8765",
+        "[::1]:8765",
+        "localhost.:8765",
+    ):
         assert local.allows(ok), ok
     for bad in (
         None,
@@ -397,7 +412,9 @@ def test_host_policy() -> None:
     assert anywhere.allows("dash.example.com:9000") and anywhere.allows("localhost:9001")
     assert not anywhere.allows("evil.example:9000") and not anywhere.allows("dash.example.com:1")
     tls = HostPolicy("localhost", 443, scheme="https")
-    assert tls.allows("localhost") and tls.allows("localhost:443") and not tls.allows("localhost:80")
+    assert (
+        tls.allows("localhost") and tls.allows("localhost:443") and not tls.allows("localhost:80")
+    )
     assert HostPolicy("127.0.0.1", 1, extra=["*"]).allows("anything:5")
     assert split_host("[::1]:80") == ("::1", 80) and split_host("a:b") is None
 
@@ -431,9 +448,7 @@ def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20.0)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses DISPLAY and a sh script")
 def test_example_opens_each_widget_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    env = clean_env(
-        PYWRY_SERVER__PORT="0", DISPLAY=":99", BROWSER=str(_browser_script(tmp_path))
-    )
+    env = clean_env(PYWRY_SERVER__PORT="0", DISPLAY=":99", BROWSER=str(_browser_script(tmp_path)))
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "browser_multiple.py")],
@@ -441,11 +456,14 @@ def test_example_opens_each_widget_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
     try:
         lines = read_lines(proc, 4)
         urls = [line for line in lines if not line.startswith("OPENED ")]
-        opened = sorted(line.removeprefix("OPENED ") for line in lines if line.startswith("OPENED "))
+        opened = sorted(
+            line.removeprefix("OPENED ") for line in lines if line.startswith("OPENED ")
+        )
         assert sorted(urls) == opened and len(urls) == 2
         assert {u.rsplit("/", 1)[1] for u in urls} == {"chart", "table"}
         assert httpx.get(urls[0], timeout=5).status_code == 200
@@ -488,8 +506,8 @@ def test_no_browser_when_headless_or_turned_off(
         assert not is_headless()
 
 
-def test_process_keeps_running_while_nothing_connected(tmp_path: Path) -> None:
-    """With no page ever connected, block() keeps the script alive (it does not exit at once)."""
+def test_hello_example_waits_for_a_page_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """A page load alone is not a connection: block() keeps waiting; Ctrl+C ends it cleanly."""
     env = clean_env(PYWRY_SERVER__PORT="0", PYWRY_SERVER__RECONNECT_TIMEOUT="0")
     env["PYWRY_SERVER__OPEN_BROWSER"] = "false"
     proc = subprocess.Popen(
@@ -498,6 +516,7 @@ def test_process_keeps_running_while_nothing_connected(tmp_path: Path) -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
     try:
         (url,) = read_lines(proc, 1)
@@ -520,6 +539,7 @@ def test_custom_host_example_binds_all_interfaces(tmp_path: Path) -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
     try:
         (url,) = read_lines(proc, 1)
@@ -548,3 +568,23 @@ def test_env_reaches_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         app.destroy()
     assert os.environ["PYWRY_SERVER__PORT"] == "0"
+
+
+def test_auto_start_off_waits_for_start(make_app: Callable[..., PyWry]) -> None:
+    app = make_app(server={"auto_start": False})
+    handle = app.show("<p>later</p>", label="later")
+    assert app.url is None and not app.running
+    base = app.start()
+    assert base == app.url and app.running and handle.url == f"{base}/widget/later"
+    assert "later" in httpx.get(handle.url, timeout=5).text
+    assert app.start() == base  # starting twice is harmless
+
+
+def test_show_with_toolbars(make_app: Callable[..., PyWry]) -> None:
+    app = make_app()
+    bar = Toolbar(position="top", items=[Button(label="Export", event="app:export")])
+    handle = app.show("<p>body</p>", label="tb", toolbars=[bar])
+    page = httpx.get(handle.url, timeout=5).text
+    assert "<p>body</p>" in page and "Export" in page and "pywry-toolbar-top" in page
+    with pytest.raises(TypeError, match=r"toolbars\[0\]"):
+        app.show("<p>x</p>", toolbars=["not a toolbar"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -148,6 +149,24 @@ def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]
         assert page_bootstrap(f"{w2.url}/widget/{boot['label']}")["token"] == boot["token"]
     finally:
         c.close()
+
+
+def test_update_on_one_worker_reaches_pages_served_by_the_others(workers: list[Server]) -> None:
+    w1, w2, w3 = workers
+    text = "version-" + uuid.uuid4().hex[:6]
+    c = Client(w1.url, page_bootstrap(w1.url + "/widget/board"))
+    try:
+        c.send("app:update", {"text": text})
+        update, _ = until(c, "pywry:update-html")
+        assert text in update["data"]["html"]
+    finally:
+        c.close()
+    for worker in (w2, w3):  # a visitor who arrives later, on any worker, sees the new content
+        for _ in range(100):
+            if text in httpx.get(worker.url + "/widget/board").text:
+                break
+            time.sleep(0.05)
+        assert text in httpx.get(worker.url + "/widget/board").text
 
 
 def test_killed_worker_pages_continue_elsewhere(workers: list[Server]) -> None:

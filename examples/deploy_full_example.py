@@ -1,0 +1,97 @@
+# The Full Example of the deploy-mode guide: a dashboard with a toolbar, a Plotly chart and
+# callback-driven interactions. Choosing a region redraws the chart for every visitor (and for
+# visitors who arrive later); "Export CSV" downloads the numbers on screen.
+# Run: python examples/deploy_full_example.py   (or `make demo`; then open http://127.0.0.1:8080/)
+import os
+
+os.environ.setdefault("PYWRY_SERVER__HOST", "0.0.0.0")
+os.environ.setdefault("PYWRY_SERVER__PORT", "8080")
+
+import plotly.express as px
+from fastapi.responses import HTMLResponse
+
+from pywry.inline import deploy, get_server_app, get_widget_html_async, show_plotly
+from pywry.toolbar import Button, Option, Select, Toolbar
+
+app = get_server_app()
+
+QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
+SALES = {
+    "all": [100, 150, 130, 180],
+    "north": [60, 90, 70, 100],
+    "south": [40, 60, 60, 80],
+}
+NAMES = {"all": "All regions", "north": "North", "south": "South"}
+current = {"region": "all"}
+
+toolbar = Toolbar(
+    position="top",
+    items=[
+        Select(
+            event="chart:region",
+            label="Region",
+            component_id="region",
+            options=[
+                Option(label="All", value="all"),
+                Option(label="North", value="north"),
+                Option(label="South", value="south"),
+            ],
+            selected="all",
+        ),
+        Button(event="chart:export", label="Export CSV"),
+    ],
+)
+
+
+def make_figure(region: str):
+    """The bar chart of one region's quarterly sales."""
+    fig = px.bar(x=QUARTERS, y=SALES[region], labels={"x": "Quarter", "y": "Sales"})
+    fig.update_layout(title=f"Quarterly sales: {NAMES[region]}")
+    return fig
+
+
+fig = make_figure("all")
+
+
+def on_region(data, event_type, label):
+    # Filter and update chart based on selected region
+    region = data.get("value")
+    if region not in SALES:
+        widget.alert(f"Unknown region {region!r}", type="error")
+        return
+    current["region"] = region
+    widget.update_figure(make_figure(region))
+    widget.set_toolbar_value("region", region)  # later visitors see the same choice
+
+
+def on_export(data, event_type, label):
+    rows = "\n".join(f"{q},{v}" for q, v in zip(QUARTERS, SALES[current["region"]], strict=True))
+    widget.emit(
+        "pywry:download",
+        {
+            "filename": "data.csv",
+            "content": "quarter,value\n" + rows,
+            "mimeType": "text/csv",
+        },
+    )
+
+
+widget = show_plotly(
+    fig,
+    title="Sales Dashboard",
+    toolbars=[toolbar],
+    callbacks={
+        "chart:region": on_region,
+        "chart:export": on_export,
+    },
+)
+
+
+@app.get("/", response_class=HTMLResponse)
+async def home():
+    html = await get_widget_html_async(widget.label)
+    return HTMLResponse(html)
+
+
+if __name__ == "__main__":
+    deploy()

@@ -1,0 +1,155 @@
+"""Registering kind-specific widgets (Plotly, tables) and the server side of SecretInput."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .core.context import in_request
+from .core.engine import Engine, get_engine
+from .core.widgets import Callback, check_callbacks
+from .handle import WidgetHandle
+from .toolbar import SecretInput, Toolbar, render_layout
+
+__all__ = ["check_toolbars", "register_widget", "wrap_secret_callbacks"]
+
+log = logging.getLogger("pywry")
+
+
+def check_toolbars(toolbars: Sequence[Any] | None) -> list[Toolbar]:
+    """The toolbars as a list, each checked to be a `pywry.toolbar.Toolbar`."""
+    if toolbars is None:
+        return []
+    if isinstance(toolbars, Toolbar):
+        return [toolbars]
+    if isinstance(toolbars, (str, bytes, dict)) or not isinstance(toolbars, Iterable):
+        raise TypeError(f"toolbars must be a list of pywry.toolbar.Toolbar, not {toolbars!r}")
+    bars = list(toolbars)
+    for i, bar in enumerate(bars):
+        if not isinstance(bar, Toolbar):
+            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
+    return bars
+
+
+def _secret_ids_by_event(toolbars: Iterable[Toolbar]) -> dict[str, frozenset[str]]:
+    """SecretInput component ids grouped by the event they post under."""
+    out: dict[str, set[str]] = {}
+    for bar in toolbars:
+        for item in bar.items:
+            if isinstance(item, SecretInput):
+                out.setdefault(item.event, set()).add(item.component_id)
+    return {event: frozenset(ids) for event, ids in out.items()}
+
+
+def _store_secret(engine: Engine, label: str, data: Any, ids: frozenset[str]) -> tuple[bool, Any]:
+    """Keep a posted secret on the widget; returns (call the user's callback?, data for it)."""
+    if not isinstance(data, dict):
+        return True, data
+    cid = data.get("componentId")
+    if cid not in ids:
+        if data.get("secret") is True:
+            log.warning("ignored a secret for unknown component %r of widget %r", cid, label)
+            return False, None
+        return True, data
+    value = data.get("value")
+    widget = engine.get(label)
+    if widget is None or not isinstance(value, str):
+        log.warning("ignored a malformed secret post for component %r of widget %r", cid, label)
+        return False, None
+    with widget.lock:
+        secrets = widget.state.setdefault("secrets", {})
+        if value:
+            secrets[cid] = value
+        else:
+            secrets.pop(cid, None)
+    return True, {"componentId": cid, "hasValue": bool(value)}
+
+
+def _secret_wrapper(user: Callback | None, ids: frozenset[str], engine: Engine) -> Callback:
+    """A callback that keeps the secret on the server and hands `user` only `hasValue`."""
+    if user is not None and inspect.iscoroutinefunction(user):
+
+        async def async_wrapper(data: Any, event_type: str, label: str) -> Any:
+            go, clean = _store_secret(engine, label, data, ids)
+            return await user(clean, event_type, label) if go else None
+
+        return async_wrapper
+
+    def wrapper(data: Any, event_type: str, label: str) -> Any:
+        go, clean = _store_secret(engine, label, data, ids)
+        if go and user is not None:
+            return user(clean, event_type, label)
+        return None
+
+    return wrapper
+
+
+def wrap_secret_callbacks(
+    callbacks: dict[str, Callback] | None,
+    toolbars: Sequence[Any] | None,
+    engine: Engine | None = None,
+) -> dict[str, Callback]:
+    """`callbacks` with the events of every SecretInput wrapped so the secret stays server-side.
+
+    The wrapper stores the posted value in `widget.state["secrets"][component_id]` and calls the
+    user's callback (or the `*` one) with `{"componentId": id, "hasValue": bool}` only.
+    """
+    out = check_callbacks(callbacks)
+    eng = engine or get_engine()
+    for event, ids in _secret_ids_by_event(check_toolbars(toolbars)).items():
+        user = out.get(event) or out.get("*")
+        out[event] = _secret_wrapper(user, ids, eng)
+    return out
+
+
+def register_widget(
+    body: str,
+    *,
+    engine: Engine | None = None,
+    label: str | None = None,
+    title: str = "PyWry",
+    callbacks: dict[str, Callback] | None = None,
+    toolbars: Sequence[Any] | None = None,
+    theme: str | None = None,
+    head: str = "",
+    kind: str = "html",
+    state: dict[str, Any] | None = None,
+    per_visitor: bool | None = None,
+) -> WidgetHandle:
+    """Register a widget whose body is `body` wrapped in `toolbars` (as `inline.show` does)."""
+    eng = engine or get_engine()
+    bars = check_toolbars(toolbars)
+    layout: Callable[[str], str] | None = None
+    if bars:
+
+        def layout(content: str) -> str:
+            return render_layout(content, bars)
+
+    widget_state = dict(state or {})
+    widget_state["body"] = body
+    if layout is not None:
+        widget_state["layout"] = layout
+        widget_state["toolbars"] = bars
+    widget = eng.add_widget(
+        layout(body) if layout is not None else body,
+        label=label,
+        title=title,
+        callbacks=wrap_secret_callbacks(callbacks, bars, eng),
+        head=head,
+        kind=kind,
+        theme=theme,
+        per_visitor=in_request.get() if per_visitor is None else per_visitor,
+        state=widget_state,
+    )
+    return WidgetHandle(eng, widget.label)
+
+
+def rerender(widget: Any) -> None:
+    """Rebuild `widget.content` from `state["body"]` and the stored toolbars (hold the lock)."""
+    layout = widget.state.get("layout")
+    body = widget.state.get("body", "")
+    widget.content = layout(body) if callable(layout) else body
+    if widget.changed is not None:  # a shared backend: later pages on every worker see it
+        widget.changed()

@@ -1,0 +1,226 @@
+"""Applications: several page factories in one server, each visit making its visitor's widget.
+
+A page factory is a function (sync or `async def`) that calls `pywry.inline.show(...)` (or
+`show_plotly`, ...) and returns the handle or its label. Every adapter (and `get_server_app`)
+accepts `apps=` as a dict `{"name": factory}`, a list of factories (named after the function)
+or a single factory (called "index"), and routes:
+
+- `{base}/app/{name}` and `{base}/?app={name}`: call the factory for this visitor (the widget it
+  shows is per-visitor, collected after the visitor leaves) and answer with that widget's page;
+- `{base}/`: the "index" application if there is one, else a page listing every application.
+
+From a callback, `go_app(widget, "report")` sends every page of `widget` to another
+application (a `pywry:navigate` to `{base}/app/report`); plain links work too:
+`<a href="?app=report">` on a page served at `{base}/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import inspect
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .adapter import AdapterConfig
+from .context import in_request, request_base
+from .engine import Engine, get_engine
+from .http import HTML, HttpResponse
+
+__all__ = ["Applications", "app_url", "go_app"]
+
+log = logging.getLogger("pywry.apps")
+
+AppFactory = Callable[[], Any]
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+STATE_KEY = "pywry.app"
+
+
+class Applications:
+    """The validated set of page factories of one adapter."""
+
+    def __init__(self, apps: Mapping[str, AppFactory] | Sequence[AppFactory] | AppFactory) -> None:
+        if callable(apps) and not isinstance(apps, Mapping):
+            items: list[tuple[Any, Any]] = [("index", apps)]
+        elif isinstance(apps, Mapping):
+            items = list(apps.items())
+        elif isinstance(apps, Sequence) and not isinstance(apps, (str, bytes)):
+            items = [(getattr(fn, "__name__", None), fn) for fn in apps]
+        else:
+            raise TypeError(
+                f"apps must be a dict of name -> page factory, a list of factories or one "
+                f"factory, not {apps!r}"
+            )
+        self.factories: dict[str, AppFactory] = {}
+        for name, fn in items:
+            if not callable(fn):
+                raise TypeError(f"application {name!r} is not callable: {fn!r}")
+            if not isinstance(name, str) or not NAME.match(name):
+                raise ValueError(
+                    f"application name {name!r} must be 1-64 letters, digits, '_' or '-'"
+                )
+            if name in self.factories:
+                raise ValueError(f"application name {name!r} is given twice")
+            self.factories[name] = fn
+        if not self.factories:
+            raise ValueError("apps must name at least one page factory")
+
+    @property
+    def names(self) -> list[str]:
+        """Every application name, in the order given."""
+        return list(self.factories)
+
+    # -- routing -----------------------------------------------------------------------------------
+    def choose(self, name: str | None) -> tuple[str | None, HttpResponse | None]:
+        """The application to run for `name` (None: index), or an answer to give instead."""
+        if name is None or name == "":
+            if "index" in self.factories:
+                return "index", None
+            return None, None
+        if name not in self.factories:
+            return None, self._page(404, f"No application called {name!r}", None)
+        return name, None
+
+    def index_page(self, base: str) -> HttpResponse:
+        """The default index: a list of links to every application."""
+        return self._page(200, "Applications", base)
+
+    def _page(self, status: int, heading: str, base: str | None) -> HttpResponse:
+        links = ""
+        if base is not None:
+            links = "".join(
+                f'<li><a href="{html.escape(base, quote=True)}/app/{html.escape(n, quote=True)}">'
+                f"{html.escape(n)}</a></li>"
+                for n in self.factories
+            )
+            links = f'<ul class="pywry-apps">{links}</ul>'
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(heading)}</title></head><body>"
+            f"<h1>{html.escape(heading)}</h1>{links}</body></html>"
+        )
+        return HttpResponse(status, body.encode(), HTML, {"Cache-Control": "no-store"})
+
+    # -- visiting ----------------------------------------------------------------------------------
+    def _label(self, name: str, result: Any) -> str:
+        label = result if isinstance(result, str) else getattr(result, "label", None)
+        if not isinstance(label, str):
+            raise TypeError(
+                f"application {name!r} must return the handle of show() (or its label), "
+                f"not {result!r}"
+            )
+        return label
+
+    def _page_for(
+        self, cfg: AdapterConfig, name: str, result: Any, base: str, websocket: bool
+    ) -> HttpResponse:
+        from .http import page  # noqa: PLC0415
+
+        label = self._label(name, result)
+        widget = cfg.engine.get(label)
+        if widget is None:
+            raise LookupError(f"application {name!r} returned {label!r}, which is not a widget")
+        widget.state[STATE_KEY] = {"name": name, "base": base}
+        return page(cfg.engine, label, base, websocket=websocket)
+
+    def _failed(self, name: str, exc: BaseException) -> HttpResponse:
+        log.error("application %r failed: %s", name, exc, exc_info=exc)
+        return self._page(500, f"Application {name!r} failed", None)
+
+    def visit_sync(
+        self, cfg: AdapterConfig, name: str | None, base: str, *, websocket: bool
+    ) -> HttpResponse:
+        """Run application `name` for this visitor (WSGI) and answer with its page."""
+        chosen, answer = self.choose(name)
+        if answer is not None:
+            return answer
+        if chosen is None:
+            return self.index_page(base)
+        from .stream import ensure_loop, prepare_sync, run_sync  # noqa: PLC0415
+
+        fn = self.factories[chosen]
+        ensure_loop(cfg.engine)  # a shared backend stores the new widget before we answer
+        tokens = in_request.set(True), request_base.set(base)
+        try:
+            if inspect.iscoroutinefunction(fn):
+                result = run_sync(cfg.engine, _in_request(fn, base), 60)
+            else:
+                result = fn()
+                if inspect.isawaitable(result):
+                    raise TypeError(f"application {chosen!r} returned an awaitable; use async def")
+            refused = prepare_sync(cfg.engine, self._label(chosen, result))
+            if refused is not None:
+                return refused
+            return self._page_for(cfg, chosen, result, base, websocket)
+        except Exception as exc:  # noqa: BLE001 - a broken factory is an error page, not a crash
+            return self._failed(chosen, exc)
+        finally:
+            in_request.reset(tokens[0])
+            request_base.reset(tokens[1])
+
+    async def visit_async(
+        self, cfg: AdapterConfig, name: str | None, base: str, *, websocket: bool
+    ) -> HttpResponse:
+        """Run application `name` for this visitor (async servers) and answer with its page."""
+        chosen, answer = self.choose(name)
+        if answer is not None:
+            return answer
+        if chosen is None:
+            return self.index_page(base)
+        fn = self.factories[chosen]
+        tokens = in_request.set(True), request_base.set(base)
+        try:
+            if inspect.iscoroutinefunction(fn):
+                result = await fn()
+            else:
+                result = await asyncio.to_thread(fn)  # copies the context set above
+                if inspect.isawaitable(result):
+                    result = await result
+            from .stream import prepare_async  # noqa: PLC0415
+
+            label = self._label(chosen, result)
+            refused = await prepare_async(cfg.engine, label)
+            if refused is not None:
+                return refused
+            return self._page_for(cfg, chosen, result, base, websocket)
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(chosen, exc)
+        finally:
+            in_request.reset(tokens[0])
+            request_base.reset(tokens[1])
+
+
+async def _in_request(fn: AppFactory, base: str) -> Any:
+    in_request.set(True)
+    request_base.set(base)
+    return await fn()
+
+
+def _label_of(widget: Any) -> str:
+    label = widget if isinstance(widget, str) else getattr(widget, "label", None)
+    if not isinstance(label, str):
+        raise TypeError(f"expected a widget handle or label, not {widget!r}")
+    return label
+
+
+def app_url(widget: Any, name: str, *, engine: Engine | None = None) -> str:
+    """The URL path of application `name`, next to the application that showed `widget`."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    eng = engine or get_engine()
+    record = eng.require(_label_of(widget))
+    info = record.state.get(STATE_KEY) or {}
+    base = info.get("base")
+    if not isinstance(base, str):
+        base = eng.base_path()
+    return f"{base}/app/{name}"
+
+
+def go_app(widget: Any, name: str, *, new_tab: bool = False, engine: Engine | None = None) -> Any:
+    """Send every page of `widget` to application `name` (a `pywry:navigate`)."""
+    eng = engine or get_engine()
+    url = app_url(widget, name, engine=eng)
+    return eng.emit(_label_of(widget), "pywry:navigate", {"url": url, "newTab": new_tab})

@@ -1,0 +1,205 @@
+"""The shared backends on their own: real Redis and real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support import run_async
+
+from pywry.config import PyWrySettings
+from pywry.state.base import WidgetData
+from pywry.state.redis import RedisBackend
+from pywry.state.sqlite import SqliteBackend
+
+pytestmark = pytest.mark.integration
+
+
+def settings(tmp_path: Path, redis_url: str = "redis://127.0.0.1:1/0", prefix: str = "p"):
+    return PyWrySettings(
+        deploy={
+            "redis_url": redis_url,
+            "redis_prefix": prefix,
+            "sqlite_path": str(tmp_path / "state.db"),
+            "widget_ttl": 100,
+            "connection_ttl": 50,
+        },
+        server={"outbox_size": 5},
+    )
+
+
+def data(label: str = "w", token: str = "tok-a") -> WidgetData:
+    return WidgetData(label, token, "<p>x</p>", "T", "", "html", "dark", False, "worker-a")
+
+
+async def exercise(backend) -> None:
+    got: list[tuple[str, int, str]] = []
+    await backend.start(lambda *m: got.append(m), _noop, lambda *w: None)
+    try:
+        assert await backend.save_widget(data(token="tok-a")) == ("tok-a", 0)
+        # a second worker registering the same label adopts the first token
+        assert (await backend.save_widget(data(token="tok-b")))[0] == "tok-a"
+        seqs = await backend.publish([("w", "app:x", '{"i":%d}' % i) for i in range(8)])
+        assert seqs == list(range(1, 9))
+        assert await backend.since("w", 8) == []
+        assert [t for t in await backend.since("w", 5)] == [
+            '{"type":"app:x","data":{"i":%d},"seq":%d}' % (i, i + 1) for i in range(5, 8)
+        ]
+        assert await backend.since("w", 1) is None  # only the newest 5 are kept
+        assert await backend.since("w", 9) is None
+        assert await backend.accept_event("w", "c1", 1) is True
+        assert await backend.accept_event("w", "c1", 1) is False
+        assert await backend.accept_event("w", "c1", 2) is True
+        loaded = await backend.load_widget("w")
+        assert loaded is not None and loaded.token == "tok-a" and loaded.seq == 8
+        await backend.update_widget("w", content="<p>new</p>")
+        assert (await backend.load_widget("w")).content == "<p>new</p>"
+        await backend.heartbeat({"w": ["conn-1"]})
+        assert await backend.worker_alive(backend.worker_id)
+        assert not await backend.worker_alive("nobody")
+        count, seen = await backend.presence("w")
+        assert count == 1 and seen is not None
+        await backend.connection_closed("w", "conn-1")
+        assert (await backend.presence("w"))[0] == 0
+        for _ in range(200):  # deliveries are asynchronous (pub/sub or polling)
+            if len(got) >= 8:
+                break
+            await asyncio.sleep(0.01)
+        assert [m[1] for m in got[:8]] == list(range(1, 9))
+        await backend.delete_widget("w")
+        assert await backend.load_widget("w") is None
+    finally:
+        await backend.stop()
+
+
+async def _noop(payload) -> None:
+    return None
+
+
+def test_redis_backend(tmp_path, redis_server) -> None:
+    prefix = "t" + uuid.uuid4().hex[:6]
+    run_async(exercise(RedisBackend(settings(tmp_path, redis_server.url, prefix), "worker-a")))
+    # every key it leaves behind has a TTL
+    client = redis_server.client()
+    run_async(_leave_keys(RedisBackend(settings(tmp_path, redis_server.url, prefix), "w-b")))
+    keys = client.keys(f"{prefix}:*")
+    assert keys, "expected keys under the prefix"
+    assert all(client.ttl(k) > 0 for k in keys), {k: client.ttl(k) for k in keys}
+
+
+async def _leave_keys(backend) -> None:
+    await backend.start(lambda *m: None, _noop, lambda *w: None)
+    await backend.save_widget(data("kept"))
+    await backend.publish([("kept", "app:x", "{}")])
+    await backend.accept_event("kept", "c", 1)
+    await backend.heartbeat({"kept": ["c1"]})
+    await backend.connection_closed("kept", "c1")
+    await backend.update_widget("kept", theme="light")
+    await backend.stop()
+
+
+def test_two_prefixes_on_one_redis_never_see_each_other(tmp_path, redis_server) -> None:
+    async def run() -> None:
+        a = RedisBackend(settings(tmp_path, redis_server.url, "appA" + uuid.uuid4().hex[:4]), "a")
+        b = RedisBackend(settings(tmp_path, redis_server.url, "appB" + uuid.uuid4().hex[:4]), "b")
+        seen_b: list = []
+        await a.start(lambda *m: None, _noop, lambda *w: None)
+        await b.start(lambda *m: seen_b.append(m), _noop, lambda *w: None)
+        await a.save_widget(data("same", "token-a"))
+        assert await b.load_widget("same") is None
+        assert (await b.save_widget(data("same", "token-b")))[0] == "token-b"
+        await a.publish([("same", "app:x", "{}")])
+        await asyncio.sleep(0.1)
+        assert seen_b == []
+        await a.stop()
+        await b.stop()
+
+    run_async(run())
+
+
+def test_redis_pool_is_shared_and_sized(tmp_path, redis_server) -> None:
+    backend = RedisBackend(settings(tmp_path, redis_server.url, "pool"), "w")
+    assert backend.pool.max_connections == 10
+
+    async def run() -> None:
+        await asyncio.gather(*(backend.accept_event("w", f"c{i}", 1) for i in range(50)))
+        pool = backend.pool
+        made = len(pool._available_connections) + len(pool._in_use_connections)  # noqa: SLF001
+        assert 1 <= made <= 10
+        await backend.stop()
+
+    run_async(run())
+
+
+def test_sqlite_backend_encrypted(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PYWRY_SQLITE_KEY", "secret-key")
+    backend = SqliteBackend(settings(tmp_path), "worker-a")
+    run_async(exercise(backend))
+    assert backend.encrypted
+    with pytest.raises(sqlite3.DatabaseError):  # plain SQLite cannot read it
+        sqlite3.connect(tmp_path / "state.db").execute("SELECT * FROM widgets").fetchall()
+    assert b"tok-a" not in (tmp_path / "state.db").read_bytes()
+
+
+def test_sqlite_key_from_salt_file_when_no_env_or_keyring(tmp_path, monkeypatch) -> None:
+    from pywry.state.sqlite import encryption_key
+
+    monkeypatch.delenv("PYWRY_SQLITE_KEY", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    key1 = encryption_key(tmp_path / "db.sqlite")
+    key2 = encryption_key(tmp_path / "db.sqlite")
+    salt = tmp_path / ".pywry-sqlite-salt"
+    assert key1 == key2 and len(key1) == 64 and salt.exists()
+    assert oct(salt.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sqlite_without_sqlcipher_warns_and_works(tmp_path) -> None:
+    code = f"""
+import asyncio, logging, sys
+sys.modules['sqlcipher3'] = None  # as if the sqlite extra were not installed
+logging.basicConfig(level=logging.WARNING)
+from pywry.config import PyWrySettings
+from pywry.state.sqlite import SqliteBackend
+b = SqliteBackend(PyWrySettings(deploy={{"sqlite_path": {str(tmp_path / "plain.db")!r}}}), "w")
+async def run():
+    await b.start(lambda *m: None, lambda p: None, lambda *w: None)
+    assert (await b.save_widget(__import__('pywry.state.base', fromlist=['x']).WidgetData(
+        'w', 't', 'c', 'T', '', 'html', '', False, 'w')))[0] == 't'
+    await b.stop()
+asyncio.run(run())
+print("encrypted", b.encrypted)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "encrypted False" in out.stdout
+    assert "NOT encrypted" in out.stderr
+    rows = sqlite3.connect(tmp_path / "plain.db").execute("SELECT token FROM widgets").fetchall()
+    assert rows == [("t",)]
+
+
+def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PYWRY_SQLITE_KEY", "k")
+
+    async def run() -> None:
+        a = SqliteBackend(settings(tmp_path), "a")
+        b = SqliteBackend(settings(tmp_path), "b")
+        got: list = []
+        await a.start(lambda *m: None, _noop, lambda *w: None)
+        await b.start(lambda *m: got.append(m), _noop, lambda *w: None)
+        await a.save_widget(data("shared"))
+        await a.publish([("shared", "app:x", "{}")])
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        assert got and got[0][:2] == ("shared", 1)
+        await a.stop()
+        await b.stop()
+
+    run_async(run())

@@ -1,0 +1,52 @@
+"""Deploy-mode detection and worker identity, exactly as seed 001 lists them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pywry.config import ConfigError, reset_settings
+from pywry.state import StateBackend, get_state_backend, get_worker_id, is_deploy_mode
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"PYWRY_DEPLOY_MODE": "1"}, True),
+        ({"PYWRY_DEPLOY_MODE": "true"}, True),
+        ({"PYWRY_DEPLOY_MODE": "0"}, False),
+        ({"PYWRY_DEPLOY__ENABLED": "true"}, True),
+        ({"PYWRY_DEPLOY__STATE_BACKEND": "redis"}, True),
+        ({"PYWRY_DEPLOY__STATE_BACKEND": "sqlite"}, False),
+        ({"PYWRY_HEADLESS": "1"}, False),
+        ({"PYWRY_HEADLESS": "1", "PYWRY_DEPLOY__STATE_BACKEND": "sqlite"}, True),
+    ],
+)
+def test_is_deploy_mode(monkeypatch, env: dict[str, str], expected: bool) -> None:
+    for key in ("PYWRY_DEPLOY_MODE", "PYWRY_HEADLESS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert is_deploy_mode() is expected
+
+
+def test_state_backend_enum(monkeypatch) -> None:
+    reset_settings()
+    assert get_state_backend() is StateBackend.MEMORY and get_state_backend().value == "memory"
+    monkeypatch.setenv("PYWRY_DEPLOY__STATE_BACKEND", "sqlite")
+    reset_settings()
+    assert get_state_backend().value == "sqlite"
+    monkeypatch.setenv("PYWRY_DEPLOY__STATE_BACKEND", "mongo")
+    reset_settings()
+    with pytest.raises(ConfigError, match="PYWRY_DEPLOY__STATE_BACKEND"):
+        get_state_backend()
+    reset_settings()
+
+
+def test_worker_id(monkeypatch) -> None:
+    generated = get_worker_id()
+    assert generated == get_worker_id() and str(os.getpid()) in generated
+    monkeypatch.setenv("PYWRY_DEPLOY__WORKER_ID", "web-1")
+    assert get_worker_id() == "web-1"
