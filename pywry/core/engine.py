@@ -7,7 +7,10 @@ Engine.emit -> widget Outbox -> every Connection's writer -> adapter.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +59,7 @@ class Engine:
         self._loop_thread: int | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._sites: dict[str, int] = {}
         self.streams: dict[str, set[Callable[[], None]]] = {}  # issue 7: HTTP stream wake-ups
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
@@ -85,7 +89,7 @@ class Engine:
         if theme is not None and theme not in ("dark", "light", "system"):
             raise ValueError(f"theme {theme!r} must be 'dark', 'light' or 'system'")
         widget = Widget(
-            label=new_label() if label is None else check_label(label),
+            label=self._auto_label(per_visitor) if label is None else check_label(label),
             content=content,
             outbox=Outbox(self.settings.server.outbox_size, self.settings.server.outbox_max_age),
             title=title,
@@ -102,6 +106,22 @@ class Engine:
             widget.changed = lambda: shared.content_changed(widget)
             shared.register(widget)
         return widget
+
+    def _auto_label(self, per_visitor: bool) -> str:
+        """A label for a widget the author did not name.
+
+        Per-visitor widgets get an unguessable one. A module-level widget gets one derived from
+        where it was shown (file, line, and how many times that line ran), so every worker that
+        runs the same module registers the same widget, as an explicit label would.
+        """
+        if per_visitor:
+            return new_label()
+        site = _call_site()
+        with self._lock:
+            count = self._sites.get(site, 0) + 1
+            self._sites[site] = count
+        digest = hashlib.sha256(f"{site}#{count}".encode()).hexdigest()[:16]
+        return f"m-{digest}"
 
     def get(self, label: str) -> Widget | None:
         """The widget called `label`, or None."""
@@ -469,13 +489,24 @@ class Engine:
         self.dispatcher.shutdown()
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _call_site() -> str:
+    """`module-relative file:line` of the first caller outside pywry (stable across workers)."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "unknown"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 def _worker_id(settings: PyWrySettings) -> str:
     from ..state import get_worker_id  # noqa: PLC0415 - avoids an import cycle
 
     configured = settings.deploy.worker_id
     if configured and settings.server.workers > 1:
-        import os  # noqa: PLC0415
-
         return f"{configured}-{os.getpid()}"  # one configured id, several processes
     return configured or get_worker_id()
 

@@ -115,3 +115,15 @@ def test_per_visitor_widgets_are_collected_after_the_connection_ttl() -> None:
 def test_more_than_one_worker_needs_a_shared_backend() -> None:
     with pytest.raises(ConfigError, match="sqlite.*redis"):
         _check_workers(PyWrySettings(server={"workers": 4}))
+
+
+def test_unnamed_module_widgets_get_the_same_label_in_every_process(engine: Engine) -> None:
+    other = Engine(PyWrySettings())
+
+    def show_twice(eng: Engine) -> list[str]:
+        return [eng.add_widget("x").label for _ in range(2)]
+
+    first, second = show_twice(engine), show_twice(other)
+    assert first == second and first[0] != first[1]
+    visitor = engine.add_widget("x", per_visitor=True).label
+    assert visitor not in first and visitor.startswith("w-")
