@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import EXAMPLES, ROOT, clean_env, require_binary
+from tests.support import EXAMPLES, ROOT, clean_env, make_certificate
 
 pytestmark = pytest.mark.e2e
 
@@ -106,26 +106,8 @@ def test_block_waits_for_every_tab_of_every_widget(browser: Any, tmp_path: Path)
         context.close()
 
 
-def _certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost / 127.0.0.1 made with the openssl CLI."""
-    openssl = require_binary("openssl", "apt-get install openssl")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "1", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )  # fmt: skip
-    return cert, key
-
-
 def test_https_example_page_and_events_over_wss(browser: Any, tmp_path: Path) -> None:
-    cert, key = _certificate(tmp_path)
+    cert, key = make_certificate(tmp_path)
     context = browser.new_context(ignore_https_errors=True)
     try:
         with example(

@@ -41,6 +41,12 @@ def form(request):
     return HttpResponse("accepted")
 
 
+def whole_page(request):
+    from pywry.inline import get_widget_html  # noqa: PLC0415
+
+    return HttpResponse(get_widget_html("board"))
+
+
 def embed(request):
     tpl = engines["django"].from_string(
         "{% load pywry_tags %}<main>{% pywry_widget 'board' %}</main>"
@@ -51,6 +57,7 @@ def embed(request):
 urlpatterns = [
     path("host/form", form),
     path("host/embed", embed),
+    path("host/page", whole_page),
     path("pywry/", include(pywry_urls.build(**OPTIONS))),
 ]
 

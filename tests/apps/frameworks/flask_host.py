@@ -6,6 +6,7 @@ from flask import Flask, render_template_string
 from flask_wtf.csrf import CSRFProtect
 
 from pywry.adapters.flask import blueprint
+from pywry.inline import get_widget_html
 from tests.apps.frameworks.widgets import OPTIONS
 
 app = Flask(__name__)
@@ -22,3 +23,8 @@ def form() -> str:
 @app.get("/host/embed")
 def embed() -> str:
     return render_template_string("<main>{{ pywry_widget('board') }}</main>")
+
+
+@app.get("/host/page")
+def whole_page() -> str:
+    return get_widget_html("board") or ""

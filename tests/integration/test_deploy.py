@@ -1,0 +1,99 @@
+"""deploy(): workers, reload, SSL and the refusal of workers without shared state."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.integration.wsclient import Client, bootstrap
+from tests.support import EXAMPLES, clean_env, free_port, make_certificate, run_server
+
+pytestmark = pytest.mark.integration
+
+
+def test_workers_without_shared_state_are_refused_with_a_clear_error(tmp_path) -> None:
+    env = clean_env(PYWRY_SERVER__PORT=str(free_port()), PYWRY_SERVER__WORKERS="4")
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "deploy_quickstart.py")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert "PYWRY_SERVER__WORKERS=4" in out.stderr and "sqlite" in out.stderr
+    assert "redis" in out.stderr
+
+
+def test_two_workers_on_sqlite_started_by_deploy(tmp_path) -> None:
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        PYWRY_DEPLOY__STATE_BACKEND="sqlite",
+        PYWRY_DEPLOY__SQLITE_PATH=str(tmp_path / "state.db"),
+        PYWRY_SQLITE_KEY="k",
+    )
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/") as server:
+        tokens = {bootstrap(httpx.get(server.url + "/").text)["token"] for _ in range(20)}
+        assert len(tokens) == 1  # every worker serves the same widget with the same token
+        c = Client(server.url, bootstrap(httpx.get(server.url + "/").text))
+        c.send("app:click", {"clicks": 3})
+        for _ in range(50):
+            msg = c.recv(timeout=10)
+            if msg["type"] == "app:answer":
+                break
+        assert msg["data"]["clicks"] == 3
+        c.close()
+
+
+def test_reload_restarts_on_code_changes(tmp_path) -> None:
+    script = tmp_path / "my_app.py"
+    shutil.copy(EXAMPLES / "deploy_quickstart.py", script)
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1", PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__RELOAD="true"
+    )
+    with run_server([sys.executable, str(script)], env, port, tmp_path, ready_path="/") as srv:
+        assert "<title>Quarterly Revenue</title>" in httpx.get(srv.url + "/").text
+        script.write_text(script.read_text().replace('title="Quarterly Revenue"', 'title="Reloaded"'))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if "<title>Reloaded</title>" in httpx.get(srv.url + "/", timeout=2).text:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert "<title>Reloaded</title>" in httpx.get(srv.url + "/").text
+
+
+def test_deploy_serves_https_and_wss_with_the_ssl_settings(tmp_path) -> None:
+    cert, key = make_certificate(tmp_path)
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__SSL_CERTFILE=str(cert),
+        PYWRY_SERVER__SSL_KEYFILE=str(key),
+    )
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/", scheme="https") as srv:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        page = httpx.get(srv.url + "/", verify=ctx)
+        assert page.status_code == 200
+        boot = bootstrap(page.text)
+        with connect(
+            f"wss://127.0.0.1:{port}{boot['ws']}?client=tlsclient&after=0",
+            subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
+            ssl=ctx,
+            open_timeout=5,
+        ) as ws:
+            ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
+            assert "pywry:ack" in ws.recv(timeout=5)
