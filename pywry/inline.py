@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.context import in_request
 from .core.engine import Engine, get_engine
-from .core.widgets import Callback
+from .core.widgets import Callback, WidgetLimitError
 from .handle import WidgetHandle
 
 if TYPE_CHECKING:
@@ -120,24 +120,36 @@ def get_widget_html(label: str, base_path: str | None = None) -> str | None:
         and threading.get_ident() != engine._loop_thread
     ):  # another worker's widget: load it through the server loop
         base = engine.base_path(base_path)
-        future = asyncio.run_coroutine_threadsafe(engine.page_html_async(label, base), loop)
+        future = asyncio.run_coroutine_threadsafe(
+            engine.page_html_async(label, base, websocket=_websocket()), loop
+        )
         return future.result(15)
-    return engine.page_html(label, base_path)
+    return engine.page_html(label, base_path, websocket=_websocket())
 
 
 async def get_widget_html_async(label: str, base_path: str | None = None) -> str | None:
     """`get_widget_html` for async route handlers (waits for a shared backend when one is set)."""
-    return await get_engine().page_html_async(label, base_path)
+    return await get_engine().page_html_async(label, base_path, websocket=_websocket())
 
 
-def get_server_app() -> FastAPI:
+def _websocket() -> bool:
+    """False while a WSGI adapter handles the request (its pages use the HTTP stream)."""
+    from .core.context import request_websocket  # noqa: PLC0415
+
+    return request_websocket.get() is not False
+
+
+def get_server_app(apps: Any = None) -> FastAPI:
     """The FastAPI app of deploy mode: widget routes at the root, room for the user's routes.
 
-    Sets `PYWRY_HEADLESS=1` as the seed says. Calling it again returns the same app.
+    Sets `PYWRY_HEADLESS=1` as the seed says. Calling it again returns the same app. `apps` are
+    page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
     """
     global _app
     with _app_lock:
         if _app is not None:
+            if apps is not None:
+                _add_apps(_app, apps)
             return _app
         from fastapi import FastAPI  # noqa: PLC0415
         from fastapi.middleware.cors import CORSMiddleware  # noqa: PLC0415
@@ -158,7 +170,17 @@ def get_server_app() -> FastAPI:
             title="pywry", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
         )
         app.state.pywry_engine = engine
+
+        async def widget_limit(request: Any, exc: Exception) -> Any:
+            from fastapi.responses import JSONResponse  # noqa: PLC0415
+
+            log.warning("refused a widget: %s", exc)
+            return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
+
+        app.add_exception_handler(WidgetLimitError, widget_limit)
         app.router.routes.extend(routes(engine))
+        if apps is not None:
+            _add_apps(app, apps)
         app.add_middleware(PyWryMiddleware, engine=engine)
         if settings.server.cors_origins:
             origins = list(settings.server.cors_origins)
@@ -170,6 +192,17 @@ def get_server_app() -> FastAPI:
             )
         _app = app
         return app
+
+
+def _add_apps(app: Any, apps: Any) -> None:
+    """Serve page factories on the deploy-mode app (issue 7)."""
+    from .adapters.fastapi import app_routes  # noqa: PLC0415
+    from .core.adapter import configure  # noqa: PLC0415
+
+    if getattr(app.state, "pywry_config", None) is not None:
+        raise ValueError("get_server_app(apps=...) was already given its applications")
+    app.state.pywry_config = configure(app.state.pywry_engine, apps=apps)
+    app.router.routes.extend(app_routes())
 
 
 def _check_workers(settings: PyWrySettings) -> None:

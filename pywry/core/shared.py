@@ -196,7 +196,7 @@ class Shared:
                 head = queue[0]
                 try:
                     if head[0] == "msg":
-                        batch = []
+                        batch: list[tuple[Any, ...]] = []
                         while queue and queue[0][0] == "msg" and len(batch) < MAX_BATCH:
                             batch.append(queue.popleft())
                         try:

@@ -300,3 +300,54 @@ def test_static_assets_have_etags(server: Server) -> None:
     assert again.status_code == 304
     assert httpx.get(server.url + "/pywry-static/../config.py").status_code == 404
     assert httpx.get(server.url + "/pywry-static/config.py").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__MAX_EVENTS_PER_SECOND="5",
+        PYWRY_SERVER__MAX_CONNECTIONS_PER_WIDGET="2",
+        PYWRY_SERVER__MAX_WIDGETS="3",
+    )
+    argv = [sys.executable, str(ROOT / "tests" / "apps" / "core_app.py")]
+    with run_server(argv, env, port, tmp_path_factory.mktemp("limited")) as srv:
+        yield srv
+
+
+def test_event_flood_closes_with_1008_and_unacked_events_can_be_resent(limited: Server) -> None:
+    c = connect(limited)
+    for i in range(40):
+        try:
+            c.send("app:count", {"i": i})
+        except Exception:  # noqa: BLE001 - the server may already have closed
+            break
+    assert c.close_code() == 1008
+    again = connect(limited)
+    again.send("app:count")
+    again.recv_until("app:count")
+    again.close()
+
+
+def test_connections_per_widget_are_limited(limited: Server) -> None:
+    a, b = connect(limited), connect(limited)
+    try:
+        a.send("app:count")
+        a.recv_until("app:count")
+        b.send("app:count")
+        b.recv_until("app:count")
+        assert connect(limited).close_code() == 1008
+    finally:
+        a.close()
+        b.close()
+
+
+def test_widgets_per_process_are_limited(limited: Server) -> None:
+    # the app registers two module widgets; a third fits, a fourth is refused without harm
+    assert httpx.get(limited.url + "/sync-visit").status_code == 200
+    refused = httpx.get(limited.url + "/sync-visit")
+    assert refused.status_code == 503 and refused.json()["error"] == "too-many-widgets"
+    assert "MAX_WIDGETS" in refused.json()["detail"]
+    assert httpx.get(limited.url + "/widget/board").status_code == 200
