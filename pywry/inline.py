@@ -16,6 +16,7 @@ from .config import ConfigError, PyWrySettings, StateBackend
 from .core.context import in_request
 from .core.engine import Engine, get_engine
 from .core.widgets import Callback, WidgetLimitError
+from .state.base import BackendUnavailable
 from .handle import WidgetHandle
 
 if TYPE_CHECKING:
@@ -178,6 +179,15 @@ def get_server_app(apps: Any = None) -> FastAPI:
             return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
 
         app.add_exception_handler(WidgetLimitError, widget_limit)
+
+        async def backend_down(request: Any, exc: Exception) -> Any:
+            from fastapi.responses import JSONResponse  # noqa: PLC0415
+
+            return JSONResponse(
+                {"error": "backend-unavailable", "detail": str(exc)}, status_code=503
+            )
+
+        app.add_exception_handler(BackendUnavailable, backend_down)
         app.router.routes.extend(routes(engine))
         if apps is not None:
             _add_apps(app, apps)
