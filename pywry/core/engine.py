@@ -394,6 +394,12 @@ class Engine:
         """Acknowledge, de-duplicate and dispatch one browser event."""
         widget = conn.widget
         shared = self.shared
+        if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
+            try:  # another worker holds the callbacks: de-duplicate and route in one step
+                await shared.route_event(conn, msg)
+            except BackendUnavailable as exc:
+                shared.outage(exc)  # no ack: the page resends it once we are back
+            return
         if msg.id is not None:
             if shared is None:
                 fresh = self.clients.accept(widget.label, conn.client, msg.id)
@@ -406,12 +412,6 @@ class Engine:
             conn.push(p.ack(msg.id))
             if not fresh:
                 return
-        if shared is not None and self.dispatcher.find(widget, msg.type) is None and widget.remote:
-            try:
-                await shared.route_event(conn, msg)
-            except BackendUnavailable as exc:
-                shared.outage(exc)
-            return
         await self.dispatcher.run(widget, msg, conn.push)
 
     def client_left(self, label: str, token: str | None, client: str | None) -> int:

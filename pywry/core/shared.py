@@ -305,31 +305,32 @@ class Shared:
         return await self.backend.accept_event(label, client, ident)
 
     async def route_event(self, conn: Connection, msg: p.Incoming) -> None:
-        """Send an event to the worker that holds the widget's callbacks."""
-        owner = getattr(conn.widget, "owner", "")
-        if not owner or not await self.backend.worker_alive(owner):
-            conn.push(
-                p.error(
-                    "owner-gone",
-                    "the worker that held this page's callbacks is gone; reload the page",
-                    event=msg.type,
-                    id=msg.id,
-                )
+        """De-duplicate an event and send it to the worker that holds the widget's callbacks.
+
+        One round trip to the store does both (the cross-worker hot path); the ack goes out once
+        the event is recorded, and an owner that is gone is answered with `owner-gone`.
+        """
+        owner = conn.widget.owner
+        payload = {
+            "kind": "event",
+            "label": conn.label,
+            "type": msg.type,
+            "data": msg.data,
+            "id": msg.id,
+            "origin": self.worker_id,
+            "conn": self.conn_ids.get(conn, ""),
+        }
+        if msg.id is None:
+            outcome = 1 if owner and await self.backend.route(owner, payload) else 0
+        elif owner:
+            outcome = await self.backend.accept_and_route(
+                conn.label, conn.client, msg.id, owner, payload
             )
-            return
-        delivered = await self.backend.route(
-            owner,
-            {
-                "kind": "event",
-                "label": conn.label,
-                "type": msg.type,
-                "data": msg.data,
-                "id": msg.id,
-                "origin": self.worker_id,
-                "conn": self.conn_ids.get(conn, ""),
-            },
-        )
-        if not delivered:
+        else:
+            outcome = 0 if await self.backend.accept_event(conn.label, conn.client, msg.id) else -1
+        if msg.id is not None:
+            conn.push(p.ack(msg.id))
+        if outcome == 0:
             conn.push(
                 p.error(
                     "owner-gone",

@@ -101,6 +101,17 @@ class Backend(ABC):
     async def accept_event(self, label: str, client: str, ident: int) -> bool:
         """Record event `ident` of `client` atomically; False when it was handled before."""
 
+    async def accept_and_route(
+        self, label: str, client: str, ident: int, worker: str, payload: dict[str, Any]
+    ) -> int:
+        """De-duplicate an event and hand it to its owner: -1 seen before, 0 owner gone, 1 sent.
+
+        Backends that can do both in one round trip override this (the cross-worker hot path).
+        """
+        if not await self.accept_event(label, client, ident):
+            return -1
+        return 1 if await self.route(worker, payload) else 0
+
     @abstractmethod
     async def route(self, worker: str, payload: dict[str, Any]) -> bool:
         """Hand an event (or a reply) to another worker; False when nobody can take it."""

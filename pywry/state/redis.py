@@ -28,6 +28,7 @@ from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -79,6 +80,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
 
+_ACCEPT_ROUTE = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) <= last then return -1 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if redis.call('PUBLISH', KEYS[2], ARGV[3]) > 0 then return 1 end
+return 0
+"""
+
 _SINCE = """
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -116,6 +125,7 @@ class RedisBackend(Backend):
         self._save = self.redis.register_script(_SAVE)
         self._accept = self.redis.register_script(_ACCEPT)
         self._since = self.redis.register_script(_SINCE)
+        self._accept_route = self.redis.register_script(_ACCEPT_ROUTE)
         self._pubsub: Any = None
         self._listener: asyncio.Task[None] | None = None
         self.widget_ttl = int(deploy.widget_ttl)
@@ -139,6 +149,7 @@ class RedisBackend(Backend):
     ) -> None:
         """Subscribe to the bus and this worker's routing channel."""
         await self.stop_listener()
+        self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await self._call(pubsub.subscribe(self.k("bus"), self.k("route", self.worker_id)))
         self._pubsub = pubsub
@@ -278,17 +289,36 @@ class RedisBackend(Backend):
 
     # -- messages ------------------------------------------------------------------------------
     async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
-        """Sequence, store and broadcast messages in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
+        """Sequence, store and broadcast messages in one round trip.
+
+        A pipeline of EVALSHA calls, without redis-py's per-pipeline SCRIPT EXISTS check (that
+        would be a second round trip on every emit); a script cache lost in a Redis restart is
+        reloaded on NOSCRIPT and the batch retried.
+        """
         bus = self.k("bus")
         ttl = self.widget_ttl
-        for label, kind, data_json in items:
-            await self._publish(
-                keys=[self.k("seq", label), self.k("outbox", label), bus],
-                args=[json.dumps(kind), data_json, self.outbox_size, ttl, label],
-                client=pipe,
-            )
-        return [int(s) for s in await self._call(pipe.execute())]
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for label, kind, data_json in items:
+                pipe.evalsha(
+                    self._publish.sha,
+                    3,
+                    self.k("seq", label),
+                    self.k("outbox", label),
+                    bus,
+                    json.dumps(kind),
+                    data_json,
+                    self.outbox_size,
+                    ttl,
+                    label,
+                )
+            try:
+                return [int(s) for s in await self._call(pipe.execute())]
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
+        raise AssertionError("unreachable")
 
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages after `after`, or None for a gap."""
@@ -306,6 +336,18 @@ class RedisBackend(Backend):
             self._accept(keys=[self.k("client", label, client)], args=[ident, self.client_ttl])
         )
         return bool(int(fresh))
+
+    async def accept_and_route(
+        self, label: str, client: str, ident: int, worker: str, payload: dict[str, Any]
+    ) -> int:
+        """De-duplicate and publish to the owner in one round trip."""
+        result = await self._call(
+            self._accept_route(
+                keys=[self.k("client", label, client), self.k("route", worker)],
+                args=[ident, self.client_ttl, json.dumps(payload)],
+            )
+        )
+        return int(result)
 
     async def route(self, worker: str, payload: dict[str, Any]) -> bool:
         """Publish an event or reply on the worker's routing channel; False if none listens."""
