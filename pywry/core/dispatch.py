@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
+import time
+import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +17,10 @@ from .protocol import Incoming, error
 from .widgets import Callback, Widget
 
 log = logging.getLogger("pywry.dispatch")
+
+# A sync callback running longer than this may be blocking: a call queued behind it gets another
+# pool thread (at once when it arrives, or from a timer this long after it was queued).
+STUCK = 0.002
 
 
 class Dispatcher:
@@ -24,23 +32,40 @@ class Dispatcher:
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        self._pool: ThreadPoolExecutor | None = None
-        self._is_async: dict[Callback, bool] = {}
+        self._lane: _Lane | None = None
+        self._lane_lock = threading.Lock()
+        # weak keys: per-visitor widgets bring new closures all the time; they must not pile up
+        self._is_async: weakref.WeakKeyDictionary[Callback, bool] = weakref.WeakKeyDictionary()
+
+    @property
+    def lane(self) -> _Lane:
+        """The queue and bounded pool for sync callbacks, created on first use."""
+        lane = self._lane
+        if lane is None:
+            with self._lane_lock:
+                lane = self._lane
+                if lane is None:
+                    lane = self._lane = _Lane(self.threads)
+        return lane
 
     @property
     def pool(self) -> ThreadPoolExecutor:
         """The bounded pool for sync callbacks, created on first use."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pywry-callback")
-        return self._pool
+        return self.lane.pool
 
     def _async(self, fn: Callback) -> bool:
-        known = self._is_async.get(fn)
+        try:
+            known = self._is_async.get(fn)
+        except TypeError:  # not weak-referenceable: just work it out
+            known = None
         if known is None:
             known = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-                getattr(fn, "__call__", None)
+                getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ method
             )
-            self._is_async[fn] = known
+            try:
+                self._is_async[fn] = known
+            except TypeError:
+                pass
         return known
 
     def find(self, widget: Widget, kind: str) -> Callback | None:
@@ -79,41 +104,148 @@ class Dispatcher:
         return True
 
     async def _in_pool(self, fn: Callback, *args: Any) -> Any:
-        """`loop.run_in_executor(self.pool, fn, *args)` with one hop back instead of a chain.
-
-        The worker hands the outcome straight to the loop (`call_soon_threadsafe`) instead of
-        going through a `concurrent.futures.Future` chained to an asyncio one; cancelling the
-        awaiting task still cancels a call that has not started, and a call cancelled by
-        `shutdown` still cancels the awaiting task.
-        """
+        """Run `fn(*args)` on a pool thread and return its result (or raise its exception)."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
-
-        def work() -> None:
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-                _hand_over(loop, fut, None, exc)
-            else:
-                _hand_over(loop, fut, result, None)
-
-        def cancelled(done: Any) -> None:
-            if done.cancelled():  # `shutdown` dropped it before it ran
-                _hand_over(loop, fut, _CANCELLED, None)
-
-        call = self.pool.submit(work)
-        call.add_done_callback(cancelled)
+        call = _Call(fn, args, loop, loop.create_future())
+        self.lane.put(call)
         try:
-            return await fut
+            return await call.fut
         except asyncio.CancelledError:
-            call.cancel()
+            call.dropped = True  # not started yet: it never will be
             raise
 
     def shutdown(self) -> None:
-        """Stop the pool without waiting for running callbacks."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the pool without waiting for running callbacks; queued ones are cancelled."""
+        with self._lane_lock:
+            lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.close()
+
+
+class _Call:
+    """One sync callback waiting for (or running on) a pool thread."""
+
+    __slots__ = ("fn", "args", "loop", "fut", "dropped")
+
+    def __init__(
+        self,
+        fn: Callback,
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        fut: asyncio.Future[Any],
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.loop = loop
+        self.fut = fut
+        self.dropped = False
+
+
+class _Lane:
+    """Sync callbacks in arrival order, run by as few pool threads as keep up with them.
+
+    A `ThreadPoolExecutor` wakes one of its threads per call, so N calls in flight make N threads
+    fight over the GIL, and every call pays for a thread wake-up. Here calls go to a queue that
+    "drainers" (loops running in the pool) empty one call after another: a drainer that finishes
+    a call takes the next without sleeping, so calls that pile up share one wake-up. Another
+    drainer (up to `threads`) starts only when every drainer is inside a call that has run longer
+    than `STUCK`, so a blocking callback still never holds up the others by more than that.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="pywry-callback")
+        self.lock = threading.Lock()
+        self.queue: deque[_Call] = deque()
+        self.drainers = 0  # submitted to the pool and not finished
+        # drainer -> when its current call started (0.0 between calls); keys only change under
+        # `lock`, so `_all_stuck` can iterate while drainers update their own entry
+        self.running: dict[int, float] = {}
+        self.armed = False  # a `STUCK` timer is pending
+        self.closed = False
+        self._ids = 0
+
+    def _all_stuck(self) -> bool:
+        """True when no drainer will be free soon (none at all, or each in a long call)."""
+        if self.drainers == 0:
+            return True
+        if len(self.running) < self.drainers:
+            return False  # one is between calls or about to start: it will take the next
+        cutoff = time.monotonic() - STUCK
+        return all(0.0 < started < cutoff for started in self.running.values())
+
+    def put(self, call: _Call) -> None:
+        """Queue a call (on the loop thread) and make sure a drainer will run it."""
+        start = arm = False
+        with self.lock:
+            self.queue.append(call)
+            if self.drainers < self.threads and self._all_stuck():
+                self.drainers += 1
+                self._ids += 1
+                start = True
+            elif not self.armed:
+                self.armed = arm = True
+        if start:
+            self._submit(self._ids)
+        if arm:
+            call.loop.call_later(STUCK, self._rescue, call.loop)
+
+    def _submit(self, ident: int) -> None:
+        try:
+            self.pool.submit(self._drain, ident)
+        except RuntimeError:  # the pool was shut down meanwhile
+            with self.lock:
+                self.drainers -= 1
+            raise
+
+    def _rescue(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Calls wait while every drainer is stuck in a long call: start one for each of them."""
+        idents: list[int] = []
+        with self.lock:
+            self.armed = False
+            if self.closed or not self.queue:
+                return
+            if self._all_stuck():
+                for _ in range(min(len(self.queue), self.threads - self.drainers)):
+                    self.drainers += 1
+                    self._ids += 1
+                    idents.append(self._ids)
+            self.armed = True
+        for ident in idents:
+            self._submit(ident)
+        loop.call_later(STUCK, self._rescue, loop)
+
+    def _drain(self, ident: int) -> None:
+        """Run queued calls until the queue is empty (on a pool thread)."""
+        queue, running, lock = self.queue, self.running, self.lock
+        while True:
+            with lock:
+                if not queue:
+                    running.pop(ident, None)
+                    self.drainers -= 1
+                    return
+                call = queue.popleft()
+                running[ident] = time.monotonic()
+            if call.dropped:
+                continue
+            try:
+                result = call.fn(*call.args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                running[ident] = 0.0
+                _hand_over(call.loop, call.fut, None, exc)
+            else:
+                running[ident] = 0.0
+                _hand_over(call.loop, call.fut, result, None)
+
+    def close(self) -> None:
+        """Cancel queued calls and stop the pool without waiting for running ones."""
+        with self.lock:
+            self.closed = True
+            pending = list(self.queue)
+            self.queue.clear()
+        for call in pending:
+            _hand_over(call.loop, call.fut, _CANCELLED, None)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 _CANCELLED = object()

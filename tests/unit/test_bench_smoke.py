@@ -1,0 +1,59 @@
+"""Smoke test of the benchmark harness: scenario 1 for about a second, no timed assertions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_roundtrip_scenario_runs_and_reports(tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWRY_")}
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--only",
+        "roundtrip",
+        "--quick",
+        "--seconds",
+        "1",
+        "--rounds",
+        "1",
+        "--concurrency",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    done = subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert (tmp_path / "latest.md").read_text().startswith("# pywry benchmarks")
+    assert "| Event round trip" in done.stdout  # the table is printed too
+
+    meta = results["meta"]
+    assert meta["machine"]["nproc"] >= 1 and meta["machine"]["python"]
+    assert meta["options"]["scenarios"] == ["roundtrip"]
+    scenario = results["scenarios"]["roundtrip"]
+    assert scenario["status"] == "ok", scenario
+    rows = {row["metric"]: row for row in scenario["rows"]}
+    for metric in ("p50 latency, 1 client", "p99 latency, 1 client", "throughput, 1 client"):
+        row = rows[metric]
+        for side in ("pywry", "baseline"):
+            stat = row["values"][side]
+            assert stat["median"] > 0 and stat["min"] > 0 and stat["rounds"], (metric, side)
+        assert row["ratio"]["median"] > 0
+    assert rows["p50 latency, 1 client"]["goal"] == "<= 1.3"
+    assert isinstance(rows["p50 latency, 1 client"]["met"], bool)
+    assert rows["throughput, 1 client"]["cpu"]["pywry"]["server_pct"] is not None
+    assert "p50 latency, 1 client, async callback" in rows
+    assert scenario["distributions"]["latency_ms"]["pywry"]["count"] > 0
