@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from ..core import http, stream
 from ..core.adapter import AdapterConfig, configure, embed_html, host_static
-from ..core.context import in_request, join_base, request_base
+from ..core.context import in_request, join_base, request_base, request_websocket
 
 __all__ = ["blueprint", "pywry_widget"]
 
@@ -76,7 +76,11 @@ def blueprint(name: str = "pywry", *, apps: Any = None, **options: Any) -> Bluep
     @bp.before_app_request
     def _mark_request() -> None:
         mount = http.base_from(request.script_root + prefixes.get("mount", ""), _headers(), trust)
-        g._pywry_tokens = (in_request.set(True), request_base.set(mount))
+        g._pywry_tokens = (
+            in_request.set(True),
+            request_base.set(mount),
+            request_websocket.set(False),  # WSGI: pages use the HTTP stream
+        )
 
     @bp.teardown_app_request
     def _unmark_request(_exc: BaseException | None) -> None:
@@ -85,6 +89,7 @@ def blueprint(name: str = "pywry", *, apps: Any = None, **options: Any) -> Bluep
             try:
                 in_request.reset(tokens[0])
                 request_base.reset(tokens[1])
+                request_websocket.reset(tokens[2])
             except ValueError:  # set in another context: nothing to undo here
                 pass
 

@@ -11,6 +11,10 @@ request_base: ContextVar[str | None] = ContextVar("pywry_request_base", default=
 # True while a host-application request is being handled: widgets shown then are per-visitor.
 in_request: ContextVar[bool] = ContextVar("pywry_in_request", default=False)
 
+# Whether pages rendered during the current request may offer the bridge a WebSocket (False
+# under WSGI: Flask, Django without the ASGI wrapper). None: unknown, so yes. (Issue 7.)
+request_websocket: ContextVar[bool | None] = ContextVar("pywry_request_websocket", default=None)
+
 
 def join_base(*parts: str) -> str:
     """Join URL path pieces with single slashes, no trailing slash (empty stays empty)."""

@@ -17,13 +17,14 @@ server's, or a private one this module starts) and waits for the callback to fin
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
@@ -54,6 +55,7 @@ STREAM_TYPE = "text/event-stream; charset=utf-8"
 OPENING = b": pywry event stream\n\n"
 KEEPALIVE_LINE = b": keepalive\n\n"
 MAX_LIMITERS = 10_000
+DRAIN_CAP = 16 * 1024 * 1024  # a refused body up to this size is read to the end
 
 
 # -- the engine's loop, for servers that have none ----------------------------------------------
@@ -106,9 +108,10 @@ async def run_async(engine: Engine, coro: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.get_running_loop()
     if engine.loop is None or not engine.loop.is_running():
         engine.bind_loop()
-    if engine.loop is loop:
+    target = engine.loop
+    if target is None or target is loop:
         return await coro
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, engine.loop))
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, target))
 
 
 async def prepare_async(engine: Engine, label: str) -> HttpResponse | None:
@@ -244,7 +247,7 @@ class EventStream:
             self._detach(wake.set)
 
     # -- ASGI / aiohttp ----------------------------------------------------------------------------
-    async def async_chunks(self) -> AsyncIterator[bytes]:
+    async def async_chunks(self) -> AsyncGenerator[bytes, None]:
         """The stream for an async server: waits on an asyncio.Event between messages."""
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
@@ -312,8 +315,7 @@ def _admit_stream(
 def open_stream_sync(
     cfg: AdapterConfig, label: str, query: Mapping[str, str], headers: Mapping[str, str]
 ) -> HttpResponse | EventStream:
-    """`GET {base}/sse/{label}` under WSGI: an error answer, or a stream to iterate with
-    `sync_chunks()` (headers `EventStream.headers`, type `EventStream.content_type`)."""
+    """`GET {base}/sse/{label}` under WSGI: an error answer, or a stream (`sync_chunks()`)."""
     refused = prepare_sync(cfg.engine, label)
     return refused or _admit_stream(cfg, label, query, headers)
 
@@ -358,8 +360,8 @@ class PostPeer:
         messages: list[Any] = []
         for text in list(self.replies):
             try:
-                msg = p._loads(text)
-            except Exception:  # noqa: BLE001 - our own encoding; never expected
+                msg = json.loads(text)
+            except ValueError:  # our own encoding; never expected
                 continue
             if isinstance(msg, dict) and msg.get("type") == "pywry:ack":
                 acks.append(msg.get("data", {}).get("id"))
@@ -458,6 +460,31 @@ async def read_limited_async(chunks: AsyncIterator[bytes], limit: int) -> bytes 
     return b"".join(parts)
 
 
+def drain(read: Callable[[int], bytes], cap: int = DRAIN_CAP) -> None:
+    """Drop the rest of a refused body (up to `cap`) so the client reads our answer, not a reset."""
+    left = cap
+    try:
+        while left > 0:
+            chunk = read(min(65536, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client went away: nothing to answer
+        return
+
+
+async def drain_async(chunks: AsyncIterator[bytes], cap: int = DRAIN_CAP) -> None:
+    """`drain` for an async body."""
+    left = cap
+    try:
+        async for chunk in chunks:
+            left -= len(chunk)
+            if left <= 0:
+                return
+    except Exception:  # noqa: BLE001
+        return
+
+
 def handle_post_sync(
     cfg: AdapterConfig, label: str, headers: Mapping[str, str], read: Callable[[int], bytes]
 ) -> HttpResponse:
@@ -468,9 +495,11 @@ def handle_post_sync(
         return refused
     peer = _admit_post(cfg, label, headers)
     if isinstance(peer, HttpResponse):
+        drain(read)
         return peer
     msg = _parse(cfg, read_limited(read, cfg.payload_limit))
     if isinstance(msg, HttpResponse):
+        drain(read)
         return msg
     future = asyncio.run_coroutine_threadsafe(
         engine.handle_event(peer, msg),  # type: ignore[arg-type]
@@ -495,9 +524,11 @@ async def handle_post_async(
         return refused
     peer = _admit_post(cfg, label, headers)
     if isinstance(peer, HttpResponse):
+        await drain_async(body)
         return peer
     msg = _parse(cfg, await read_limited_async(body, cfg.payload_limit))
     if isinstance(msg, HttpResponse):
+        await drain_async(body)
         return msg
     await run_async(engine, engine.handle_event(peer, msg))  # type: ignore[arg-type]
     return peer.answer()

@@ -9,8 +9,9 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
-from ...core.context import in_request, request_base
+from ...core.context import in_request, request_base, request_websocket
 from .base import mount_base
+from .views import uses_websocket
 
 
 class PyWryMiddleware:
@@ -28,18 +29,30 @@ class PyWryMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
-        tokens = in_request.set(True), request_base.set(mount_base(request))
+        tokens = self._enter(request)
         try:
             return self.get_response(request)
         finally:
-            in_request.reset(tokens[0])
-            request_base.reset(tokens[1])
+            self._exit(tokens)
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        tokens = in_request.set(True), request_base.set(mount_base(request))
+        tokens = self._enter(request)
         try:
             response: Awaitable[HttpResponse] = self.get_response(request)
             return await response
         finally:
-            in_request.reset(tokens[0])
-            request_base.reset(tokens[1])
+            self._exit(tokens)
+
+    @staticmethod
+    def _enter(request: HttpRequest) -> tuple[Any, Any, Any]:
+        return (
+            in_request.set(True),
+            request_base.set(mount_base(request)),
+            request_websocket.set(uses_websocket(request)),
+        )
+
+    @staticmethod
+    def _exit(tokens: tuple[Any, Any, Any]) -> None:
+        in_request.reset(tokens[0])
+        request_base.reset(tokens[1])
+        request_websocket.reset(tokens[2])

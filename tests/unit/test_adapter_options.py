@@ -1,0 +1,155 @@
+"""Adapter options, page factories and embedding, without a server (issue 7)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pywry.config import PyWrySettings
+from pywry.core import protocol as p
+from pywry.core.adapter import configure, embed_html, host_static
+from pywry.core.apps import Applications, app_url, go_app
+from pywry.core.engine import Engine
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(PyWrySettings())
+
+
+def test_options_are_validated_with_the_bad_value_named(engine: Engine) -> None:
+    with pytest.raises(TypeError, match="allowed_origins"):
+        configure(engine, allowed_origins="https://a.example")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="check_origin"):
+        configure(engine, check_origin="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_payload_size.*'lots'"):
+        configure(engine, max_payload_size="lots")
+    with pytest.raises(ValueError, match="reconnect_timeout"):
+        configure(engine, reconnect_timeout=-1)
+    with pytest.raises(TypeError, match="session_expire_seconds"):
+        configure(engine, session_expire_seconds="soon")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="static_dir '/no/such/folder'"):
+        configure(engine, static_dir="/no/such/folder")
+    with pytest.raises(ValueError, match="cdn"):
+        configure(engine, cdn="ftp://x")
+
+
+def test_process_wide_options_reach_the_engine_settings(engine: Engine) -> None:
+    configure(engine, max_payload_size="40K", reconnect_timeout=3, session_expire_seconds=9)
+    server = engine.settings.server
+    assert server.max_payload_size == 40 * 1024 and server.reconnect_timeout == 3.0
+    assert server.session_expire_seconds == 9.0
+    configure(engine, cdn="https://cdn.example/plotly.min.js")
+    assert engine.settings.server.cdn == "https://cdn.example/plotly.min.js"
+
+
+def test_origin_policy_is_per_adapter_and_keeps_the_refusal_order(engine: Engine) -> None:
+    w = engine.add_widget("<p>x</p>", label="chart")
+    default = configure(engine)
+    assert default.origins is engine.origins
+    strict = configure(engine, allowed_origins=["https://*.example.com"])
+    custom = configure(engine, check_origin=lambda origin: origin.endswith(".test"))
+    host = "127.0.0.1:8000"
+    assert strict.admit("chart", w.token, "https://app.example.com", host)[0] is w
+    assert strict.admit("chart", w.token, "https://evil.example", host)[1] == p.CLOSE_BAD_ORIGIN
+    assert custom.admit("chart", w.token, "http://a.test", host)[0] is w
+    assert custom.admit("chart", w.token, "http://a.example.com", host)[1] == p.CLOSE_BAD_ORIGIN
+    # unknown widget first, then origin, then token
+    assert strict.admit("nope", "x", "https://evil.example", host)[1] == p.CLOSE_UNKNOWN_WIDGET
+    assert strict.admit("chart", "bad", "https://evil.example", host)[1] == p.CLOSE_BAD_ORIGIN
+    assert strict.admit("chart", "bad", "https://a.example.com", host)[1] == p.CLOSE_BAD_TOKEN
+
+
+def test_host_static_never_leaves_its_folder(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "pub").mkdir()
+    (tmp_path / "pub" / "a.css").write_text("body{}")
+    (tmp_path / "secret.txt").write_text("no")
+    (tmp_path / "pub" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    cfg = configure(engine, static_dir=tmp_path / "pub")
+    ok = host_static(cfg, "a.css", None)
+    assert ok.status == 200 and ok.body == b"body{}" and ok.content_type.startswith("text/css")
+    assert host_static(cfg, "a.css", ok.headers["ETag"]).status == 304
+    for bad in ("../secret.txt", "/etc/passwd", "x/../../secret.txt", "link.txt", "", "a.css\\x"):
+        assert host_static(cfg, bad, None).status == 404, bad
+    assert host_static(configure(engine), "a.css", None).status == 404
+
+
+def test_applications_are_validated(engine: Engine) -> None:
+    def index() -> str:
+        return "x"
+
+    assert Applications(index).names == ["index"]
+    assert Applications([index]).names == ["index"]
+    with pytest.raises(TypeError, match="'a' is not callable"):
+        Applications({"a": 3})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="'bad name'"):
+        Applications({"bad name": index})
+    with pytest.raises(TypeError, match="apps must be"):
+        Applications("index")  # type: ignore[arg-type]
+
+
+def test_a_visit_runs_the_factory_per_visitor(engine: Engine) -> None:
+    made: list[str] = []
+
+    def report() -> object:
+        w = engine.add_widget("<p>r</p>", per_visitor=True)
+        made.append(w.label)
+        return w
+
+    def broken() -> object:
+        raise RuntimeError("boom")
+
+    cfg = configure(engine, apps={"report": report, "broken": broken, "none": lambda: None})
+    apps = cfg.apps
+    index = apps.visit_sync(cfg, None, "/pywry", websocket=False)
+    assert index.status == 200 and b'href="/pywry/app/report"' in index.body
+    first = apps.visit_sync(cfg, "report", "/pywry", websocket=False)
+    second = apps.visit_sync(cfg, "report", "/pywry", websocket=False)
+    labels = [json.loads(re.search(rb'bootstrap">(.*?)</script>', r.body).group(1))["label"]
+              for r in (first, second)]  # fmt: skip
+    assert labels == made and labels[0] != labels[1]
+    assert apps.visit_sync(cfg, "nope", "/pywry", websocket=False).status == 404
+    assert apps.visit_sync(cfg, "broken", "/pywry", websocket=False).status == 500
+    assert apps.visit_sync(cfg, "none", "/pywry", websocket=False).status == 500
+    assert app_url(made[0], "summary", engine=engine) == "/pywry/app/summary"
+    seq = go_app(made[0], "summary", engine=engine)
+    text = engine.require(made[0]).outbox.since(0)
+    assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
+
+
+def test_embed_html_is_an_escaped_iframe(engine: Engine) -> None:
+    engine.add_widget("<p>x</p>", label="chart", title='A "quoted" <title>')
+    html = embed_html("chart", "/pywry", engine=engine, height="60vh")
+    assert html.startswith('<iframe class="pywry-widget" src="/pywry/widget/chart"')
+    assert "&quot;quoted&quot; &lt;title&gt;" in html and "height:60vh" in html
+    with pytest.raises(ValueError, match="height"):
+        embed_html("chart", engine=engine, height='1px" onload="x')
+    with pytest.raises(ValueError, match="label"):
+        embed_html("bad label", engine=engine)
+
+
+def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.testclient import TestClient  # noqa: PLC0415
+
+    import pywry.inline as inline  # noqa: PLC0415
+    from pywry.core import engine as engine_module  # noqa: PLC0415
+
+    previous = engine_module._engine
+    engine_module.set_engine(Engine(PyWrySettings()))
+    monkeypatch.setattr(inline, "_app", None)
+    try:
+        app = inline.get_server_app(apps={"report": lambda: inline.show("<p>report</p>")})
+        with TestClient(app) as client:
+            index = client.get("/")
+            assert index.status_code == 200 and 'href="/app/report"' in index.text
+            one, two = client.get("/app/report"), client.get("/?app=report")
+            assert one.status_code == two.status_code == 200 and "<p>report</p>" in one.text
+            label = re.search(r'"label":"([^"]+)"', one.text).group(1)  # type: ignore[union-attr]
+            assert label not in two.text and engine_module.get_engine().get(label).per_visitor
+        with pytest.raises(ValueError, match="already"):
+            inline.get_server_app(apps={"other": lambda: None})
+    finally:
+        engine_module.set_engine(previous)
