@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -545,8 +544,8 @@ def test_static_files_exist_and_follow_the_rules():
     assert "@keyframes" in css
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None, reason="node is not installed (apt-get install nodejs)"
-)
 def test_toolbar_js_parses():
-    subprocess.run(["node", "--check", str(STATIC / "toolbar.js")], check=True)
+    from tests.support import require_binary
+
+    node = require_binary("node", "apt-get install nodejs")
+    subprocess.run([node, "--check", str(STATIC / "toolbar.js")], check=True)
