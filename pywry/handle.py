@@ -76,7 +76,9 @@ class WidgetHandle:
             raise ValueError(f"alert type {type!r} must be one of {', '.join(ALERT_TYPES)}")
         if not isinstance(duration, int) or duration < 0:
             raise ValueError(f"alert duration {duration!r} must be a whole number of ms >= 0")
-        return self.emit("pywry:alert", {"message": str(message), "type": type, "duration": duration})
+        return self.emit(
+            "pywry:alert", {"message": str(message), "type": type, "duration": duration}
+        )
 
     def download(
         self, filename: str, content: str | bytes, mime_type: str = "application/octet-stream"

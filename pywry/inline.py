@@ -7,17 +7,17 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.context import in_request
 from .core.engine import Engine, get_engine
 from .core.widgets import Callback, WidgetLimitError
-from .state.base import BackendUnavailable
 from .handle import WidgetHandle
+from .state.base import BackendUnavailable
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -27,9 +27,7 @@ class ClientTable:
         """Record event `ident`; False when it was handled before (a resend after reconnect)."""
         state = self._clients.get((label, client))
         if state is None:  # an HTTP post with no open stream: expire it like a gone client
-            state = self._clients.setdefault(
-                (label, client), ClientState(gone_at=time.monotonic())
-            )
+            state = self._clients.setdefault((label, client), ClientState(gone_at=time.monotonic()))
         if ident <= state.last_id:
             return False
         state.last_id = ident

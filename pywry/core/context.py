@@ -1,4 +1,5 @@
-"""Per-request context that adapters set, so `show()` and `get_widget_html()` know where they run."""
+"""Per-request context that adapters set, so `show()` and `get_widget_html()` know where they
+run."""
 
 from __future__ import annotations
 

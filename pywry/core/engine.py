@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import PyWrySettings, get_settings
-from ..state.base import BackendUnavailable
 from ..state.backends import create_backend
+from ..state.base import BackendUnavailable
 from . import protocol as p
 from .assets import Assets
 from .clients import ClientTable
@@ -28,8 +28,8 @@ from .dispatch import Dispatcher
 from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
-from .tokens import new_label, tokens_equal
 from .shared import Shared
+from .tokens import new_label, tokens_equal
 from .widgets import Callback, Registry, Widget, check_callbacks, check_label
 
 log = logging.getLogger("pywry")
@@ -318,7 +318,9 @@ class Engine:
         current = request_base.get()
         return self.default_base if current is None else current
 
-    def page_html(self, label: str, base: str | None = None, *, websocket: bool = True) -> str | None:
+    def page_html(
+        self, label: str, base: str | None = None, *, websocket: bool = True
+    ) -> str | None:
         """The widget's page as served under `base`, or None for an unknown label."""
         widget = self.registry.get(label)
         if widget is None:

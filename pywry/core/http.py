@@ -82,7 +82,9 @@ def disconnect(
 ) -> HttpResponse:
     """`POST {base}/disconnect/{label}`: a page ends its own client's presence (needs the token)."""
     widget, code = engine.admit(
-        label, headers.get("x-pywry-token") or query.get("token"), headers.get("origin"),
+        label,
+        headers.get("x-pywry-token") or query.get("token"),
+        headers.get("origin"),
         headers.get("host"),
     )
     if widget is None:
@@ -144,7 +146,9 @@ async def prepare(engine: Engine, label: str) -> HttpResponse | None:
     return None
 
 
-async def page_async(engine: Engine, label: str, base: str, *, websocket: bool = True) -> HttpResponse:
+async def page_async(
+    engine: Engine, label: str, base: str, *, websocket: bool = True
+) -> HttpResponse:
     """`page` for async adapters: also serves widgets registered on another worker."""
     return await prepare(engine, label) or page(engine, label, base, websocket=websocket)
 

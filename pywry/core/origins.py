@@ -31,7 +31,7 @@ class OriginPolicy:
         if self.check is not None:
             try:
                 return bool(self.check(origin))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a failing check refuses
                 return False
         if origin == "null":
             return False

@@ -19,8 +19,11 @@ _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 def script_json(value: Any) -> str:
     """JSON that is safe inside a <script> element (no `</script>` breakout)."""
-    return encode(value).translate(_JSON_ESCAPES).replace("\u2028", "\\u2028").replace(
-        "\u2029", "\\u2029"
+    return (
+        encode(value)
+        .translate(_JSON_ESCAPES)
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )
 
 

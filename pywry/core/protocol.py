@@ -17,7 +17,9 @@ try:  # orjson is several times faster than json for the small frames we move
         return orjson.loads(text)
 
     _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
-except ImportError:  # pragma: no cover - orjson is a hard dependency, this keeps pure installs working
+except (
+    ImportError
+):  # pragma: no cover - orjson is a hard dependency, this keeps pure installs working
     import json
 
     def encode(obj: Any) -> str:

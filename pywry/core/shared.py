@@ -204,7 +204,7 @@ class Shared:
                         except BaseException:
                             queue.extendleft(reversed(batch))
                             raise
-                        for item, seq in zip(batch, seqs):
+                        for item, seq in zip(batch, seqs, strict=True):
                             if seq:
                                 self.on_message(item[1], seq, envelope(item[2], item[3], seq))
                     else:
@@ -278,9 +278,7 @@ class Shared:
         origin, conn_id = payload["origin"], payload["conn"]
 
         def reply(text: str) -> None:
-            asyncio.get_running_loop().create_task(
-                self._send_reply(origin, conn_id, text)
-            )
+            asyncio.get_running_loop().create_task(self._send_reply(origin, conn_id, text))
 
         if widget is None or getattr(widget, "remote", False):
             reply(p.error("owner-gone", "the worker that served this page is gone; reload"))

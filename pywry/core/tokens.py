@@ -1,4 +1,4 @@
-"""Widget tokens: creation, constant-time comparison, and the WebSocket subprotocol that carries them."""
+"""Widget tokens: creation, constant-time comparison, and the subprotocol that carries them."""
 
 from __future__ import annotations
 

@@ -82,7 +82,15 @@ class Widget:
 
 
 _REPLACEABLE = (
-    "content", "title", "callbacks", "head", "kind", "theme", "per_visitor", "state", "owner",
+    "content",
+    "title",
+    "callbacks",
+    "head",
+    "kind",
+    "theme",
+    "per_visitor",
+    "state",
+    "owner",
     "remote",
 )
 

@@ -4,7 +4,7 @@ Keys (all under `{prefix}`, all with a TTL):
 
 | key | type | holds |
 |---|---|---|
-| `{prefix}:widget:{label}` | hash | token, content, title, head, kind, theme, per_visitor, owner, created, last_seen |
+| `{prefix}:widget:{label}` | hash | token, content, title, head, kind, theme, owner, ... |
 | `{prefix}:widgets:active` | set | labels of live widgets |
 | `{prefix}:seq:{label}` | string | the widget's last sequence number |
 | `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
@@ -28,8 +28,7 @@ from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .base import (
@@ -280,7 +279,9 @@ class RedisBackend(Backend):
         """Remove every key of a widget and tell the other workers."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(
-            self.k("widget", label), self.k("seq", label), self.k("outbox", label),
+            self.k("widget", label),
+            self.k("seq", label),
+            self.k("outbox", label),
             self.k("conns", label),
         )
         pipe.srem(self.k("widgets", "active"), label)

@@ -200,7 +200,9 @@ class SqliteBackend(Backend):
             "SELECT id, payload FROM routes WHERE worker = ? ORDER BY id", (self.worker_id,)
         ).fetchall()
         if routes:
-            db.execute("DELETE FROM routes WHERE worker = ? AND id <= ?", (self.worker_id, routes[-1][0]))
+            db.execute(
+                "DELETE FROM routes WHERE worker = ? AND id <= ?", (self.worker_id, routes[-1][0])
+            )
         now = time.time()
         if now - self._last_cleanup > 10:
             self._last_cleanup = now
@@ -213,7 +215,8 @@ class SqliteBackend(Backend):
             db.execute(f"DELETE FROM {table} WHERE expires < ?", (now,))  # noqa: S608
         db.execute("DELETE FROM routes WHERE ts < ?", (now - 60,))
         db.execute(
-            "DELETE FROM messages WHERE ts < ? AND id < ?", (now - 3600, self._last_message - 10_000)
+            "DELETE FROM messages WHERE ts < ? AND id < ?",
+            (now - 3600, self._last_message - 10_000),
         )
 
     async def stop(self) -> None:
@@ -251,8 +254,18 @@ class SqliteBackend(Backend):
                 " theme=excluded.theme, per_visitor=excluded.per_visitor, owner=excluded.owner,"
                 " seq=excluded.seq, expires=excluded.expires",
                 (
-                    data.label, token, data.content, data.title, data.head, data.kind,
-                    data.theme, int(data.per_visitor), data.owner, seq, now, now + ttl,
+                    data.label,
+                    token,
+                    data.content,
+                    data.title,
+                    data.head,
+                    data.kind,
+                    data.theme,
+                    int(data.per_visitor),
+                    data.owner,
+                    seq,
+                    now,
+                    now + ttl,
                 ),
             )
             return token, int(seq)
@@ -270,8 +283,18 @@ class SqliteBackend(Backend):
             ).fetchone()
             if row is None:
                 return None
-            return WidgetData(label, row[0], row[1], row[2] or "PyWry", row[3] or "",
-                              row[4] or "html", row[5] or "", bool(row[6]), row[7] or "", row[8])
+            return WidgetData(
+                label,
+                row[0],
+                row[1],
+                row[2] or "PyWry",
+                row[3] or "",
+                row[4] or "html",
+                row[5] or "",
+                bool(row[6]),
+                row[7] or "",
+                row[8],
+            )
 
         return await self._run(load)
 

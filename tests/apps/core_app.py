@@ -77,7 +77,9 @@ e2e = show(
       });
       let n = 0;
       document.getElementById("ping").onclick = () => window.pywry.emit("app:ping", {n: ++n});
-      window.pywry.on("app:pong", (d) => { document.getElementById("pong").textContent = "pong " + d.n; });
+      window.pywry.on("app:pong", (d) => {
+        document.getElementById("pong").textContent = "pong " + d.n;
+      });
       window.pywry.on("app:note", (d) => {
         const li = document.createElement("li"); li.textContent = d.text;
         document.getElementById("notes").appendChild(li);

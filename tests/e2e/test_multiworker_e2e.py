@@ -95,7 +95,9 @@ def test_pages_show_reconnecting_while_redis_is_down_and_recover(
         context.close()
 
 
-def test_killed_worker_pages_continue_on_the_others(four_workers: Server, browser, tmp_path) -> None:
+def test_killed_worker_pages_continue_on_the_others(
+    four_workers: Server, browser, tmp_path
+) -> None:
     pages = [open_dashboard(browser, four_workers) for _ in range(6)]
     try:
         victim = worker_pids(four_workers)[0]

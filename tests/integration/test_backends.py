@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run_async
-
 from pywry.config import PyWrySettings
 from pywry.state.base import WidgetData
 from pywry.state.redis import RedisBackend
 from pywry.state.sqlite import SqliteBackend
+from tests.support import run_async
 
 pytestmark = pytest.mark.integration
 

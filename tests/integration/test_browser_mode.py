@@ -158,7 +158,9 @@ def test_widgets_on_their_own_urls_with_free_port(make_app: Callable[..., PyWry]
     assert app.port and app.port != 0
     assert h1.url == f"http://127.0.0.1:{app.port}/widget/chart"
     assert h2.url == f"http://127.0.0.1:{app.port}/widget/table"
-    assert (h1.label, h2.label) == ("chart", "table") and h3.label.startswith("m-")  # unnamed: a stable auto label
+    assert (h1.label, h2.label) == ("chart", "table") and h3.label.startswith(
+        "m-"
+    )  # unnamed: a stable auto label
     pages = {h.label: httpx.get(h.url, timeout=5) for h in (h1, h2, h3)}
     assert all(r.status_code == 200 for r in pages.values())
     assert (

@@ -1,4 +1,4 @@
-"""The core over a real uvicorn process: handshake, events, emits, close codes, resume, collection."""
+"""The core over a real uvicorn process: handshake, events, emits, close codes, resume, GC."""
 
 from __future__ import annotations
 

@@ -62,7 +62,9 @@ def test_reload_restarts_on_code_changes(tmp_path) -> None:
     )
     with run_server([sys.executable, str(script)], env, port, tmp_path, ready_path="/") as srv:
         assert "<title>Quarterly Revenue</title>" in httpx.get(srv.url + "/").text
-        script.write_text(script.read_text().replace('title="Quarterly Revenue"', 'title="Reloaded"'))
+        script.write_text(
+            script.read_text().replace('title="Quarterly Revenue"', 'title="Reloaded"')
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.integration.wsclient import Client, bootstrap, page_bootstrap
 from tests.support import ROOT, Server, clean_env, free_port, run_server
@@ -40,9 +41,7 @@ def backend_env(kind: str, redis_server, folder: Path) -> dict[str, str]:
     return env
 
 
-def start_workers(
-    stack: ExitStack, n: int, env: dict[str, str], folder: Path
-) -> list[Server]:
+def start_workers(stack: ExitStack, n: int, env: dict[str, str], folder: Path) -> list[Server]:
     servers = []
     for i in range(n):
         port = free_port()
@@ -103,7 +102,9 @@ def test_page_socket_and_reconnect_on_different_workers(workers: list[Server]) -
         # the same page reconnects, this time to w1, and gets exactly what it missed
         again = Client(w1.url, boot, client=a_client(a), after=last, next_id=a.next_id)
         got = [m for m in sync(again) if "seq" in m and m["seq"] > last]
-        assert [m for m in got if m["type"] == "app:note" and m["data"]["tag"] == "missed"] == missed
+        assert [
+            m for m in got if m["type"] == "app:note" and m["data"]["tag"] == "missed"
+        ] == missed
         seqs = [m["seq"] for m in got]
         assert seqs == sorted(set(seqs))
         again.close()
@@ -177,7 +178,7 @@ def test_killed_worker_pages_continue_elsewhere(workers: list[Server]) -> None:
     sync(doomed)
     w3.proc.send_signal(signal.SIGKILL)
     w3.proc.wait(10)
-    with pytest.raises(Exception):
+    with pytest.raises((ConnectionClosed, EOFError, OSError)):
         for _ in range(100):
             doomed.recv(timeout=10)
     # the page reconnects to another worker and continues

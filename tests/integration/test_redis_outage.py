@@ -1,4 +1,4 @@
-"""A Redis that goes away and comes back: sockets are told to retry, nothing acknowledged is lost."""
+"""A Redis that goes away and comes back: sockets told to retry, nothing acknowledged is lost."""
 
 from __future__ import annotations
 

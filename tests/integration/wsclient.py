@@ -60,7 +60,9 @@ class Client:  # noqa: D101
     def send(self, kind: str, data: Any = None, ident: int | None = None) -> int:
         ident = self.next_id if ident is None else ident
         self.next_id = max(self.next_id, ident + 1)
-        self.ws.send(json.dumps({"type": kind, "data": data or {}, "id": ident, "widgetId": self.label}))
+        self.ws.send(
+            json.dumps({"type": kind, "data": data or {}, "id": ident, "widgetId": self.label})
+        )
         return ident
 
     def recv(self, timeout: float = 5.0) -> dict[str, Any]:
@@ -69,7 +71,9 @@ class Client:  # noqa: D101
             self.pending.extend(msg["events"] if "events" in msg else [msg])
         return self.pending.pop(0)
 
-    def recv_until(self, kind: str, timeout: float = 5.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def recv_until(
+        self, kind: str, timeout: float = 5.0
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Read until a message of `kind`; returns it and everything read before it."""
         seen = []
         for _ in range(1000):

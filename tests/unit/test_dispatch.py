@@ -108,6 +108,7 @@ def test_callbacks_of_collected_widgets_are_not_kept_alive() -> None:
     async def main() -> int:
         d = Dispatcher(2)
         for i in range(200):
+
             def cb(data, event, label, i=i):  # a fresh closure per visitor widget
                 return i
 

@@ -34,7 +34,9 @@ def test_page_carries_bootstrap_and_bridge_under_the_base_path(engine: Engine) -
     assert b["ws"] == "/pywry/ws/chart" and b["events"] == "/pywry/events/chart"
     assert b["stream"] == "/pywry/sse/chart"
     assert '<script src="/pywry/pywry-static/bridge.js' in html
-    assert "<title>T</title>" in html and '<div id="pywry-root" class="pywry-root"><p>hi</p>' in html
+    assert (
+        "<title>T</title>" in html and '<div id="pywry-root" class="pywry-root"><p>hi</p>' in html
+    )
     assert engine.page_html("nope") is None
 
 

@@ -13,13 +13,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import pytest
 
-from tests.support import run_async
-
 from pywry import inline
 from pywry.config import PyWrySettings
 from pywry.core.engine import Engine, set_engine
 from pywry.plotly import figure_json, flatten_layout, plotly_script_url, show_plotly
 from pywry.toolbar import Button, Div, Option, SecretInput, Select, Toolbar
+from tests.support import run_async
 
 
 @pytest.fixture
