@@ -1,63 +1,11 @@
-"""The seed's Full Example: a region Select and "Export CSV" over a Plotly bar chart."""
+"""The seed's Full Example dashboard, shared with the other framework examples."""
 
-import plotly.express as px
+import sys
+from pathlib import Path
 
-from pywry.inline import show_plotly
-from pywry.toolbar import Button, Option, Select, Toolbar
+# examples/sales_dashboard.py holds the dashboard every framework example embeds
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
-SALES = {"all": [100, 150, 130, 180], "north": [60, 90, 70, 100], "south": [40, 60, 60, 80]}
-NAMES = {"all": "All regions", "north": "North", "south": "South"}
-current = {"region": "all"}
+from sales_dashboard import widget  # noqa: E402
 
-toolbar = Toolbar(
-    position="top",
-    items=[
-        Select(
-            event="chart:region",
-            label="Region",
-            component_id="region",
-            options=[
-                Option(label="All", value="all"),
-                Option(label="North", value="north"),
-                Option(label="South", value="south"),
-            ],
-            selected="all",
-        ),
-        Button(event="chart:export", label="Export CSV"),
-    ],
-)
-
-
-def make_figure(region: str):
-    """The bar chart of one region's quarterly sales."""
-    fig = px.bar(x=QUARTERS, y=SALES[region], labels={"x": "Quarter", "y": "Sales"})
-    fig.update_layout(title=f"Quarterly sales: {NAMES[region]}")
-    return fig
-
-
-def on_region(data, event_type, label):
-    region = data.get("value")
-    if region not in SALES:
-        widget.alert(f"Unknown region {region!r}", type="error")
-        return
-    current["region"] = region
-    widget.update_figure(make_figure(region))
-    widget.set_toolbar_value("region", region)
-
-
-def on_export(data, event_type, label):
-    rows = "\n".join(f"{q},{v}" for q, v in zip(QUARTERS, SALES[current["region"]], strict=True))
-    widget.emit(
-        "pywry:download",
-        {"filename": "data.csv", "content": "quarter,value\n" + rows, "mimeType": "text/csv"},
-    )
-
-
-widget = show_plotly(
-    make_figure("all"),
-    label="sales",
-    title="Sales Dashboard",
-    toolbars=[toolbar],
-    callbacks={"chart:region": on_region, "chart:export": on_export},
-)
+__all__ = ["widget"]
