@@ -18,7 +18,7 @@ system:
 	bash scripts/ensure-system.sh
 
 demo: setup
-	$(BIN)/python examples/deploy_full_example.py
+	PYWRY_SERVER__HOST=$${PYWRY_SERVER__HOST:-127.0.0.1} $(BIN)/python examples/deploy_full_example.py
 
 test: setup system
 	$(BIN)/python -m pytest -q -p no:cacheprovider
