@@ -189,7 +189,11 @@ class PyWryMiddleware:
             return
         engine = self.engine or get_engine()
         engine.bind_loop()
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        headers: dict[str, str] = {}
+        if engine.settings.server.trust_forwarded_prefix:  # the only header the base needs
+            for key, value in scope.get("headers", ()):
+                if key == b"x-forwarded-prefix":
+                    headers["x-forwarded-prefix"] = value.decode("latin-1")
         base = join_base(_base(engine, scope, headers), self.mount_path)
         t1, t2 = in_request.set(True), request_base.set(base)
         try:

@@ -326,16 +326,23 @@ class Engine:
         if widget is None:
             return None
         widget.touch()
+        base = self.base_path(base)
         with widget.lock:
             seq = widget.outbox.seq
-            return render(
-                widget,
-                self.base_path(base),
-                seq,
-                self.assets,
-                websocket=websocket,
-                settings=self.settings,
+            # the same page is asked for again and again (every visitor of a dashboard):
+            # reuse it until anything it shows changes
+            key = (
+                base, websocket, seq, widget.token, widget.content, widget.head, widget.title,
+                widget.theme,
+            )  # fmt: skip
+            cached = widget.page_cache
+            if cached is not None and _same(cached[0], key):
+                return cached[1]
+            html = render(
+                widget, base, seq, self.assets, websocket=websocket, settings=self.settings
             )
+            widget.page_cache = (key, html)
+            return html
 
     def resync_message(self, widget: Widget) -> str:
         """Sent when a reconnecting page asks for history that is gone."""
@@ -489,6 +496,11 @@ class Engine:
         self.loop = None
         self._loop_thread = None
         self.dispatcher.shutdown()
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Equal keys; content and head compare by identity first (they are long strings)."""
+    return all(x is y or x == y for x, y in zip(a, b, strict=True))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

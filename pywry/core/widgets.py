@@ -74,6 +74,7 @@ class Widget:
     owner: str = ""  # the worker holding the callbacks (shared backends)
     remote: bool = False  # a copy of a widget another worker registered
     changed: Callable[[], None] | None = None  # set by the engine: content/theme changed
+    page_cache: tuple[tuple[Any, ...], str] | None = None  # the last rendered page and its key
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def touch(self) -> None:

@@ -129,3 +129,16 @@ def test_unnamed_module_widgets_get_the_same_label_in_every_process(engine: Engi
     assert first == second and first[0] != first[1]
     visitor = engine.add_widget("x", per_visitor=True).label
     assert visitor not in first and visitor.startswith("w-")
+
+
+def test_page_is_rendered_again_only_when_what_it_shows_changes(engine: Engine) -> None:
+    engine.add_widget("<p>a</p>", label="cached")
+    first = engine.page_html("cached", "")
+    assert engine.page_html("cached", "") is first  # reused
+    assert engine.page_html("cached", "/other") is not first  # another base path
+    engine.emit("cached", "app:x", {})
+    assert boot(engine.page_html("cached", "") or "")["seq"] == 1
+    WidgetHandle(engine, "cached").update("<p>b</p>")
+    assert "<p>b</p>" in (engine.page_html("cached", "") or "")
+    WidgetHandle(engine, "cached").update_theme("light")
+    assert boot(engine.page_html("cached", "") or "")["theme"] == "light"
