@@ -64,7 +64,8 @@ class Shared:
         """Connect the backend, save widgets registered before the loop, begin publishing."""
         loop = asyncio.get_running_loop()
         self.wake = asyncio.Event()
-        self.started = asyncio.Event()
+        if self.started is None:
+            self.started = asyncio.Event()
         while True:
             try:
                 await self.backend.start(self.on_message, self.on_routed, self.on_widget)
@@ -93,9 +94,9 @@ class Shared:
 
     async def ready(self, label: str | None = None) -> None:
         """Wait until started (and until `label`'s registration is stored)."""
-        if self.started is None or not self.started.is_set():
-            while self.started is None:
-                await asyncio.sleep(0.005)
+        if self.started is None:  # start() has been scheduled and has not run yet
+            self.started = asyncio.Event()
+        if not self.started.is_set():
             await self.started.wait()
         if label is not None:
             save = self.saves.get(label)
