@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pywry.config import PyWrySettings
-from pywry.core.engine import Engine
+from pywry.core.app import App
 from pywry.dataframe import show_dataframe
 
 N_ROWS = 1_000_000
@@ -71,7 +71,7 @@ def once_ms(fn: Callable[[], Any]) -> float:
 def run(rounds: int = 50, n_rows: int = N_ROWS) -> dict[str, Any]:
     """Measure everything; returns the figures as a flat dict (times in ms, sizes in bytes)."""
     df = make_frame(n_rows)
-    engine = Engine(PyWrySettings())
+    engine = App(PyWrySettings())
     handle = show_dataframe(df, label="bench", page_size=PAGE_SIZE, engine=engine)
     widget = engine.require(handle.label)
     html = engine.page_html(handle.label, "") or ""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .core.app import App
+
 __version__ = "0.1.0"
-__all__ = ["PyWry", "WindowMode", "__version__"]
+__all__ = ["App", "PyWry", "WindowMode", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .core.context import in_request
-from .core.engine import Engine, get_engine
+from .core.app import App, default_app
 from .core.widgets import Callback, check_callbacks
 from .handle import WidgetHandle
 from .toolbar import SecretInput, Toolbar, render_layout
@@ -43,7 +43,7 @@ def _secret_ids_by_event(toolbars: Iterable[Toolbar]) -> dict[str, frozenset[str
     return {event: frozenset(ids) for event, ids in out.items()}
 
 
-def _store_secret(engine: Engine, label: str, data: Any, ids: frozenset[str]) -> tuple[bool, Any]:
+def _store_secret(engine: App, label: str, data: Any, ids: frozenset[str]) -> tuple[bool, Any]:
     """Keep a posted secret on the widget; returns (call the user's callback?, data for it)."""
     if not isinstance(data, dict):
         return True, data
@@ -67,7 +67,7 @@ def _store_secret(engine: Engine, label: str, data: Any, ids: frozenset[str]) ->
     return True, {"componentId": cid, "hasValue": bool(value)}
 
 
-def _secret_wrapper(user: Callback | None, ids: frozenset[str], engine: Engine) -> Callback:
+def _secret_wrapper(user: Callback | None, ids: frozenset[str], engine: App) -> Callback:
     """A callback that keeps the secret on the server and hands `user` only `hasValue`."""
     if user is not None and inspect.iscoroutinefunction(user):
 
@@ -89,7 +89,7 @@ def _secret_wrapper(user: Callback | None, ids: frozenset[str], engine: Engine) 
 def wrap_secret_callbacks(
     callbacks: dict[str, Callback] | None,
     toolbars: Sequence[Any] | None,
-    engine: Engine | None = None,
+    engine: App | None = None,
 ) -> dict[str, Callback]:
     """`callbacks` with the events of every SecretInput wrapped so the secret stays server-side.
 
@@ -97,7 +97,7 @@ def wrap_secret_callbacks(
     user's callback (or the `*` one) with `{"componentId": id, "hasValue": bool}` only.
     """
     out = check_callbacks(callbacks)
-    eng = engine or get_engine()
+    eng = engine or default_app()
     for event, ids in _secret_ids_by_event(check_toolbars(toolbars)).items():
         user = out.get(event) or out.get("*")
         out[event] = _secret_wrapper(user, ids, eng)
@@ -107,7 +107,7 @@ def wrap_secret_callbacks(
 def register_widget(
     body: str,
     *,
-    engine: Engine | None = None,
+    engine: App | None = None,
     label: str | None = None,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
@@ -119,7 +119,7 @@ def register_widget(
     per_visitor: bool | None = None,
 ) -> WidgetHandle:
     """Register a widget whose body is `body` wrapped in `toolbars` (as `inline.show` does)."""
-    eng = engine or get_engine()
+    eng = engine or default_app()
     bars = check_toolbars(toolbars)
     layout: Callable[[str], str] | None = None
     if bars:

@@ -3,7 +3,7 @@
 `app.show()` registers a widget, starts a uvicorn server in a daemon thread on first use and opens
 the widget in the system browser; `app.block()` keeps the script alive until every tab is closed;
 `app.destroy()` (also on Ctrl+C inside `block()`, and at interpreter exit) stops the server and
-frees its port. Each `PyWry` has its own `Engine`, Starlette app, uvicorn server and port, so two
+frees its port. Each `PyWry` has its own `App`, Starlette app, uvicorn server and port, so two
 of them in one process never see each other's widgets.
 """
 
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .config import ConfigError, PyWrySettings, ServerSettings
 from .core import http
 from .core import protocol as p
-from .core.engine import Engine
+from .core.app import App
 from .core.hosts import WILDCARD_HOSTS, HostPolicy
 from .core.origins import OriginCheck
 from .core.tokens import token_from_subprotocols, tokens_equal
@@ -148,7 +148,7 @@ async def register_widget(request: Request) -> Response:
     Needs the internal API token (`X-PyWry-Internal-Token`). An existing widget keeps its token,
     its callbacks and its open pages, which are sent the new HTML.
     """
-    engine: Engine = request.app.state.pywry_engine
+    engine: App = request.app.state.pywry_engine
     expected = engine.settings.server.internal_api_token
     if not expected or not tokens_equal(expected, request.headers.get(INTERNAL_TOKEN_HEADER)):
         return _reply(
@@ -299,7 +299,7 @@ class PyWry:
         if server is not None and not isinstance(server, Mapping):
             raise TypeError(f"server must be a mapping of server settings, not {server!r}")
         self.settings = self._load_settings(settings, server, host, port, open_browser)
-        self._engine = Engine(self.settings, check_origin=check_origin)
+        self._engine = App(self.settings, check_origin=check_origin)
         s = self.settings.server
         self._host_policy = HostPolicy(
             s.host, s.port, scheme="https" if s.ssl_certfile else "http", extra=allowed_hosts
@@ -351,7 +351,7 @@ class PyWry:
 
     # -- public properties ---------------------------------------------------------------------
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> App:
         """This app's engine (its widgets, connections and callbacks)."""
         return self._engine
 

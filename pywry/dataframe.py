@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .core.engine import Engine
+    from .core.app import App
     from .handle import WidgetHandle
 
 __all__ = ["GridSource", "show_dataframe", "to_frame", "update_data"]
@@ -443,7 +443,7 @@ class GridSource:
 # --------------------------------------------------------------------------- widget
 
 
-def _source(engine: Engine, label: str) -> tuple[Widget, GridSource] | None:
+def _source(engine: App, label: str) -> tuple[Widget, GridSource] | None:
     widget = engine.get(label)
     source = widget.state.get("grid") if widget is not None else None
     if widget is None or not isinstance(source, GridSource):
@@ -456,7 +456,7 @@ def _request_id(data: Any) -> Any:
     return rid if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
 
 
-def _on_request_page(engine: Engine) -> Callback:
+def _on_request_page(engine: App) -> Callback:
     def on_request_page(data: Any, event_type: str, label: str) -> None:
         found = _source(engine, label)
         if found is None:
@@ -477,7 +477,7 @@ def _on_request_page(engine: Engine) -> Callback:
     return on_request_page
 
 
-def _on_export(engine: Engine) -> Callback:
+def _on_export(engine: App) -> Callback:
     def on_export(data: Any, event_type: str, label: str) -> None:
         found = _source(engine, label)
         if found is None:
@@ -503,9 +503,7 @@ def _on_export(engine: Engine) -> Callback:
     return on_export
 
 
-def _resolving(
-    engine: Engine, user: Callback, resolve: Callable[[GridSource, Any], Any]
-) -> Callback:
+def _resolving(engine: App, user: Callback, resolve: Callable[[GridSource, Any], Any]) -> Callback:
     """Wrap `user` so it gets rows looked up on the server, not whatever the page claimed."""
 
     def wrapper(data: Any, event_type: str, label: str) -> Any:
@@ -540,7 +538,7 @@ def _resolve_rows(source: GridSource, data: Any) -> dict[str, Any]:
     return {"rows": source.row_dicts(indexes), "rowIndexes": indexes}
 
 
-def _grid_callbacks(engine: Engine, callbacks: dict[str, Callback] | None) -> dict[str, Callback]:
+def _grid_callbacks(engine: App, callbacks: dict[str, Callback] | None) -> dict[str, Callback]:
     out = dict(callbacks or {})
     for name in SYSTEM_EVENTS:
         if name in out:
@@ -581,7 +579,7 @@ def show_dataframe(
     toolbars: list[Any] | None = None,
     page_size: int = 100,
     label: str | None = None,
-    engine: Engine | None = None,
+    engine: App | None = None,
     **kw: Any,
 ) -> WidgetHandle:
     """Register a table widget (server-side paging, sorting, filtering, CSV export).
@@ -592,7 +590,7 @@ def show_dataframe(
     `export_limit` (most rows one export may hold, default 1,000,000), `head`, `per_visitor`.
     """
     from ._register import register_widget  # noqa: PLC0415
-    from .core.engine import get_engine  # noqa: PLC0415
+    from .core.app import default_app  # noqa: PLC0415
 
     allowed = {"theme", "filename", "column_filters", "export_limit", "head", "per_visitor"}
     unknown = set(kw) - allowed
@@ -608,7 +606,7 @@ def show_dataframe(
     export_limit = kw.get("export_limit", 1_000_000)
     if isinstance(export_limit, bool) or not isinstance(export_limit, int) or export_limit < 1:
         raise ValueError(f"export_limit {export_limit!r} must be a positive whole number")
-    eng = engine or get_engine()
+    eng = engine or default_app()
     source = GridSource(df, page_size)
     cbs = callbacks or {}
     state: dict[str, Any] = {
@@ -641,7 +639,7 @@ def show_dataframe(
     )
 
 
-def update_data(engine: Engine, widget: Widget, data: Any) -> int | None:
+def update_data(engine: App, widget: Widget, data: Any) -> int | None:
     """Replace the table's rows; every page reloads its current view (`grid:reset`)."""
     from ._register import rerender  # noqa: PLC0415
 

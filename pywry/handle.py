@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .core.engine import Engine
+from .core.app import App
 from .core.widgets import Widget
 
 ALERT_TYPES = ("info", "success", "warning", "error")
@@ -17,7 +17,7 @@ class WidgetHandle:
     Every method is safe from any thread, from sync or async code, inside or outside a callback.
     """
 
-    def __init__(self, engine: Engine, label: str) -> None:
+    def __init__(self, engine: App, label: str) -> None:
         self._engine = engine
         self.label = label
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.context import in_request
-from .core.engine import Engine, get_engine
+from .core.app import App, default_app
 from .core.widgets import Callback, WidgetLimitError
 from .handle import WidgetHandle
 from .state.base import BackendUnavailable
@@ -72,7 +72,7 @@ def show(
     same widget). Called while a request is being handled, the widget is per-visitor and is
     collected once its visitors are gone; `per_visitor` overrides that guess.
     """
-    engine = get_engine()
+    engine = default_app()
     layout = _layout(toolbars)
     widget_state = dict(state or {})
     widget_state["body"] = content
@@ -112,7 +112,7 @@ def show_dataframe(*args: Any, **kwargs: Any) -> WidgetHandle:
 
 def get_widget_html(label: str, base_path: str | None = None) -> str | None:
     """The full page HTML of widget `label` (bridge included), or None for an unknown label."""
-    engine = get_engine()
+    engine = default_app()
     loop = engine.loop
     if (
         engine.shared is not None
@@ -130,7 +130,7 @@ def get_widget_html(label: str, base_path: str | None = None) -> str | None:
 
 async def get_widget_html_async(label: str, base_path: str | None = None) -> str | None:
     """`get_widget_html` for async route handlers (waits for a shared backend when one is set)."""
-    return await get_engine().page_html_async(label, base_path, websocket=_websocket())
+    return await default_app().page_html_async(label, base_path, websocket=_websocket())
 
 
 def _websocket() -> bool:
@@ -158,7 +158,7 @@ def get_server_app(apps: Any = None) -> FastAPI:
         from .adapters.fastapi import PyWryMiddleware, routes  # noqa: PLC0415
 
         os.environ.setdefault("PYWRY_HEADLESS", "1")
-        engine = get_engine()
+        engine = default_app()
         settings = engine.settings
 
         @asynccontextmanager
@@ -282,7 +282,7 @@ def deploy(app: Any = None) -> None:
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
     and each imports the script's app afresh.
     """
-    engine: Engine = get_engine()
+    engine: App = default_app()
     settings = engine.settings
     _check_workers(settings)
     app = app if app is not None else get_server_app()

@@ -27,7 +27,7 @@ import functools
 import html
 from typing import Any
 
-from .core.engine import Engine
+from .core.app import App
 from .core.page import script_json
 from .core.protocol import encode
 from .core.widgets import Callback, Widget
@@ -203,7 +203,7 @@ def _body(state: dict[str, Any]) -> str:
     )
 
 
-def _head(engine: Engine) -> str:
+def _head(engine: App) -> str:
     src = html.escape(plotly_script_url(engine.settings.server.cdn), quote=True)
     glue = engine.assets.version("plotly-glue.js")
     return (
@@ -222,7 +222,7 @@ def show_plotly(
     config: dict[str, Any] | None = None,
     theme: str | None = None,
     label: str | None = None,
-    engine: Engine | None = None,
+    engine: App | None = None,
     **kw: Any,
 ) -> WidgetHandle:
     """Register a Plotly chart widget and return its handle (`update_figure`, `update_layout`).
@@ -232,12 +232,12 @@ def show_plotly(
     (`head`, `per_visitor`) are those of `pywry.inline.show`.
     """
     from ._register import register_widget  # noqa: PLC0415
-    from .core.engine import get_engine  # noqa: PLC0415
+    from .core.app import default_app  # noqa: PLC0415
 
     unknown = set(kw) - {"head", "per_visitor"}
     if unknown:
         raise TypeError(f"show_plotly() got unexpected keyword arguments {sorted(unknown)}")
-    eng = engine or get_engine()
+    eng = engine or default_app()
     figure, themeable = figure_json(fig)
     state: dict[str, Any] = {
         "figure": figure,
@@ -272,7 +272,7 @@ def _rerender(widget: Widget) -> None:
     rerender(widget)
 
 
-def update_figure(engine: Engine, widget: Widget, fig: Any) -> int | None:
+def update_figure(engine: App, widget: Widget, fig: Any) -> int | None:
     """Store `fig` as the widget's figure and send `plotly:update-figure` to every page."""
     _require_plotly_widget(widget)
     figure, themeable = figure_json(fig)
@@ -332,7 +332,7 @@ def flatten_layout(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def update_layout(engine: Engine, widget: Widget, layout: dict[str, Any]) -> int | None:
+def update_layout(engine: App, widget: Widget, layout: dict[str, Any]) -> int | None:
     """Merge `layout` into the stored figure and send `plotly:update-layout` to every page."""
     _require_plotly_widget(widget)
     nested = layout_json(layout)

@@ -40,11 +40,11 @@ def available() -> str | None:
     if importlib.util.find_spec("pywry.state.redis") is None:
         return "pywry.state.redis is missing (shared state backends, issue 6, not merged yet)"
     try:
-        from pywry.core.engine import Engine  # noqa: PLC0415
+        from pywry.core.app import App  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover
-        return f"pywry.core.engine does not import: {exc}"
-    if not hasattr(Engine, "prepare"):
-        return "Engine.prepare is missing: workers cannot load each other's widgets yet"
+        return f"pywry.core.app does not import: {exc}"
+    if not hasattr(App, "prepare"):
+        return "App.prepare is missing: workers cannot load each other's widgets yet"
     if importlib.util.find_spec("redis") is None:
         return "redis-py is not installed (pip install 'pywry[redis]')"
     return None

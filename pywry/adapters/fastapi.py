@@ -19,17 +19,17 @@ from ..core import http, stream
 from ..core.adapter import AdapterConfig, configure, default_config, embed_html, host_static
 from ..core.connection import pump
 from ..core.context import in_request, join_base, request_base
-from ..core.engine import Engine, get_engine
+from ..core.app import App, default_app
 
 __all__ = ["PyWryMiddleware", "asgi_app", "embed", "routes"]
 
 
-def _engine(scope: Scope) -> Engine:
+def _engine(scope: Scope) -> App:
     engine = scope.get("app") and getattr(scope["app"].state, "pywry_engine", None)
-    return engine or get_engine()
+    return engine or default_app()
 
 
-def _base(engine: Engine, scope: Scope, headers: Any) -> str:
+def _base(engine: App, scope: Scope, headers: Any) -> str:
     return http.base_from(
         scope.get("root_path", ""), headers, engine.settings.server.trust_forwarded_prefix
     )
@@ -142,9 +142,9 @@ async def _socket(websocket: WebSocket) -> None:
     await pump(conn, next_frame)
 
 
-def routes(engine: Engine | None = None, config: AdapterConfig | None = None) -> list[BaseRoute]:
+def routes(engine: App | None = None, config: AdapterConfig | None = None) -> list[BaseRoute]:
     """The pywry routes, relative to wherever they are mounted."""
-    settings = (config.engine if config else engine or get_engine()).settings
+    settings = (config.engine if config else engine or default_app()).settings
     prefix = settings.server.widget_prefix
     found: list[BaseRoute] = [
         Route(prefix + "/{label}", _page, methods=["GET", "HEAD"]),
@@ -178,7 +178,7 @@ class PyWryMiddleware:
     can add it too (`app.add_middleware(PyWryMiddleware, mount_path="/pywry")`).
     """
 
-    def __init__(self, app: ASGIApp, mount_path: str = "", engine: Engine | None = None) -> None:
+    def __init__(self, app: ASGIApp, mount_path: str = "", engine: App | None = None) -> None:
         self.app = app
         self.mount_path = join_base(mount_path)
         self.engine = engine
@@ -187,7 +187,7 @@ class PyWryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        engine = self.engine or get_engine()
+        engine = self.engine or default_app()
         engine.bind_loop()
         headers: dict[str, str] = {}
         if engine.settings.server.trust_forwarded_prefix:  # the only header the base needs
@@ -204,7 +204,7 @@ class PyWryMiddleware:
 
 
 def asgi_app(
-    mount_path: str = "/pywry", engine: Engine | None = None, *, apps: Any = None, **options: Any
+    mount_path: str = "/pywry", engine: App | None = None, *, apps: Any = None, **options: Any
 ) -> Starlette:
     """A Starlette app with the pywry routes, to mount in a host app under `mount_path`.
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..config import parse_size
 from . import protocol as p
-from .engine import Engine, get_engine
+from .app import App, default_app
 from .http import CLIENT_ID, HttpResponse, SocketAdmission, _int, error_response
 from .origins import OriginCheck, OriginPolicy
 from .tokens import new_label, token_from_subprotocols, tokens_equal
@@ -43,7 +43,7 @@ log = logging.getLogger("pywry.adapter")
 
 ENGINE_OPTIONS = ("reconnect_timeout", "max_payload_size", "session_expire_seconds", "cdn")
 CLOSE_TRY_LATER = 1013
-_applied: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
+_applied: weakref.WeakKeyDictionary[App, dict[str, Any]] = weakref.WeakKeyDictionary()
 _applied_lock = threading.Lock()
 
 
@@ -51,7 +51,7 @@ _applied_lock = threading.Lock()
 class AdapterConfig:
     """What one adapter instance serves with: the shared engine plus its own policy."""
 
-    engine: Engine
+    engine: App
     origins: OriginPolicy
     static_dir: Path | None = None
     apps: Any = None  # pywry.core.apps.Applications | None
@@ -64,7 +64,7 @@ class AdapterConfig:
     def admit(
         self, label: str, token: str | None, origin: str | None, host: str | None
     ) -> tuple[Widget | None, int | None]:
-        """`Engine.admit` with this adapter's origin policy (unknown widget first, then origin)."""
+        """`App.admit` with this adapter's origin policy (unknown widget first, then origin)."""
         engine = self.engine
         if self.origins is engine.origins:
             return engine.admit(label, token, origin, host)
@@ -175,7 +175,7 @@ def _engine_updates(options: Mapping[str, Any]) -> dict[str, Any]:
     return updates
 
 
-def apply_engine_options(engine: Engine, updates: Mapping[str, Any]) -> None:
+def apply_engine_options(engine: App, updates: Mapping[str, Any]) -> None:
     """Set process-wide server settings of `engine` (logged when another adapter set them)."""
     if not updates:
         return
@@ -206,7 +206,7 @@ def _check_static_dir(value: Any) -> Path | None:
 
 
 def configure(
-    engine: Engine | None = None,
+    engine: App | None = None,
     *,
     apps: Any = None,
     allowed_origins: Sequence[str] | None = None,
@@ -218,7 +218,7 @@ def configure(
     static_dir: str | Path | None = None,
 ) -> AdapterConfig:
     """Validate the adapter options, apply the process-wide ones, return the adapter's config."""
-    eng = engine or get_engine()
+    eng = engine or default_app()
     if check_origin is not None and not callable(check_origin):
         raise TypeError(f"check_origin must be a callable taking the origin, not {check_origin!r}")
     if allowed_origins is None and check_origin is None:
@@ -247,12 +247,12 @@ def configure(
     return AdapterConfig(eng, origins, static, applications)
 
 
-_default_configs: weakref.WeakKeyDictionary[Engine, AdapterConfig] = weakref.WeakKeyDictionary()
+_default_configs: weakref.WeakKeyDictionary[App, AdapterConfig] = weakref.WeakKeyDictionary()
 
 
-def default_config(engine: Engine | None = None) -> AdapterConfig:
+def default_config(engine: App | None = None) -> AdapterConfig:
     """The option-less config of `engine` (for routes added without options)."""
-    eng = engine or get_engine()
+    eng = engine or default_app()
     cfg = _default_configs.get(eng)
     if cfg is None or cfg.origins is not eng.origins:
         cfg = AdapterConfig(eng, eng.origins)
@@ -297,7 +297,7 @@ def host_static(cfg: AdapterConfig, path: str, if_none_match: str | None) -> Htt
 
 
 # -- embedding -----------------------------------------------------------------------------------
-def widget_path(engine: Engine, label: str, base: str | None = None) -> str:
+def widget_path(engine: App, label: str, base: str | None = None) -> str:
     """The path of a widget's page under `base` (default: the engine's base path)."""
     prefix = engine.settings.server.widget_prefix
     return f"{engine.base_path(base)}{prefix}/{check_label(label)}"
@@ -307,7 +307,7 @@ def embed_html(
     widget: Any,
     base: str | None = None,
     *,
-    engine: Engine | None = None,
+    engine: App | None = None,
     height: str = "480px",
     title: str | None = None,
 ) -> str:
@@ -316,7 +316,7 @@ def embed_html(
     `widget` is a handle from `show()` or a label. The iframe keeps the widget's page (bridge,
     CSS, scripts) separate from the host page; downloads and toasts work inside it.
     """
-    eng = engine or get_engine()
+    eng = engine or default_app()
     label = widget if isinstance(widget, str) else getattr(widget, "label", None)
     if not isinstance(label, str):
         raise TypeError(f"expected a widget handle or label, not {widget!r}")

@@ -26,7 +26,7 @@ from typing import Any
 
 from .adapter import AdapterConfig
 from .context import in_request, request_base
-from .engine import Engine, get_engine
+from .app import App, default_app
 from .http import HTML, HttpResponse
 
 __all__ = ["Applications", "app_url", "go_app"]
@@ -206,11 +206,11 @@ def _label_of(widget: Any) -> str:
     return label
 
 
-def app_url(widget: Any, name: str, *, engine: Engine | None = None) -> str:
+def app_url(widget: Any, name: str, *, engine: App | None = None) -> str:
     """The URL path of application `name`, next to the application that showed `widget`."""
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
-    eng = engine or get_engine()
+    eng = engine or default_app()
     record = eng.require(_label_of(widget))
     info = record.state.get(STATE_KEY) or {}
     base = info.get("base")
@@ -219,8 +219,8 @@ def app_url(widget: Any, name: str, *, engine: Engine | None = None) -> str:
     return f"{base}/app/{name}"
 
 
-def go_app(widget: Any, name: str, *, new_tab: bool = False, engine: Engine | None = None) -> Any:
+def go_app(widget: Any, name: str, *, new_tab: bool = False, engine: App | None = None) -> Any:
     """Send every page of `widget` to application `name` (a `pywry:navigate`)."""
-    eng = engine or get_engine()
+    eng = engine or default_app()
     url = app_url(widget, name, engine=eng)
     return eng.emit(_label_of(widget), "pywry:navigate", {"url": url, "newTab": new_tab})

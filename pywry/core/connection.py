@@ -18,7 +18,7 @@ from . import protocol as p
 from .widgets import Widget
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .app import App
 
 log = logging.getLogger("pywry.connection")
 
@@ -99,7 +99,7 @@ class Connection:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: App,
         widget: Widget,
         client: str,
         after: int,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from . import protocol as p
 from .assets import CACHE_CONTROL
 from .context import join_base
-from .engine import Engine
+from .app import App
 from .widgets import Widget
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -53,7 +53,7 @@ def base_from(root_path: str, headers: Mapping[str, str], trust_forwarded: bool)
     return join_base(base)
 
 
-def page(engine: Engine, label: str, base: str, *, websocket: bool = True) -> HttpResponse:
+def page(engine: App, label: str, base: str, *, websocket: bool = True) -> HttpResponse:
     """`GET {base}{WIDGET_PREFIX}/{label}`."""
     html = engine.page_html(label, base, websocket=websocket)
     if html is None:
@@ -61,7 +61,7 @@ def page(engine: Engine, label: str, base: str, *, websocket: bool = True) -> Ht
     return HttpResponse(200, html.encode(), HTML, {"Cache-Control": "no-store"})
 
 
-def static(engine: Engine, name: str, if_none_match: str | None) -> HttpResponse:
+def static(engine: App, name: str, if_none_match: str | None) -> HttpResponse:
     """`GET {base}/pywry-static/{name}` with ETag revalidation."""
     asset = engine.assets.get(name)
     if asset is None:
@@ -72,13 +72,13 @@ def static(engine: Engine, name: str, if_none_match: str | None) -> HttpResponse
     return HttpResponse(200, asset.body, asset.content_type, headers)
 
 
-def health(engine: Engine, headers: Mapping[str, str]) -> HttpResponse:
+def health(engine: App, headers: Mapping[str, str]) -> HttpResponse:
     """`GET {base}/health`: public liveness, details only with the internal API token."""
     return json_response(200, engine.health(headers.get("x-pywry-internal-token")))
 
 
 def disconnect(
-    engine: Engine, label: str, query: Mapping[str, str], headers: Mapping[str, str]
+    engine: App, label: str, query: Mapping[str, str], headers: Mapping[str, str]
 ) -> HttpResponse:
     """`POST {base}/disconnect/{label}`: a page ends its own client's presence (needs the token)."""
     widget, code = engine.admit(
@@ -108,7 +108,7 @@ class SocketAdmission:
 
 
 def admit_socket(
-    engine: Engine,
+    engine: App,
     label: str,
     subprotocols: list[str],
     query: Mapping[str, str],
@@ -135,7 +135,7 @@ def admit_socket(
 CLOSE_TRY_LATER = 1013
 
 
-async def prepare(engine: Engine, label: str) -> HttpResponse | None:
+async def prepare(engine: App, label: str) -> HttpResponse | None:
     """Make `label` servable on this worker; a 503 answer while the shared store is down."""
     from ..state.base import BackendUnavailable  # noqa: PLC0415
 
@@ -146,15 +146,13 @@ async def prepare(engine: Engine, label: str) -> HttpResponse | None:
     return None
 
 
-async def page_async(
-    engine: Engine, label: str, base: str, *, websocket: bool = True
-) -> HttpResponse:
+async def page_async(engine: App, label: str, base: str, *, websocket: bool = True) -> HttpResponse:
     """`page` for async adapters: also serves widgets registered on another worker."""
     return await prepare(engine, label) or page(engine, label, base, websocket=websocket)
 
 
 async def admit_socket_async(
-    engine: Engine,
+    engine: App,
     label: str,
     subprotocols: list[str],
     query: Mapping[str, str],

@@ -24,7 +24,7 @@ from .widgets import Widget
 
 if TYPE_CHECKING:
     from .connection import Connection
-    from .engine import Engine
+    from .app import App
 
 log = logging.getLogger("pywry.shared")
 
@@ -42,7 +42,7 @@ def envelope(kind: str, data_json: str, seq: int) -> str:
 class Shared:
     """Everything the engine does differently when state is shared between workers."""
 
-    def __init__(self, engine: Engine, backend: Backend) -> None:
+    def __init__(self, engine: App, backend: Backend) -> None:
         self.engine = engine
         self.backend = backend
         self.worker_id = engine.worker_id

@@ -3,13 +3,13 @@
 One logic, two flavours. `EventStream.async_chunks()` is an async generator for ASGI, aiohttp
 and Django under ASGI; `EventStream.sync_chunks()` is a plain generator for WSGI (Flask, Django
 under WSGI) that blocks on a `threading.Event`, never on an event loop. Both are woken by the
-engine when the widget's outbox grows (`Engine.add_stream`), from whatever thread emitted, with or
+engine when the widget's outbox grows (`App.add_stream`), from whatever thread emitted, with or
 without a running loop, and both end after `sse_timeout` so a sync worker is never held forever;
 the bridge reopens at once with `Last-Event-ID`, and the stream resumes from there.
 
 `POST {base}/events/{label}` carries one event; the answer is `{"acks": [...], "messages": [...]}`
 (unsequenced replies such as a callback's `pywry:error`). Events go through
-`Engine.handle_event`, so de-duplication, routing to another worker and dispatch are the same as
+`App.handle_event`, so de-duplication, routing to another worker and dispatch are the same as
 for a WebSocket. Under WSGI the request thread hands the event to the engine's loop (the
 server's, or a private one this module starts) and waits for the callback to finish.
 """
@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from . import protocol as p
 from .adapter import AdapterConfig
 from .connection import MAX_BATCH, RateLimiter
-from .engine import Engine
+from .app import App
 from .http import CLIENT_ID, HttpResponse, close_code_response, error_response, json_response
 from .tokens import new_label
 from .widgets import Widget
@@ -63,7 +63,7 @@ _loop_lock = threading.Lock()
 _private: dict[int, tuple[asyncio.AbstractEventLoop, threading.Thread, int]] = {}
 
 
-def ensure_loop(engine: Engine) -> asyncio.AbstractEventLoop:
+def ensure_loop(engine: App) -> asyncio.AbstractEventLoop:
     """The engine's running loop; under WSGI a private one in a daemon thread, started once."""
     loop = engine.loop
     if loop is not None and loop.is_running():
@@ -97,13 +97,13 @@ def ensure_loop(engine: Engine) -> asyncio.AbstractEventLoop:
         return loop
 
 
-def run_sync(engine: Engine, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+def run_sync(engine: App, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run an engine coroutine from a thread that has no loop of its own."""
     future = asyncio.run_coroutine_threadsafe(coro, ensure_loop(engine))
     return future.result(timeout)
 
 
-async def run_async(engine: Engine, coro: Coroutine[Any, Any, T]) -> T:
+async def run_async(engine: App, coro: Coroutine[Any, Any, T]) -> T:
     """Await an engine coroutine on the engine's loop (here, when this is that loop)."""
     loop = asyncio.get_running_loop()
     if engine.loop is None or not engine.loop.is_running():
@@ -114,7 +114,7 @@ async def run_async(engine: Engine, coro: Coroutine[Any, Any, T]) -> T:
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, target))
 
 
-async def prepare_async(engine: Engine, label: str) -> HttpResponse | None:
+async def prepare_async(engine: App, label: str) -> HttpResponse | None:
     """Make `label` servable on this worker; a 503 answer while a shared store is down."""
     from ..state.base import BackendUnavailable  # noqa: PLC0415
 
@@ -128,7 +128,7 @@ async def prepare_async(engine: Engine, label: str) -> HttpResponse | None:
     return None
 
 
-def prepare_sync(engine: Engine, label: str) -> HttpResponse | None:
+def prepare_sync(engine: App, label: str) -> HttpResponse | None:
     """`prepare_async` for WSGI request threads."""
     from ..state.base import BackendUnavailable  # noqa: PLC0415
 
@@ -339,7 +339,7 @@ def _seq(value: str | None) -> int | None:
 
 # -- posts ---------------------------------------------------------------------------------------
 class PostPeer:
-    """The sender of one POSTed event, as `Engine.handle_event` sees it; collects its replies."""
+    """The sender of one POSTed event, as `App.handle_event` sees it; collects its replies."""
 
     __slots__ = ("widget", "label", "client", "replies", "closed", "__weakref__")
 
@@ -390,10 +390,10 @@ class _Limits:
             return bucket.allow()
 
 
-_limits: weakref.WeakKeyDictionary[Engine, _Limits] = weakref.WeakKeyDictionary()
+_limits: weakref.WeakKeyDictionary[App, _Limits] = weakref.WeakKeyDictionary()
 
 
-def _limits_for(engine: Engine) -> _Limits:
+def _limits_for(engine: App) -> _Limits:
     limits = _limits.get(engine)
     if limits is None:
         limits = _limits.setdefault(engine, _Limits())

@@ -97,9 +97,9 @@ e2e = show(
 @app.post("/test/drop/{label}")
 async def drop(label: str, count: int = 3):
     """Close every socket of a widget, then emit while its pages are disconnected."""
-    from pywry.core.engine import get_engine
+    from pywry.core.app import default_app
 
-    closed = await get_engine().close_connections(label)
+    closed = await default_app().close_connections(label)
     for i in range(count):
         e2e.emit("app:note", {"text": f"note-{i}"})
     return {"closed": closed}

@@ -12,15 +12,15 @@ from pywry.config import PyWrySettings
 from pywry.core import protocol as p
 from pywry.core.adapter import configure, embed_html, host_static
 from pywry.core.apps import Applications, app_url, go_app
-from pywry.core.engine import Engine
+from pywry.core.app import App
 
 
 @pytest.fixture
-def engine() -> Engine:
-    return Engine(PyWrySettings())
+def engine() -> App:
+    return App(PyWrySettings())
 
 
-def test_options_are_validated_with_the_bad_value_named(engine: Engine) -> None:
+def test_options_are_validated_with_the_bad_value_named(engine: App) -> None:
     with pytest.raises(TypeError, match="allowed_origins"):
         configure(engine, allowed_origins="https://a.example")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="check_origin"):
@@ -37,7 +37,7 @@ def test_options_are_validated_with_the_bad_value_named(engine: Engine) -> None:
         configure(engine, cdn="ftp://x")
 
 
-def test_process_wide_options_reach_the_engine_settings(engine: Engine) -> None:
+def test_process_wide_options_reach_the_engine_settings(engine: App) -> None:
     configure(engine, max_payload_size="40K", reconnect_timeout=3, session_expire_seconds=9)
     server = engine.settings.server
     assert server.max_payload_size == 40 * 1024 and server.reconnect_timeout == 3.0
@@ -46,7 +46,7 @@ def test_process_wide_options_reach_the_engine_settings(engine: Engine) -> None:
     assert engine.settings.server.cdn == "https://cdn.example/plotly.min.js"
 
 
-def test_origin_policy_is_per_adapter_and_keeps_the_refusal_order(engine: Engine) -> None:
+def test_origin_policy_is_per_adapter_and_keeps_the_refusal_order(engine: App) -> None:
     w = engine.add_widget("<p>x</p>", label="chart")
     default = configure(engine)
     assert default.origins is engine.origins
@@ -63,7 +63,7 @@ def test_origin_policy_is_per_adapter_and_keeps_the_refusal_order(engine: Engine
     assert strict.admit("chart", "bad", "https://a.example.com", host)[1] == p.CLOSE_BAD_TOKEN
 
 
-def test_host_static_never_leaves_its_folder(engine: Engine, tmp_path: Path) -> None:
+def test_host_static_never_leaves_its_folder(engine: App, tmp_path: Path) -> None:
     (tmp_path / "pub").mkdir()
     (tmp_path / "pub" / "a.css").write_text("body{}")
     (tmp_path / "secret.txt").write_text("no")
@@ -77,7 +77,7 @@ def test_host_static_never_leaves_its_folder(engine: Engine, tmp_path: Path) -> 
     assert host_static(configure(engine), "a.css", None).status == 404
 
 
-def test_applications_are_validated(engine: Engine) -> None:
+def test_applications_are_validated(engine: App) -> None:
     def index() -> str:
         return "x"
 
@@ -91,7 +91,7 @@ def test_applications_are_validated(engine: Engine) -> None:
         Applications("index")  # type: ignore[arg-type]
 
 
-def test_a_visit_runs_the_factory_per_visitor(engine: Engine) -> None:
+def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
     made: list[str] = []
 
     def report() -> object:
@@ -120,7 +120,7 @@ def test_a_visit_runs_the_factory_per_visitor(engine: Engine) -> None:
     assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
 
 
-def test_embed_html_is_an_escaped_iframe(engine: Engine) -> None:
+def test_embed_html_is_an_escaped_iframe(engine: App) -> None:
     engine.add_widget("<p>x</p>", label="chart", title='A "quoted" <title>')
     html = embed_html("chart", "/pywry", engine=engine, height="60vh")
     assert html.startswith('<iframe class="pywry-widget" src="/pywry/widget/chart"')
@@ -135,10 +135,10 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
     from starlette.testclient import TestClient  # noqa: PLC0415
 
     import pywry.inline as inline  # noqa: PLC0415
-    from pywry.core import engine as engine_module  # noqa: PLC0415
+    from pywry.core import app as engine_module  # noqa: PLC0415
 
-    previous = engine_module._engine
-    engine_module.set_engine(Engine(PyWrySettings()))
+    previous = engine_module.current_default()
+    engine_module.set_default_app(App(PyWrySettings()))
     monkeypatch.setattr(inline, "_app", None)
     try:
         app = inline.get_server_app(apps={"report": lambda: inline.show("<p>report</p>")})
@@ -148,8 +148,8 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
             one, two = client.get("/app/report"), client.get("/?app=report")
             assert one.status_code == two.status_code == 200 and "<p>report</p>" in one.text
             label = re.search(r'"label":"([^"]+)"', one.text).group(1)  # type: ignore[union-attr]
-            assert label not in two.text and engine_module.get_engine().get(label).per_visitor
+            assert label not in two.text and engine_module.default_app().get(label).per_visitor
         with pytest.raises(ValueError, match="already"):
             inline.get_server_app(apps={"other": lambda: None})
     finally:
-        engine_module.set_engine(previous)
+        engine_module.set_default_app(previous)

@@ -14,22 +14,22 @@ import pandas as pd
 import pytest
 
 from pywry.config import PyWrySettings
-from pywry.core.engine import Engine, set_engine
+from pywry.core.app import App, set_default_app
 from pywry.dataframe import GridSource, cell, show_dataframe, to_frame
 from pywry.inline import show
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine(PyWrySettings())
-    set_engine(eng)
+def engine() -> Iterator[App]:
+    eng = App(PyWrySettings())
+    set_default_app(eng)
     try:
         yield eng
     finally:
-        set_engine(None)
+        set_default_app(None)
 
 
-def sent(engine: Engine, label: str) -> list[dict[str, Any]]:
+def sent(engine: App, label: str) -> list[dict[str, Any]]:
     return [json.loads(t) for t in engine.require(label).outbox.since(0) or []]
 
 
@@ -174,7 +174,7 @@ def test_mixed_type_columns_still_sort() -> None:
     ]
 
 
-def test_a_million_rows_open_with_a_small_first_page(engine: Engine) -> None:
+def test_a_million_rows_open_with_a_small_first_page(engine: App) -> None:
     n = 1_000_000
     ids = np.arange(n)
     df = pd.DataFrame({"id": ids, "score": (ids * 7919) % 1_000_003, "g": ids % 7})
@@ -192,7 +192,7 @@ def test_a_million_rows_open_with_a_small_first_page(engine: Engine) -> None:
 # -- the widget -----------------------------------------------------------------------------------
 
 
-def test_request_page_answers_with_the_request_id(engine: Engine) -> None:
+def test_request_page_answers_with_the_request_id(engine: App) -> None:
     show_dataframe(people(), label="t", page_size=2)
     cb = engine.require("t").callbacks["grid:request-page"]
     cb(
@@ -207,7 +207,7 @@ def test_request_page_answers_with_the_request_id(engine: Engine) -> None:
     assert bad["data"] == {"error": "unknown sort column 'bogus'", "requestId": "c1:2"}
 
 
-def test_export_sends_the_current_view_as_a_download_for_one_page(engine: Engine) -> None:
+def test_export_sends_the_current_view_as_a_download_for_one_page(engine: App) -> None:
     show_dataframe(people(), label="t", filename="people.csv", export_limit=3)
     cb = engine.require("t").callbacks["grid:export"]
     cb(
@@ -229,7 +229,7 @@ def test_export_sends_the_current_view_as_a_download_for_one_page(engine: Engine
     assert "export limit of 3" in refused["data"]["error"]
 
 
-def test_cell_click_and_row_select_get_rows_from_the_server(engine: Engine) -> None:
+def test_cell_click_and_row_select_get_rows_from_the_server(engine: App) -> None:
     seen: list[Any] = []
     w = show_dataframe(
         people(),
@@ -262,7 +262,7 @@ def test_cell_click_and_row_select_get_rows_from_the_server(engine: Engine) -> N
     assert boot["selectable"] and boot["cellClick"]
 
 
-def test_system_events_cannot_be_overridden_and_options_are_checked(engine: Engine) -> None:
+def test_system_events_cannot_be_overridden_and_options_are_checked(engine: App) -> None:
     with pytest.raises(ValueError, match="answered by pywry"):
         show_dataframe(people(), callbacks={"grid:request-page": lambda *a: None})
     with pytest.raises(ValueError, match="page_size"):
@@ -273,7 +273,7 @@ def test_system_events_cannot_be_overridden_and_options_are_checked(engine: Engi
         show_dataframe(people(), colour="red")
 
 
-def test_update_data_replaces_rows_for_everyone(engine: Engine) -> None:
+def test_update_data_replaces_rows_for_everyone(engine: App) -> None:
     w = show_dataframe(people(), label="t")
     w.update_data([{"x": 1}, {"x": 2}])
     (msg,) = sent(engine, "t")

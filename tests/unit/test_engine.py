@@ -1,4 +1,4 @@
-"""Engine and page rendering without a server: registration, emits, HTML, deploy settings."""
+"""App and page rendering without a server: registration, emits, HTML, deploy settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pywry.config import ConfigError, PyWrySettings
-from pywry.core.engine import Engine, UnknownWidgetError
+from pywry.core.app import App, UnknownWidgetError
 from pywry.core.page import script_json
 from pywry.handle import WidgetHandle
 from pywry.inline import _check_workers
@@ -21,11 +21,11 @@ def boot(html: str) -> dict:
 
 
 @pytest.fixture
-def engine() -> Engine:
-    return Engine(PyWrySettings())
+def engine() -> App:
+    return App(PyWrySettings())
 
 
-def test_page_carries_bootstrap_and_bridge_under_the_base_path(engine: Engine) -> None:
+def test_page_carries_bootstrap_and_bridge_under_the_base_path(engine: App) -> None:
     w = engine.add_widget("<p>hi</p>", label="chart", title="T")
     html = engine.page_html("chart", "/pywry")
     assert html is not None
@@ -40,7 +40,7 @@ def test_page_carries_bootstrap_and_bridge_under_the_base_path(engine: Engine) -
     assert engine.page_html("nope") is None
 
 
-def test_full_document_content_gets_the_bridge_in_its_head(engine: Engine) -> None:
+def test_full_document_content_gets_the_bridge_in_its_head(engine: App) -> None:
     engine.add_widget("<html><head><title>Mine</title></head><body>x</body></html>", label="doc")
     html = engine.page_html("doc", "")
     assert html is not None
@@ -48,21 +48,21 @@ def test_full_document_content_gets_the_bridge_in_its_head(engine: Engine) -> No
     assert html.count("<html") == 1
 
 
-def test_title_is_escaped_and_bootstrap_cannot_break_out(engine: Engine) -> None:
+def test_title_is_escaped_and_bootstrap_cannot_break_out(engine: App) -> None:
     engine.add_widget("x", label="t", title="</title><script>alert(1)</script>")
     html = engine.page_html("t", "")
     assert html is not None and "<script>alert(1)" not in html
     assert "</script>" not in script_json({"a": "</script><b>"})
 
 
-def test_show_with_same_label_is_idempotent(engine: Engine) -> None:
+def test_show_with_same_label_is_idempotent(engine: App) -> None:
     a = engine.add_widget("x", label="same")
     engine.emit("same", "app:x", {})
     b = engine.add_widget("x", label="same")
     assert a.token == b.token and b.outbox.seq == 1
 
 
-def test_emit_validates_and_sequences(engine: Engine) -> None:
+def test_emit_validates_and_sequences(engine: App) -> None:
     engine.add_widget("x", label="w")
     h = WidgetHandle(engine, "w")
     assert h.emit("app:one", {"a": 1}) == 1
@@ -78,14 +78,14 @@ def test_emit_validates_and_sequences(engine: Engine) -> None:
         h.emit("app:x", {})
 
 
-def test_update_changes_content_for_later_pages(engine: Engine) -> None:
+def test_update_changes_content_for_later_pages(engine: App) -> None:
     engine.add_widget("<p>old</p>", label="u")
     WidgetHandle(engine, "u").update("<p>new</p>")
     html = engine.page_html("u", "")
     assert html is not None and "<p>new</p>" in html and boot(html)["seq"] == 1
 
 
-def test_bad_arguments_name_the_value(engine: Engine) -> None:
+def test_bad_arguments_name_the_value(engine: App) -> None:
     with pytest.raises(ValueError, match="label 'has space'"):
         engine.add_widget("x", label="has space")
     with pytest.raises(TypeError, match="not callable"):
@@ -96,8 +96,8 @@ def test_bad_arguments_name_the_value(engine: Engine) -> None:
         engine.add_widget(42)  # type: ignore[arg-type]
 
 
-def test_widget_limit(engine: Engine) -> None:
-    small = Engine(PyWrySettings(server={"max_widgets": 2}))
+def test_widget_limit(engine: App) -> None:
+    small = App(PyWrySettings(server={"max_widgets": 2}))
     small.add_widget("a")
     small.add_widget("b")
     with pytest.raises(RuntimeError, match="MAX_WIDGETS"):
@@ -105,7 +105,7 @@ def test_widget_limit(engine: Engine) -> None:
 
 
 def test_per_visitor_widgets_are_collected_after_the_connection_ttl() -> None:
-    eng = Engine(PyWrySettings(deploy={"connection_ttl": 1}))
+    eng = App(PyWrySettings(deploy={"connection_ttl": 1}))
     w = eng.add_widget("x", per_visitor=True)
     kept = eng.add_widget("x", label="module")
     w.created -= 2
@@ -119,10 +119,10 @@ def test_more_than_one_worker_needs_a_shared_backend() -> None:
         _check_workers(PyWrySettings(server={"workers": 4}))
 
 
-def test_unnamed_module_widgets_get_the_same_label_in_every_process(engine: Engine) -> None:
-    other = Engine(PyWrySettings())
+def test_unnamed_module_widgets_get_the_same_label_in_every_process(engine: App) -> None:
+    other = App(PyWrySettings())
 
-    def show_twice(eng: Engine) -> list[str]:
+    def show_twice(eng: App) -> list[str]:
         return [eng.add_widget("x").label for _ in range(2)]
 
     first, second = show_twice(engine), show_twice(other)
@@ -131,7 +131,7 @@ def test_unnamed_module_widgets_get_the_same_label_in_every_process(engine: Engi
     assert visitor not in first and visitor.startswith("w-")
 
 
-def test_page_is_rendered_again_only_when_what_it_shows_changes(engine: Engine) -> None:
+def test_page_is_rendered_again_only_when_what_it_shows_changes(engine: App) -> None:
     engine.add_widget("<p>a</p>", label="cached")
     first = engine.page_html("cached", "")
     assert engine.page_html("cached", "") is first  # reused

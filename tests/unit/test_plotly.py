@@ -15,23 +15,23 @@ import pytest
 
 from pywry import inline
 from pywry.config import PyWrySettings
-from pywry.core.engine import Engine, set_engine
+from pywry.core.app import App, set_default_app
 from pywry.plotly import figure_json, flatten_layout, plotly_script_url, show_plotly
 from pywry.toolbar import Button, Div, Option, SecretInput, Select, Toolbar
 from tests.support import run_async
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine(PyWrySettings())
-    set_engine(eng)
+def engine() -> Iterator[App]:
+    eng = App(PyWrySettings())
+    set_default_app(eng)
     try:
         yield eng
     finally:
-        set_engine(None)
+        set_default_app(None)
 
 
-def sent(engine: Engine, label: str) -> list[dict[str, Any]]:
+def sent(engine: App, label: str) -> list[dict[str, Any]]:
     """Every sequenced message the widget emitted so far."""
     texts = engine.require(label).outbox.since(0) or []
     return [json.loads(t) for t in texts]
@@ -96,7 +96,7 @@ def test_cdn_setting_and_version_placeholder() -> None:
 # -- show_plotly ----------------------------------------------------------------------------------
 
 
-def test_page_loads_plotly_from_pywry_and_embeds_the_figure_safely(engine: Engine) -> None:
+def test_page_loads_plotly_from_pywry_and_embeds_the_figure_safely(engine: App) -> None:
     fig = go.Figure(go.Bar(x=["a"], y=[1], name="</script><script>alert(1)</script>"))
     w = show_plotly(fig, label="c", title="Chart", callbacks={"plotly:click": lambda *a: None})
     html = engine.page_html(w.label, "/base")
@@ -113,14 +113,14 @@ def test_page_loads_plotly_from_pywry_and_embeds_the_figure_safely(engine: Engin
 
 
 def test_cdn_setting_changes_where_the_page_loads_plotly() -> None:
-    eng = Engine(PyWrySettings(server={"cdn": "https://cdn.example/plotly.min.js"}))
+    eng = App(PyWrySettings(server={"cdn": "https://cdn.example/plotly.min.js"}))
     w = show_plotly(bar([1, 2, 3, 4]), label="c", engine=eng)
     html = eng.page_html(w.label, "")
     assert html is not None and '<script src="https://cdn.example/plotly.min.js"' in html
     assert "/pywry-static/plotly.min.js" not in html
 
 
-def test_update_figure_reaches_pages_and_later_visitors(engine: Engine) -> None:
+def test_update_figure_reaches_pages_and_later_visitors(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c")
     seq = w.update_figure(bar([5, 6, 7, 8]))
     (msg,) = sent(engine, "c")
@@ -132,7 +132,7 @@ def test_update_figure_reaches_pages_and_later_visitors(engine: Engine) -> None:
     assert '"seq":1' in html  # a later visitor starts after the update it already shows
 
 
-def test_update_layout_merges_magic_underscores_into_the_stored_figure(engine: Engine) -> None:
+def test_update_layout_merges_magic_underscores_into_the_stored_figure(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c")
     w.update_layout(title="Q3", xaxis_range=[0, 2], paper_bgcolor="red")
     (msg,) = sent(engine, "c")
@@ -160,7 +160,7 @@ def test_flatten_keeps_lists_and_templates_whole() -> None:
     }
 
 
-def test_plotly_methods_refuse_other_widgets_and_bad_arguments(engine: Engine) -> None:
+def test_plotly_methods_refuse_other_widgets_and_bad_arguments(engine: App) -> None:
     h = inline.show("<p>x</p>", label="plain")
     with pytest.raises(TypeError, match="not a Plotly widget"):
         h.update_figure(bar([1, 2, 3, 4]))
@@ -189,7 +189,7 @@ def region_toolbar() -> Toolbar:
     )
 
 
-def test_set_toolbar_value_updates_pages_and_the_stored_toolbar(engine: Engine) -> None:
+def test_set_toolbar_value_updates_pages_and_the_stored_toolbar(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c", toolbars=[region_toolbar()])
     w.set_toolbar_value("region", "north")
     w.set_toolbar_value("note", text="<script>x</script>")
@@ -203,7 +203,7 @@ def test_set_toolbar_value_updates_pages_and_the_stored_toolbar(engine: Engine) 
     assert page_figure(html)["figure"]["data"][0]["type"] == "bar"  # the chart is still there
 
 
-def test_set_toolbar_value_errors(engine: Engine) -> None:
+def test_set_toolbar_value_errors(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c", toolbars=[region_toolbar()])
     with pytest.raises(ValueError, match="no toolbar item"):
         w.set_toolbar_value("missing", 1)
@@ -228,7 +228,7 @@ def secret_toolbar() -> Toolbar:
 
 
 def test_a_secret_is_kept_on_the_server_and_the_callback_sees_only_has_value(
-    engine: Engine,
+    engine: App,
 ) -> None:
     seen: list[Any] = []
     w = inline.show(
@@ -251,7 +251,7 @@ def test_a_secret_is_kept_on_the_server_and_the_callback_sees_only_has_value(
     assert w.get_secret("api-key") is None
 
 
-def test_secrets_are_per_widget_and_unknown_ids_are_ignored(engine: Engine) -> None:
+def test_secrets_are_per_widget_and_unknown_ids_are_ignored(engine: App) -> None:
     seen: list[Any] = []
     a = inline.show(
         "a",
@@ -275,7 +275,7 @@ def test_secrets_are_per_widget_and_unknown_ids_are_ignored(engine: Engine) -> N
     assert b.get_secret("api-key") == "only-b" and a.get_secret("api-key") == "only-a"
 
 
-def test_async_and_catch_all_callbacks_are_wrapped_too(engine: Engine) -> None:
+def test_async_and_catch_all_callbacks_are_wrapped_too(engine: App) -> None:
     seen: list[Any] = []
 
     async def on_any(data: Any, event: str, label: str) -> None:
@@ -287,7 +287,7 @@ def test_async_and_catch_all_callbacks_are_wrapped_too(engine: Engine) -> None:
     assert seen == [{"componentId": "api-key", "hasValue": True}]
 
 
-def test_plotly_widgets_wrap_secrets_as_well(engine: Engine) -> None:
+def test_plotly_widgets_wrap_secrets_as_well(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c", toolbars=[secret_toolbar()])
     engine.require("c").callbacks["app:key"](
         {"value": "pw", "componentId": "api-key", "secret": True}, "app:key", "c"

@@ -23,9 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ...config import ConfigError, PyWrySettings
-from ...core import engine as engine_module
+from ...core import app as engine_module
 from ...core.adapter import AdapterConfig, configure
-from ...core.engine import Engine, get_engine, set_engine
+from ...core.app import App, default_app, set_default_app
 from ...core.origins import OriginPolicy
 
 __all__ = ["get_config", "settings_options"]
@@ -61,18 +61,18 @@ def _raw() -> dict[str, Any]:
     return raw
 
 
-def _engine(raw: dict[str, Any]) -> Engine:
+def _engine(raw: dict[str, Any]) -> App:
     """The process engine, built with the PYWRY sections when they are given."""
     if not any(raw.get(s) for s in SECTIONS):
-        return get_engine()
+        return default_app()
     try:
         loaded = PyWrySettings(server=raw.get("server"), deploy=raw.get("deploy"))
     except (ConfigError, ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"settings.PYWRY: {exc}") from None
-    current = engine_module._engine
+    current = engine_module.current_default()
     if current is None:
-        engine = Engine(loaded)
-        set_engine(engine)
+        engine = App(loaded)
+        set_default_app(engine)
         return engine
     # Widgets were registered before Django read PYWRY: keep them, take the new settings.
     if loaded.deploy.state_backend != current.settings.deploy.state_backend:

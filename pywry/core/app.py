@@ -1,7 +1,7 @@
 """The engine: one per process, shared by every adapter. Adapters call it; it calls callbacks.
 
-Data flows one way: adapter -> Connection -> Engine.handle_event -> Dispatcher -> callback ->
-Engine.emit -> widget Outbox -> every Connection's writer -> adapter.
+Data flows one way: adapter -> Connection -> App.handle_event -> Dispatcher -> callback ->
+App.emit -> widget Outbox -> every Connection's writer -> adapter.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class UnknownWidgetError(LookupError):
     """Raised when Python addresses a widget that does not exist (or was collected)."""
 
 
-class Engine:
+class App:
     """Widget registry, connections, dispatch and delivery for one process."""
 
     def __init__(
@@ -525,22 +525,27 @@ def _worker_id(settings: PyWrySettings) -> str:
     return configured or get_worker_id()
 
 
-_engine: Engine | None = None
-_engine_lock = threading.Lock()
+_default: App | None = None
+_default_lock = threading.Lock()
 
 
-def get_engine() -> Engine:
-    """The process-wide engine every adapter and `pywry.inline` share."""
-    global _engine
-    if _engine is None:
-        with _engine_lock:
-            if _engine is None:
-                _engine = Engine()
-    return _engine
+def default_app() -> App:
+    """The default app: the one `pywry.inline` and adapters given no `app=` use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = App()
+    return _default
 
 
-def set_engine(engine: Engine | None) -> None:
-    """Replace the process-wide engine (tests, browser-mode servers)."""
-    global _engine
-    with _engine_lock:
-        _engine = engine
+def current_default() -> App | None:
+    """The default app if it was created already."""
+    return _default
+
+
+def set_default_app(app: App | None) -> None:
+    """Replace the default app (tests, `settings.PYWRY` read by the Django adapter)."""
+    global _default
+    with _default_lock:
+        _default = app
