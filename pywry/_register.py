@@ -7,8 +7,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .core.context import in_request
 from .core.app import App, default_app
+from .core.context import in_request
 from .core.widgets import Callback, check_callbacks
 from .handle import WidgetHandle
 from .toolbar import SecretInput, Toolbar, render_layout

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.context import in_request
 from .core.app import App, default_app
+from .core.context import in_request
 from .core.widgets import Callback, WidgetLimitError
 from .handle import WidgetHandle
 from .state.base import BackendUnavailable

@@ -17,9 +17,9 @@ from starlette.websockets import WebSocket
 
 from ..core import http, stream
 from ..core.adapter import AdapterConfig, configure, default_config, embed_html, host_static
+from ..core.app import App, default_app
 from ..core.connection import pump
 from ..core.context import in_request, join_base, request_base
-from ..core.app import App, default_app
 
 __all__ = ["PyWryMiddleware", "asgi_app", "embed", "routes"]
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .adapter import AdapterConfig
-from .context import in_request, request_base
 from .app import App, default_app
+from .context import in_request, request_base
 from .http import HTML, HttpResponse
 
 __all__ = ["Applications", "app_url", "go_app"]

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import protocol as p
+from .app import App
 from .assets import CACHE_CONTROL
 from .context import join_base
-from .app import App
 from .widgets import Widget
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")

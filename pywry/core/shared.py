@@ -23,8 +23,8 @@ from .outbox import Outbox
 from .widgets import Widget
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .app import App
+    from .connection import Connection
 
 log = logging.getLogger("pywry.shared")
 

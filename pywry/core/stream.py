@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 from . import protocol as p
 from .adapter import AdapterConfig
-from .connection import MAX_BATCH, RateLimiter
 from .app import App
+from .connection import MAX_BATCH, RateLimiter
 from .http import CLIENT_ID, HttpResponse, close_code_response, error_response, json_response
 from .tokens import new_label
 from .widgets import Widget

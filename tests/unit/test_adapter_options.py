@@ -11,8 +11,8 @@ import pytest
 from pywry.config import PyWrySettings
 from pywry.core import protocol as p
 from pywry.core.adapter import configure, embed_html, host_static
-from pywry.core.apps import Applications, app_url, go_app
 from pywry.core.app import App
+from pywry.core.apps import Applications, app_url, go_app
 
 
 @pytest.fixture
