@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .core.app import App, default_app
-from .core.context import in_request
 from .core.widgets import Callback, check_callbacks
 from .handle import WidgetHandle
 from .toolbar import SecretInput, Toolbar, render_layout
@@ -140,7 +139,7 @@ def register_widget(
         head=head,
         kind=kind,
         theme=theme,
-        per_visitor=in_request.get() if per_visitor is None else per_visitor,
+        per_visitor=eng.shows_per_visitor() if per_visitor is None else per_visitor,
         state=widget_state,
     )
     return WidgetHandle(eng, widget.label)

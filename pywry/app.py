@@ -351,8 +351,13 @@ class PyWry:
 
     # -- public properties ---------------------------------------------------------------------
     @property
+    def app(self) -> App:
+        """The `pywry.App` behind this browser-mode server (its widgets, peers and callbacks)."""
+        return self._engine
+
+    @property
     def engine(self) -> App:
-        """This app's engine (its widgets, connections and callbacks)."""
+        """The same as `app` (the name older code uses)."""
         return self._engine
 
     @property
@@ -490,18 +495,14 @@ class PyWry:
 
     # -- the server ----------------------------------------------------------------------------
     def _build_app(self) -> ASGIApp:
-        from starlette.applications import Starlette  # noqa: PLC0415
+        from starlette.applications import Starlette  # noqa: PLC0415 - uvicorn extra
         from starlette.routing import Route  # noqa: PLC0415
 
-        from .adapters.fastapi import routes  # noqa: PLC0415
-
-        engine = self._engine
-        engine.default_base = ""
-        app = Starlette(
-            routes=[*routes(engine), Route("/register_widget", register_widget, methods=["POST"])]
-        )
-        app.state.pywry_engine = engine
-        return HostGuard(app, self._host_policy)
+        app = self._engine
+        app.default_base = ""
+        internal = Starlette(routes=[Route("/register_widget", register_widget, methods=["POST"])])
+        internal.state.pywry_engine = app
+        return HostGuard(app.asgi.around(internal), self._host_policy)
 
     def _uvicorn_settings(self) -> PyWrySettings:
         """Browser mode is quiet by default: uvicorn logs warnings only unless set otherwise."""
@@ -615,7 +616,7 @@ class PyWry:
         """Open page connections over all widgets (the loop thread may be changing the table)."""
         for _ in range(10):
             try:
-                return sum(len(conns) for conns in list(self._engine.connections.values()))
+                return sum(len(conns) for conns in list(self._engine.peers.values()))
             except RuntimeError:  # "changed size during iteration": look again
                 continue
         return 1  # still changing after ten looks: pages are certainly coming and going

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
-import threading
 from collections.abc import Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import App, default_app
-from .core.context import in_request
-from .core.widgets import Callback, WidgetLimitError
+from .core.app import default_app
+from .core.widgets import Callback
 from .handle import WidgetHandle
-from .state.base import BackendUnavailable
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,8 +28,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("pywry")
-_app: FastAPI | None = None
-_app_lock = threading.Lock()
 
 
 def _layout(toolbars: Sequence[Any] | None) -> Any:
@@ -90,7 +83,7 @@ def show(
         head=head,
         kind=kind,
         theme=theme,
-        per_visitor=in_request.get() if per_visitor is None else per_visitor,
+        per_visitor=engine.shows_per_visitor() if per_visitor is None else per_visitor,
         state=widget_state,
     )
     return WidgetHandle(engine, widget.label)
@@ -112,107 +105,41 @@ def show_dataframe(*args: Any, **kwargs: Any) -> WidgetHandle:
 
 def get_widget_html(label: str, base_path: str | None = None) -> str | None:
     """The full page HTML of widget `label` (bridge included), or None for an unknown label."""
-    engine = default_app()
-    loop = engine.loop
-    if (
-        engine.shared is not None
-        and label not in engine.registry
-        and loop is not None
-        and threading.get_ident() != engine._loop_thread
-    ):  # another worker's widget: load it through the server loop
-        base = engine.base_path(base_path)
-        future = asyncio.run_coroutine_threadsafe(
-            engine.page_html_async(label, base, websocket=_websocket()), loop
-        )
-        return future.result(15)
-    return engine.page_html(label, base_path, websocket=_websocket())
+    app = default_app()
+    if app.shared is not None and label not in app.registry and app.loop.loop is not None:
+        if not app.loop.on_loop():  # another worker's widget: load it through the server loop
+            base, websocket = app.base_path(base_path), app.serves_websocket()
+            return app.loop.run(app.page_html_async(label, base, websocket=websocket), 15)
+    return app.page_html(label, base_path)
 
 
 async def get_widget_html_async(label: str, base_path: str | None = None) -> str | None:
     """`get_widget_html` for async route handlers (waits for a shared backend when one is set)."""
-    return await default_app().page_html_async(label, base_path, websocket=_websocket())
-
-
-def _websocket() -> bool:
-    """False while a WSGI adapter handles the request (its pages use the HTTP stream)."""
-    from .core.context import request_websocket  # noqa: PLC0415
-
-    return request_websocket.get() is not False
+    return await default_app().page_html_async(label, base_path)
 
 
 def get_server_app(apps: Any = None) -> FastAPI:
-    """The FastAPI app of deploy mode: widget routes at the root, room for the user's routes.
+    """The FastAPI app of deploy mode: pywry's routes at the root, room for the user's routes.
 
-    Sets `PYWRY_HEADLESS=1` as the seed says. Calling it again returns the same app. `apps` are
-    page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
+    Sets `PYWRY_HEADLESS=1` as deploy mode expects. Calling it again returns the same app.
+    `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
     """
-    global _app
-    with _app_lock:
-        if _app is not None:
-            if apps is not None:
-                _add_apps(_app, apps)
-            return _app
-        from fastapi import FastAPI  # noqa: PLC0415
-        from fastapi.middleware.cors import CORSMiddleware  # noqa: PLC0415
-
-        from .adapters.fastapi import PyWryMiddleware, routes  # noqa: PLC0415
-
-        os.environ.setdefault("PYWRY_HEADLESS", "1")
-        engine = default_app()
-        settings = engine.settings
-
-        @asynccontextmanager
-        async def lifespan(_app: Any) -> Any:
-            await engine.prepare()  # binds the loop; connects a shared backend
-            yield
-            await engine.aclose()
-
-        app = FastAPI(
-            title="pywry", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-        )
-        app.state.pywry_engine = engine
-
-        async def widget_limit(request: Any, exc: Exception) -> Any:
-            from fastapi.responses import JSONResponse  # noqa: PLC0415
-
-            log.warning("refused a widget: %s", exc)
-            return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
-
-        app.add_exception_handler(WidgetLimitError, widget_limit)
-
-        async def backend_down(request: Any, exc: Exception) -> Any:
-            from fastapi.responses import JSONResponse  # noqa: PLC0415
-
-            return JSONResponse(
-                {"error": "backend-unavailable", "detail": str(exc)}, status_code=503
-            )
-
-        app.add_exception_handler(BackendUnavailable, backend_down)
-        app.router.routes.extend(routes(engine))
+    app = default_app()
+    existing = app.extensions.get("fastapi")
+    if existing is not None:
         if apps is not None:
-            _add_apps(app, apps)
-        app.add_middleware(PyWryMiddleware, engine=engine)
-        if settings.server.cors_origins:
-            origins = list(settings.server.cors_origins)
-            app.add_middleware(
-                CORSMiddleware,
-                allow_origins=origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["Content-Type", "X-PyWry-Token", "X-PyWry-Client"],
-            )
-        _app = app
-        return app
+            if app.apps is not None:
+                raise ValueError("get_server_app(apps=...) was already given its applications")
+            app.configure(apps=apps)
+        return existing  # type: ignore[no-any-return]
+    from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
-
-def _add_apps(app: Any, apps: Any) -> None:
-    """Serve page factories on the deploy-mode app (issue 7)."""
-    from .adapters.fastapi import app_routes  # noqa: PLC0415
-    from .core.adapter import configure  # noqa: PLC0415
-
-    if getattr(app.state, "pywry_config", None) is not None:
-        raise ValueError("get_server_app(apps=...) was already given its applications")
-    app.state.pywry_config = configure(app.state.pywry_engine, apps=apps)
-    app.router.routes.extend(app_routes())
+    os.environ.setdefault("PYWRY_HEADLESS", "1")
+    if apps is not None:
+        app.configure(apps=apps)
+    created = server_app(app)
+    app.extensions["fastapi"] = created
+    return created
 
 
 def _check_workers(settings: PyWrySettings) -> None:
@@ -282,7 +209,7 @@ def deploy(app: Any = None) -> None:
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
     and each imports the script's app afresh.
     """
-    engine: App = default_app()
+    engine = default_app()
     settings = engine.settings
     _check_workers(settings)
     app = app if app is not None else get_server_app()

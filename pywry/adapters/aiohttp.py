@@ -1,215 +1,127 @@
-"""aiohttp adapter: a sub-application that translates aiohttp requests into core calls.
+"""aiohttp: a sub-application whose one route hands requests to the core.
 
     from pywry.adapters.aiohttp import aiohttp_app
     web_app.add_subapp("/pywry", aiohttp_app())
 
-WebSockets are native (`WebSocketResponse` fed into the core `pump`); the HTTP stream is there
-too, for browsers whose WebSocket cannot get through.
+WebSockets are aiohttp's own (`WebSocketResponse` wrapped as a core `Socket`); everything else
+is answered by the core's routes. `show()` in a handler makes a per-visitor widget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..core import http, stream
-from ..core.adapter import AdapterConfig, configure, embed_html, host_static
-from ..core.connection import pump
-from ..core.context import in_request, join_base, request_base
+from ..core.app import App, default_app
+from ..core.embed import embed_html
+from ..core.http import HttpResponse, Request, base_from, join_base
+from ..core.routes import match, respond
+from ..core.socket import serve_socket
 
 __all__ = ["aiohttp_app", "embed", "pywry_middleware"]
 
-CONFIG = web.AppKey("pywry_config", AdapterConfig)
+APP = web.AppKey("pywry_app", App)
 
 
-def _reply(res: http.HttpResponse) -> web.Response:
-    headers = dict(res.headers)
-    headers["Content-Type"] = res.content_type
-    return web.Response(body=res.body, status=res.status, headers=headers)
+class _Socket:
+    """An aiohttp WebSocket as a `pywry.core.socket.Socket`."""
 
+    def __init__(self, request: web.Request, max_size: int) -> None:
+        self.request = request
+        self.max_size = max_size
+        self.ws: web.WebSocketResponse | None = None
 
-def _headers(request: web.Request) -> Mapping[str, str]:
-    return {k.lower(): v for k, v in request.headers.items()}
+    async def accept(self, subprotocol: str | None) -> None:
+        protocols = (subprotocol,) if subprotocol else ()
+        self.ws = web.WebSocketResponse(protocols=protocols, max_msg_size=self.max_size)
+        await self.ws.prepare(self.request)
 
+    async def send(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_str(text)
 
-def _base(request: web.Request, suffix: str) -> str:
-    """The base path: this sub-app's prefix (+ a trusted proxy prefix)."""
-    cfg = request.app[CONFIG]
-    path = request.path
-    mount = path[: len(path) - len(suffix)] if suffix and path.endswith(suffix) else path
-    trust = cfg.engine.settings.server.trust_forwarded_prefix
-    return http.base_from(mount, _headers(request), trust)
-
-
-async def _page(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    cfg.engine.bind_loop()
-    label = request.match_info["label"]
-    base = _base(request, f"{cfg.engine.settings.server.widget_prefix}/{label}")
-    return _reply(await http.page_async(cfg.engine, label, base))
-
-
-async def _socket(request: web.Request) -> web.StreamResponse:
-    cfg = request.app[CONFIG]
-    engine = cfg.engine
-    engine.bind_loop()
-    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    admission = await cfg.admit_socket_async(
-        request.match_info["label"],
-        [p for p in offered if p],
-        request.query,
-        _headers(request),
-    )
-    ws = web.WebSocketResponse(
-        protocols=(admission.subprotocol,) if admission.subprotocol else (),
-        max_msg_size=cfg.payload_limit + 1024,
-        autoping=True,
-    )
-    await ws.prepare(request)
-    if admission.widget is None:
-        await ws.close(code=admission.close_code or 1008)
-        return ws
-
-    async def close(code: int, reason: str) -> None:
-        await ws.close(code=code, message=reason.encode())
-
-    conn = engine.attach(admission.widget, admission.client, admission.after, ws.send_str, close)
-    if conn is None:
-        await ws.close(code=1008, message=b"too many connections")
-        return ws
-
-    async def next_frame() -> str | bytes | None:
-        msg = await ws.receive()
+    async def receive(self) -> str | bytes | None:
+        assert self.ws is not None
+        msg = await self.ws.receive()
         if msg.type == WSMsgType.TEXT:
             return str(msg.data)
         if msg.type == WSMsgType.BINARY:
             return bytes(msg.data)
         return None  # close, closing, closed, error
 
-    await pump(conn, next_frame)
-    return ws
+    async def close(self, code: int, reason: str = "") -> None:
+        assert self.ws is not None
+        await self.ws.close(code=code, message=reason.encode())
 
 
-async def _sse(request: web.Request) -> web.StreamResponse:
-    cfg = request.app[CONFIG]
-    cfg.engine.bind_loop()
-    res = await stream.open_stream_async(
-        cfg, request.match_info["label"], request.query, _headers(request)
-    )
-    if isinstance(res, http.HttpResponse):
-        return _reply(res)
+async def _serve(request: web.Request) -> web.StreamResponse:
+    app = request.app[APP]
+    app.bind_loop()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    path = "/" + request.match_info["path"]
+    mount = request.path[: len(request.path) - len(path)] if request.path.endswith(path) else ""
+    base = base_from(mount, headers, app.settings.server.trust_forwarded_prefix)
+    req = Request(request.method, path, base, dict(request.query), headers)
+    found = match(app, path)
+    if (
+        found is not None
+        and found[0] == "ws"
+        and request.headers.get("Upgrade", "").lower() == "websocket"
+    ):
+        sock = _Socket(request, app.payload_limit + 1024)
+        await serve_socket(app, req, found[1], sock)
+        return sock.ws or web.Response(status=400)
+    if request.method == "POST":
+        try:
+            req.body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            req.body = None
+    res = await respond(app, req)
+    if isinstance(res, HttpResponse):
+        body = b"" if request.method == "HEAD" else res.body
+        return web.Response(
+            body=body, status=res.status, headers={**res.headers, "Content-Type": res.content_type}
+        )
     reply = web.StreamResponse(
-        status=200, headers={**res.headers, "Content-Type": res.content_type}
+        status=res.status, headers={**res.headers, "Content-Type": res.content_type}
     )
     await reply.prepare(request)
-    chunks = res.async_chunks()
     try:
-        async for chunk in chunks:
+        async for chunk in res.chunks:
             await reply.write(chunk)
-    except (ConnectionResetError, ConnectionError):
+    except ConnectionError:
         pass
     finally:
-        await chunks.aclose()
+        closing = getattr(res.chunks, "aclose", None)
+        if closing is not None:
+            await closing()
     return reply
 
 
-async def _events(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    cfg.engine.bind_loop()
-    return _reply(
-        await stream.handle_post_async(
-            cfg,
-            request.match_info["label"],
-            _headers(request),
-            request.content.iter_chunked(65536),
-        )
-    )
+def aiohttp_app(app: App | None = None, **options: Any) -> web.Application:
+    """pywry's routes as an aiohttp application for `web_app.add_subapp("/pywry", ...)`.
 
-
-async def _disconnect(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    return _reply(
-        http.disconnect(cfg.engine, request.match_info["label"], request.query, _headers(request))
-    )
-
-
-async def _static(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    name = request.match_info["name"]
-    return _reply(http.static(cfg.engine, name, request.headers.get("If-None-Match")))
-
-
-async def _health(request: web.Request) -> web.Response:
-    return _reply(http.health(request.app[CONFIG].engine, _headers(request)))
-
-
-async def _host_static(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    path = request.match_info["path"]
-    return _reply(host_static(cfg, path, request.headers.get("If-None-Match")))
-
-
-async def _apps(request: web.Request) -> web.Response:
-    cfg = request.app[CONFIG]
-    cfg.engine.bind_loop()
-    name = request.match_info.get("name")
-    suffix = f"/app/{name}" if name is not None else "/"
-    if name is None:
-        name = request.query.get("app")
-    assert cfg.apps is not None
-    return _reply(await cfg.apps.visit_async(cfg, name, _base(request, suffix), websocket=True))
-
-
-def aiohttp_app(*, apps: Any = None, **options: Any) -> web.Application:
-    """The pywry routes as an aiohttp application for `web_app.add_subapp("/pywry", ...)`.
-
-    `apps` are page factories (`pywry.core.apps`); `options` are those of
-    `pywry.core.adapter.configure` (allowed_origins, check_origin, reconnect_timeout,
-    max_payload_size, session_expire_seconds, cdn, static_dir).
+    `options` are those every adapter takes (`pywry.core.options`).
     """
-    engine = options.pop("engine", None)
-    cfg = configure(engine, apps=apps, **options)
-    app = web.Application(client_max_size=cfg.payload_limit + 1024)
-    app[CONFIG] = cfg
-    prefix = cfg.engine.settings.server.widget_prefix
-    router = app.router
-    router.add_get(prefix + "/{label}", _page)
-    router.add_get("/ws/{label}", _socket)
-    router.add_get("/sse/{label}", _sse, allow_head=False)
-    router.add_post("/events/{label}", _events)
-    router.add_post("/disconnect/{label}", _disconnect)
-    router.add_get("/pywry-static/{name}", _static)
-    router.add_get("/health", _health, name="pywry-health")
-    if cfg.static_dir is not None:
-        router.add_get("/static/{path:.+}", _host_static)
-    if cfg.apps is not None:
-        router.add_get("/", _apps)
-        router.add_get("/app/{name}", _apps)
+    served = (app or default_app()).configure(**options)
+    sub = web.Application(client_max_size=served.payload_limit + 1024)
+    sub[APP] = served
+    sub.router.add_route("*", "/{path:.*}", _serve, name="pywry")
 
-    async def on_startup(sub: web.Application) -> None:
-        """Learn the `add_subapp` prefix (for `get_widget_html()` outside requests)."""
-        canonical = sub.router["pywry-health"].canonical
-        cfg.engine.default_base = join_base(canonical[: -len("/health")])
-        cfg.engine.bind_loop()
+    async def on_startup(started: web.Application) -> None:
+        """Learn the `add_subapp` prefix, for `get_widget_html()` outside requests."""
+        served.default_base = join_base(started.router["pywry"].canonical[: -len("/{path}")])
+        served.bind_loop()
 
-    app.on_startup.append(on_startup)
-    return app
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+    sub.on_startup.append(on_startup)
+    return sub
 
 
 @web.middleware
-async def pywry_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Optional, for the host app: widgets shown while handling a request are per-visitor."""
-    tokens = in_request.set(True), request_base.set(None)
-    try:
-        return await handler(request)
-    finally:
-        in_request.reset(tokens[0])
-        request_base.reset(tokens[1])
+async def pywry_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """No longer needed (pywry tells handlers apart by itself); kept so old code runs."""
+    return await handler(request)  # type: ignore[no-any-return]
 
 
 def embed(widget: Any, *, height: str = "480px", title: str | None = None) -> str:

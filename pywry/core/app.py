@@ -1,7 +1,7 @@
-"""The engine: one per process, shared by every adapter. Adapters call it; it calls callbacks.
+"""`pywry.App`: one pywry instance, and the default one the module-level API uses.
 
-Data flows one way: adapter -> Connection -> App.handle_event -> Dispatcher -> callback ->
-App.emit -> widget Outbox -> every Connection's writer -> adapter.
+Data flows one way: server driver (`asgi`, `wsgi`, an adapter) -> peer -> `App.handle_event` ->
+dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's cursor -> driver.
 """
 
 from __future__ import annotations
@@ -13,24 +13,33 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..config import PyWrySettings, get_settings
+from ..state import get_worker_id
 from ..state.backends import create_backend
 from ..state.base import BackendUnavailable
+from . import context
 from . import protocol as p
+from .apps import Applications
+from .asgi import ASGIApp
 from .assets import Assets
 from .clients import ClientTable
-from .connection import Close, Connection, SendText
-from .context import request_base
+from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
+from .http import HttpResponse, error_response
+from .loop import AppLoop
+from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
+from .peer import Peer
 from .shared import Shared
+from .stream import PostLimits
 from .tokens import new_label, tokens_equal
 from .widgets import Callback, Registry, Widget, check_callbacks, check_label
+from .wsgi import WSGIApp
 
 log = logging.getLogger("pywry")
 
@@ -40,10 +49,18 @@ class UnknownWidgetError(LookupError):
 
 
 class App:
-    """Widget registry, connections, dispatch and delivery for one process."""
+    """One pywry instance: settings, widgets, peers, dispatch, delivery, limits and its loop.
+
+    Every adapter serves an `App` (the default one unless given another); `asgi` and `wsgi` are
+    its plain ASGI and WSGI applications. Two apps in one process never see each other's
+    widgets, settings or limits.
+    """
 
     def __init__(
-        self, settings: PyWrySettings | None = None, check_origin: OriginCheck | None = None
+        self,
+        settings: PyWrySettings | None = None,
+        check_origin: OriginCheck | None = None,
+        **options: Any,
     ) -> None:
         self.settings = settings or get_settings()
         server = self.settings.server
@@ -52,20 +69,112 @@ class App:
         self.dispatcher = Dispatcher(server.callback_threads)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
         self.assets = Assets()
-        self.connections: dict[str, set[Connection]] = {}
+        self.peers: dict[str, set[Peer]] = {}
+        self.post_limits = PostLimits()
+        self.static_dir: Path | None = None
+        self.apps: Applications | None = None
+        self.probes: list[Probe] = []
+        self.extensions: dict[str, Any] = {}  # what adapters keep per app, by adapter name
         self.default_base = ""
         self.public_url: str | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
+        self.loop = AppLoop(self._bound)
         self._reaper: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         self._sites: dict[str, int] = {}
-        self.streams: dict[str, set[Callable[[], None]]] = {}  # issue 7: HTTP stream wake-ups
+        self._options: dict[str, Any] = {}
+        self._asgi: ASGIApp | None = None
+        self._wsgi: WSGIApp | None = None
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
         backend = create_backend(self.settings, self.worker_id)
         if backend is not None:
             self.shared = Shared(self, backend)
+        if options:
+            self.configure(**options)
+
+    def __repr__(self) -> str:
+        return f"<pywry.App widgets={len(self.registry)} worker={self.worker_id!r}>"
+
+    # -- serving ---------------------------------------------------------------------------------
+    @property
+    def asgi(self) -> ASGIApp:
+        """This app as a plain ASGI application (HTTP, WebSocket, lifespan)."""
+        if self._asgi is None:
+            self._asgi = ASGIApp(self)
+        return self._asgi
+
+    @property
+    def wsgi(self) -> WSGIApp:
+        """This app as a plain WSGI application (pages, HTTP stream, posts)."""
+        if self._wsgi is None:
+            self._wsgi = WSGIApp(self)
+        return self._wsgi
+
+    def configure(self, **options: Any) -> App:
+        """Apply adapter options (`pywry.core.options`) to this app; returns the app.
+
+        Setting an option again to another value is logged: it changes the whole app.
+        """
+        checked = check_options(options)
+        with self._lock:
+            for key, value in checked.items():
+                seen = self._options.get(key, value)
+                if seen is not value and seen != value:
+                    log.warning("%s=%r replaces %r on this app", key, value, seen)
+                self._options[key] = value
+        if "allowed_origins" in checked or "check_origin" in checked:
+            allowed = checked.get("allowed_origins", self._options.get("allowed_origins", ()))
+            self.origins = OriginPolicy(allowed, self._options.get("check_origin"))
+        if "static_dir" in checked:
+            self.static_dir = checked["static_dir"]
+        if "apps" in checked:
+            given = checked["apps"]
+            self.apps = given if isinstance(given, Applications) else Applications(given)
+        updates = server_updates(checked)
+        if updates:
+            server = self.settings.server.model_copy(update=updates)
+            self.settings = self.settings.model_copy(update={"server": server})
+        return self
+
+    @property
+    def payload_limit(self) -> int:
+        """The largest accepted browser message (bytes)."""
+        return int(self.settings.server.max_payload_size)
+
+    # -- the request being handled -----------------------------------------------------------------
+    def request_info(self) -> RequestInfo | None:
+        """What is known of the request being handled now, if any."""
+        info = context.current.get()
+        if info is not None and info.owner in (None, self):
+            return info
+        for probe in self.probes:
+            found = probe()
+            if found is not None:
+                return found
+        return info
+
+    def add_probe(self, probe: Probe) -> None:
+        """Let an adapter tell this app about its framework's requests (idempotent)."""
+        if probe not in self.probes:
+            self.probes.append(probe)
+
+    def shows_per_visitor(self) -> bool:
+        """Whether a widget shown now, with no explicit choice, belongs to one visitor."""
+        return self.request_info() is not None or context.handling_request()
+
+    def base_path(self, base: str | None = None) -> str:
+        """The base path for URLs: explicit > the current request's > the adapter's default."""
+        if base is not None:
+            return base.rstrip("/")
+        info = self.request_info()
+        if info is not None and info.base is not None:
+            return info.base
+        return self.default_base
+
+    def serves_websocket(self) -> bool:
+        """False while a host without WebSockets (WSGI) handles the current request."""
+        info = self.request_info()
+        return info is None or info.websocket is not False
 
     # -- widgets -------------------------------------------------------------------------------
     def add_widget(
@@ -142,138 +251,72 @@ class App:
         if self.shared is not None and not widget.remote:
             self.shared.enqueue(("delete", label))
         self.clients.drop_widget(label)
-        conns = self.connections.pop(label, set())
-        if conns:
-            self.call_on_loop(self._close_all, list(conns), p.CLOSE_UNKNOWN_WIDGET)
+        peers = self.peers.pop(label, set())
+        if peers:
+            self.loop.call(self.shut_peers, list(peers), p.CLOSE_UNKNOWN_WIDGET)
         return True
 
+    def shut_peers(self, peers: list[Peer], code: int) -> None:
+        """Close peers with `code` once their queued messages are out (on the loop)."""
+        for peer in peers:
+            peer.shut(code)
+
     async def close_connections(self, label: str, code: int = p.CLOSE_RESTART) -> int:
-        """Close every connection of a widget (pages reconnect by themselves); returns how many.
+        """Close every peer of a widget (pages reconnect by themselves); returns how many.
 
         Returns once they are gone, so a following emit is certainly replayed on reconnect.
         """
-        conns = list(self.connections.get(label, ()))
-        for conn in conns:
-            await conn.close(code, "closed by the server")
-        for conn in conns:
-            await conn.finished()
-        return len(conns)
-
-    def _close_all(self, conns: list[Connection], code: int) -> None:
-        for conn in conns:
-            asyncio.get_running_loop().create_task(conn.close(code, "widget closed"))
+        peers = list(self.peers.get(label, ()))
+        self.shut_peers(peers, code)
+        for peer in peers:
+            await peer.ended.wait()
+        return len(peers)
 
     # -- emitting ------------------------------------------------------------------------------
     def emit(self, label: str, kind: str, data: Any = None) -> int | None:
-        """Send a sequenced message to every connection of the widget; safe from any thread."""
+        """Send a sequenced message to every page of the widget; safe from any thread."""
         p.check_event_name(kind)
-        widget = self.require(label)
-        return self.emit_to(widget, kind, data)
+        return self.emit_to(self.require(label), kind, data)
 
     def emit_to(self, widget: Widget, kind: str, data: Any) -> int | None:
         """`emit` for a widget record already in hand.
 
         Returns the message's seq, or None with a shared backend (it assigns seq on publishing).
         """
-        if self.shared is not None:
-            try:
-                self.shared.emit(widget.label, kind, {} if data is None else data)
-            except TypeError as exc:
-                raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
-            return None
+        payload = {} if data is None else data
         try:
-            seq, _ = widget.outbox.append(kind, {} if data is None else data)
+            if self.shared is not None:
+                self.shared.emit(widget.label, kind, payload)
+                return None
+            seq, _ = widget.outbox.append(kind, payload)
         except TypeError as exc:
             raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
         self.notify(widget.label)
         return seq
 
     def notify(self, label: str) -> None:
-        """Wake the writers of every connection of `label` (hopping to the loop if needed)."""
-        if label not in self.connections or self.loop is None:
-            self._wake_streams(label)  # issue 7: HTTP streams need no loop (WSGI has none)
-            return
-        if threading.get_ident() == self._loop_thread:
-            self._notify_now(label)
-        else:
-            try:
-                self.loop.call_soon_threadsafe(self._notify_now, label)
-            except RuntimeError:  # loop closed: the server stopped
-                pass
+        """Wake every peer of `label` (hopping to the loop if needed); safe from any thread."""
+        if label in self.peers:
+            self.loop.call(self._wake, label)
 
-    def _notify_now(self, label: str) -> None:
-        for conn in self.connections.get(label, ()):
-            conn.wake.set()
-        self._wake_streams(label)  # issue 7
-
-    # -- HTTP event streams (issue 7: added by the framework-adapters work) ----------------------
-    def _wake_streams(self, label: str) -> None:
-        """Wake every open HTTP event stream of `label`; safe from any thread."""
-        wakers = self.streams.get(label)
-        if wakers:
-            for wake in tuple(wakers):
-                wake()
-
-    def add_stream(self, peer: Any, wake: Callable[[], None]) -> None:
-        """Count an open HTTP event stream (`pywry.core.stream`) as a connection of its widget."""
-        widget: Widget = peer.widget
-        with self._lock:
-            self.streams.setdefault(widget.label, set()).add(wake)
-            widget.connections += 1
-            widget.ever_connected = True
-        widget.touch()
-        self.clients.connected(widget.label, peer.client)
-        if self.shared is not None:
-            self.call_on_loop(self.shared.attached, peer)
-
-    def remove_stream(self, peer: Any, wake: Callable[[], None], linger: float = 0.0) -> None:
-        """Forget a closed HTTP event stream; its presence is kept `linger` seconds longer."""
-        widget: Widget = peer.widget
-        with self._lock:
-            wakers = self.streams.get(widget.label)
-            if wakers is not None:
-                wakers.discard(wake)
-                if not wakers:
-                    self.streams.pop(widget.label, None)
-            widget.connections = max(0, widget.connections - 1)
-            widget.last_disconnect = time.monotonic() + linger
-        widget.touch()
-        self.clients.disconnected(widget.label, peer.client, linger=linger)
-        if self.shared is not None:
-            self.call_on_loop(self.shared.detached, peer)
-
-    def call_on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run `fn(*args)` on the server loop (now, if already there)."""
-        if self.loop is None:
-            return
-        if threading.get_ident() == self._loop_thread:
-            fn(*args)
-        else:
-            try:
-                self.loop.call_soon_threadsafe(fn, *args)
-            except RuntimeError:
-                pass
+    def _wake(self, label: str) -> None:
+        for peer in self.peers.get(label, ()):
+            peer.wake.set()
 
     # -- loop ----------------------------------------------------------------------------------
     def bind_loop(self) -> None:
-        """Remember the running loop (adapters call this on every request; it is cheap)."""
-        loop = asyncio.get_running_loop()
-        if loop is self.loop:
-            return
-        with self._lock:
-            if loop is self.loop:
-                return
-            self.loop = loop
-            self._loop_thread = threading.get_ident()
-            self._reaper = loop.create_task(self._reap_loop())
-            if self.shared is not None:
-                self._shared_start = loop.create_task(self.shared.start())
+        """Adopt the running loop (every driver calls this per request; it is cheap)."""
+        self.loop.bind()
+
+    def _bound(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._reaper = loop.create_task(self._reap_loop())
+        if self.shared is not None:
+            self._shared_start = loop.create_task(self.shared.start())
 
     async def prepare(self, label: str | None = None) -> None:
         """Make `label` servable here: wait for a shared backend, load another worker's widget.
 
-        Adapters await this before answering a page, socket or stream request. With the memory
-        backend it returns at once. Raises BackendUnavailable during a store outage.
+        Returns at once with the memory backend. Raises BackendUnavailable during an outage.
         """
         self.bind_loop()
         shared = self.shared
@@ -285,12 +328,13 @@ class App:
         if label is not None and label not in self.registry:
             await shared.load(label)
 
-    async def page_html_async(
-        self, label: str, base: str | None = None, *, websocket: bool = True
-    ) -> str | None:
-        """`page_html` that can also serve widgets registered on another worker."""
-        await self.prepare(label)
-        return self.page_html(label, base, websocket=websocket)
+    async def prepare_or_refuse(self, label: str) -> HttpResponse | None:
+        """`prepare`, with the 503 answer to give while the shared store is down."""
+        try:
+            await self.prepare(label)
+        except BackendUnavailable as exc:
+            return error_response(503, "backend-unavailable", str(exc))
+        return None
 
     async def fetch_since(self, widget: Widget, after: int) -> list[str] | None:
         """Messages after `after` that the local outbox no longer has, from the shared store."""
@@ -311,15 +355,8 @@ class App:
         return texts
 
     # -- pages ---------------------------------------------------------------------------------
-    def base_path(self, base: str | None = None) -> str:
-        """The base path for URLs: explicit > current request > adapter default."""
-        if base is not None:
-            return base.rstrip("/")
-        current = request_base.get()
-        return self.default_base if current is None else current
-
     def page_html(
-        self, label: str, base: str | None = None, *, websocket: bool = True
+        self, label: str, base: str | None = None, *, websocket: bool | None = None
     ) -> str | None:
         """The widget's page as served under `base`, or None for an unknown label."""
         widget = self.registry.get(label)
@@ -327,6 +364,8 @@ class App:
             return None
         widget.touch()
         base = self.base_path(base)
+        if websocket is None:
+            websocket = self.serves_websocket()
         with widget.lock:
             seq = widget.outbox.seq
             # the same page is asked for again and again (every visitor of a dashboard):
@@ -344,15 +383,28 @@ class App:
             widget.page_cache = (key, html)
             return html
 
+    async def page_html_async(
+        self, label: str, base: str | None = None, *, websocket: bool | None = None
+    ) -> str | None:
+        """`page_html` that can also serve widgets registered on another worker."""
+        base = self.base_path(base)  # read the request context here, not on another loop
+        if websocket is None:
+            websocket = self.serves_websocket()
+        await self.loop.run_async(self.prepare(label))
+        return self.page_html(label, base, websocket=websocket)
+
     def resync_message(self, widget: Widget) -> str:
         """Sent when a reconnecting page asks for history that is gone."""
         return p.unsequenced("pywry:resync", {"seq": widget.outbox.seq, "label": widget.label})
 
-    # -- admission and connections -------------------------------------------------------------
+    # -- admission and peers -------------------------------------------------------------------
     def admit(
         self, label: str, token: str | None, origin: str | None, host: str | None
     ) -> tuple[Widget | None, int | None]:
-        """Check a socket or stream request; returns (widget, None) or (None, close code)."""
+        """Check a socket, stream or post; returns (widget, None) or (None, close code).
+
+        An unknown widget is reported before the origin and the token are looked at.
+        """
         widget = self.registry.get(label)
         if widget is None:
             return None, p.CLOSE_UNKNOWN_WIDGET
@@ -364,75 +416,62 @@ class App:
             return None, p.CLOSE_BAD_TOKEN
         return widget, None
 
-    def attach(
-        self, widget: Widget, client: str, after: int, send: SendText, close: Close
-    ) -> Connection | None:
-        """Register a new connection; None when the widget already has too many."""
+    def attach(self, widget: Widget, client: str, after: int) -> Peer | None:
+        """Register a new peer of `widget` (on the loop); None when it has too many."""
         self.bind_loop()
         if widget.connections >= self.settings.server.max_connections_per_widget:
             log.warning("widget %r is at its connection limit", widget.label)
             return None
-        conn = Connection(self, widget, client, after, send, close)
+        peer = Peer(self, widget, client, after)
         if self.shared is not None:
-            self.shared.attached(conn)
-        self.connections.setdefault(widget.label, set()).add(conn)
+            self.shared.attached(peer)
+        self.peers.setdefault(widget.label, set()).add(peer)
         widget.connections += 1
         widget.ever_connected = True
         widget.touch()
         self.clients.connected(widget.label, client)
-        conn.start()
-        return conn
+        return peer
 
-    def detach(self, conn: Connection) -> None:
-        """Forget a closed connection; the widget and client stay for the reconnect window."""
-        conns = self.connections.get(conn.label)
-        if conns is None or conn not in conns:
+    def detach(self, peer: Peer, linger: float = 0.0) -> None:
+        """Forget a closed peer; its client's place is kept `linger` seconds past the window."""
+        peer.ended.set()
+        peers = self.peers.get(peer.label)
+        if peers is None or peer not in peers:
             return
-        conns.discard(conn)
-        if not conns:
-            self.connections.pop(conn.label, None)
+        peers.discard(peer)
+        if not peers:
+            self.peers.pop(peer.label, None)
         if self.shared is not None:
-            self.shared.detached(conn)
-        widget = conn.widget
+            self.shared.detached(peer)
+        widget = peer.widget
         widget.connections = max(0, widget.connections - 1)
-        widget.last_disconnect = time.monotonic()
+        widget.last_disconnect = time.monotonic() + linger
         widget.touch()
-        self.clients.disconnected(conn.label, conn.client)
+        self.clients.disconnected(peer.label, peer.client, linger=linger)
 
-    async def handle_event(self, conn: Connection, msg: p.Incoming) -> None:
+    async def handle_event(self, peer: Peer, msg: p.Incoming) -> None:
         """Acknowledge, de-duplicate and dispatch one browser event."""
-        widget = conn.widget
+        widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
             try:  # another worker holds the callbacks: de-duplicate and route in one step
-                await shared.route_event(conn, msg)
+                await shared.route_event(peer, msg)
             except BackendUnavailable as exc:
                 shared.outage(exc)  # no ack: the page resends it once we are back
             return
         if msg.id is not None:
             if shared is None:
-                fresh = self.clients.accept(widget.label, conn.client, msg.id)
+                fresh = self.clients.accept(widget.label, peer.client, msg.id)
             else:
                 try:
-                    fresh = await shared.accept(widget.label, conn.client, msg.id)
+                    fresh = await shared.accept(widget.label, peer.client, msg.id)
                 except BackendUnavailable as exc:
                     shared.outage(exc)  # no ack: the page resends it once we are back
                     return
-            conn.push(p.ack(msg.id))
+            peer.push(p.ack(msg.id))
             if not fresh:
                 return
-        await self.dispatcher.run(widget, msg, conn.push)
-
-    def client_left(self, label: str, token: str | None, client: str | None) -> int:
-        """A page said it is leaving (`/disconnect`); returns an HTTP status."""
-        widget = self.registry.get(label)
-        if widget is None:
-            return 404
-        if not tokens_equal(widget.token, token):
-            return 401
-        if client:
-            self.clients.disconnected(label, client, leaving=True)
-        return 204
+        await self.dispatcher.run(widget, msg, peer.push)
 
     # -- housekeeping --------------------------------------------------------------------------
     def health(self, internal_token: str | None) -> dict[str, Any]:
@@ -446,7 +485,7 @@ class App:
             "backend": str(getattr(self.settings.deploy.state_backend, "value", "memory")),
             "backend_available": not (self.shared is not None and self.shared.down),
             "widgets": len(self.registry),
-            "connections": sum(len(c) for c in self.connections.values()),
+            "connections": sum(len(c) for c in self.peers.values()),
             "clients": len(self.clients),
         }
 
@@ -481,8 +520,8 @@ class App:
                 log.exception("widget collection failed")
 
     async def aclose(self) -> None:
-        """Close every connection (pages reconnect elsewhere) and release the backend."""
-        for label in list(self.connections):
+        """Close every peer (pages reconnect elsewhere) and release the backend."""
+        for label in list(self.peers):
             await self.close_connections(label, p.CLOSE_RESTART)
         if self.shared is not None:
             await self.shared.stop()
@@ -493,8 +532,7 @@ class App:
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
-        self.loop = None
-        self._loop_thread = None
+        self.loop.unbind()
         self.dispatcher.shutdown()
 
 
@@ -517,8 +555,6 @@ def _call_site() -> str:
 
 
 def _worker_id(settings: PyWrySettings) -> str:
-    from ..state import get_worker_id  # noqa: PLC0415 - avoids an import cycle
-
     configured = settings.deploy.worker_id
     if configured and settings.server.workers > 1:
         return f"{configured}-{os.getpid()}"  # one configured id, several processes

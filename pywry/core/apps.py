@@ -9,8 +9,8 @@ or a single factory (called "index"), and routes:
   shows is per-visitor, collected after the visitor leaves) and answer with that widget's page;
 - `{base}/`: the "index" application if there is one, else a page listing every application.
 
-From a callback, `go_app(widget, "report")` sends every page of `widget` to another
-application (a `pywry:navigate` to `{base}/app/report`); plain links work too:
+From a callback, `pywry.core.navigation.go_app(widget, "report")` sends every page of `widget`
+to another application (a `pywry:navigate` to `{base}/app/report`); plain links work too:
 `<a href="?app=report">` on a page served at `{base}/`.
 """
 
@@ -22,14 +22,16 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .adapter import AdapterConfig
-from .app import App, default_app
-from .context import in_request, request_base
+from .context import request_scope
 from .http import HTML, HttpResponse
+from .routes import page_response
 
-__all__ = ["Applications", "app_url", "go_app"]
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["Applications"]
 
 log = logging.getLogger("pywry.apps")
 
@@ -114,113 +116,40 @@ class Applications:
             )
         return label
 
-    def _page_for(
-        self, cfg: AdapterConfig, name: str, result: Any, base: str, websocket: bool
-    ) -> HttpResponse:
-        from .http import page  # noqa: PLC0415
-
-        label = self._label(name, result)
-        widget = cfg.engine.get(label)
-        if widget is None:
-            raise LookupError(f"application {name!r} returned {label!r}, which is not a widget")
-        widget.state[STATE_KEY] = {"name": name, "base": base}
-        return page(cfg.engine, label, base, websocket=websocket)
-
     def _failed(self, name: str, exc: BaseException) -> HttpResponse:
         log.error("application %r failed: %s", name, exc, exc_info=exc)
         return self._page(500, f"Application {name!r} failed", None)
 
-    def visit_sync(
-        self, cfg: AdapterConfig, name: str | None, base: str, *, websocket: bool
+    async def visit(
+        self, app: App, name: str | None, base: str, *, websocket: bool
     ) -> HttpResponse:
-        """Run application `name` for this visitor (WSGI) and answer with its page."""
+        """Run application `name` for this visitor and answer with the page of what it showed.
+
+        A sync factory runs in a worker thread (it may block), an async one on the loop; both
+        see the request context, so the widget they show is this visitor's.
+        """
         chosen, answer = self.choose(name)
         if answer is not None:
             return answer
         if chosen is None:
             return self.index_page(base)
-        from .stream import ensure_loop, prepare_sync, run_sync  # noqa: PLC0415
-
         fn = self.factories[chosen]
-        ensure_loop(cfg.engine)  # a shared backend stores the new widget before we answer
-        tokens = in_request.set(True), request_base.set(base)
         try:
-            if inspect.iscoroutinefunction(fn):
-                result = run_sync(cfg.engine, _in_request(fn, base), 60)
-            else:
-                result = fn()
-                if inspect.isawaitable(result):
-                    raise TypeError(f"application {chosen!r} returned an awaitable; use async def")
-            refused = prepare_sync(cfg.engine, self._label(chosen, result))
+            with request_scope(app, base, websocket):
+                if inspect.iscoroutinefunction(fn):
+                    result = await fn()
+                else:
+                    result = await asyncio.to_thread(fn)  # copies the request context
+                    if inspect.isawaitable(result):
+                        result = await result
+            label = self._label(chosen, result)
+            refused = await app.prepare_or_refuse(label)
             if refused is not None:
                 return refused
-            return self._page_for(cfg, chosen, result, base, websocket)
+            widget = app.get(label)
+            if widget is None:
+                raise LookupError(f"application {chosen!r} returned {label!r}, not a widget")
+            widget.state[STATE_KEY] = {"name": chosen, "base": base}
+            return page_response(app, label, base, websocket=websocket)
         except Exception as exc:  # noqa: BLE001 - a broken factory is an error page, not a crash
             return self._failed(chosen, exc)
-        finally:
-            in_request.reset(tokens[0])
-            request_base.reset(tokens[1])
-
-    async def visit_async(
-        self, cfg: AdapterConfig, name: str | None, base: str, *, websocket: bool
-    ) -> HttpResponse:
-        """Run application `name` for this visitor (async servers) and answer with its page."""
-        chosen, answer = self.choose(name)
-        if answer is not None:
-            return answer
-        if chosen is None:
-            return self.index_page(base)
-        fn = self.factories[chosen]
-        tokens = in_request.set(True), request_base.set(base)
-        try:
-            if inspect.iscoroutinefunction(fn):
-                result = await fn()
-            else:
-                result = await asyncio.to_thread(fn)  # copies the context set above
-                if inspect.isawaitable(result):
-                    result = await result
-            from .stream import prepare_async  # noqa: PLC0415
-
-            label = self._label(chosen, result)
-            refused = await prepare_async(cfg.engine, label)
-            if refused is not None:
-                return refused
-            return self._page_for(cfg, chosen, result, base, websocket)
-        except Exception as exc:  # noqa: BLE001
-            return self._failed(chosen, exc)
-        finally:
-            in_request.reset(tokens[0])
-            request_base.reset(tokens[1])
-
-
-async def _in_request(fn: AppFactory, base: str) -> Any:
-    in_request.set(True)
-    request_base.set(base)
-    return await fn()
-
-
-def _label_of(widget: Any) -> str:
-    label = widget if isinstance(widget, str) else getattr(widget, "label", None)
-    if not isinstance(label, str):
-        raise TypeError(f"expected a widget handle or label, not {widget!r}")
-    return label
-
-
-def app_url(widget: Any, name: str, *, engine: App | None = None) -> str:
-    """The URL path of application `name`, next to the application that showed `widget`."""
-    if not isinstance(name, str) or not NAME.match(name):
-        raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
-    eng = engine or default_app()
-    record = eng.require(_label_of(widget))
-    info = record.state.get(STATE_KEY) or {}
-    base = info.get("base")
-    if not isinstance(base, str):
-        base = eng.base_path()
-    return f"{base}/app/{name}"
-
-
-def go_app(widget: Any, name: str, *, new_tab: bool = False, engine: App | None = None) -> Any:
-    """Send every page of `widget` to application `name` (a `pywry:navigate`)."""
-    eng = engine or default_app()
-    url = app_url(widget, name, engine=eng)
-    return eng.emit(_label_of(widget), "pywry:navigate", {"url": url, "newTab": new_tab})

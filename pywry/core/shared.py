@@ -24,7 +24,7 @@ from .widgets import Widget
 
 if TYPE_CHECKING:
     from .app import App
-    from .connection import Connection
+    from .peer import Peer
 
 log = logging.getLogger("pywry.shared")
 
@@ -52,8 +52,8 @@ class Shared:
         self.down = False
         self.saves: dict[str, asyncio.Future[Any]] = {}
         self.unsaved: list[Widget] = []
-        self.conn_ids: dict[Connection, str] = {}
-        self.by_id: dict[str, Connection] = {}
+        self.conn_ids: dict[Peer, str] = {}
+        self.by_id: dict[str, Peer] = {}
         self._lock = threading.Lock()
         self._live = False
         self._tasks: list[asyncio.Task[Any]] = []
@@ -109,11 +109,12 @@ class Shared:
         engine = self.engine
         widget.owner = self.worker_id
         with self._lock:
-            if not self._live or engine.loop is None:
+            if not self._live or engine.loop.loop is None:
                 self.unsaved.append(widget)
                 return
-        loop = engine.loop
-        if threading.get_ident() == engine._loop_thread:
+        loop = engine.loop.loop
+        assert loop is not None
+        if threading.get_ident() == engine.loop.thread:
             self.saves[widget.label] = loop.create_task(self._save(widget))
             return
         future = asyncio.run_coroutine_threadsafe(self._save(widget), loop)
@@ -176,16 +177,8 @@ class Shared:
         if len(self.queue) >= MAX_QUEUE:
             raise RuntimeError("pywry's publish queue is full: the state backend is not keeping up")
         self.queue.append(item)
-        engine = self.engine
-        if engine.loop is None or self.wake is None:
-            return
-        if threading.get_ident() == engine._loop_thread:
-            self.wake.set()
-        else:
-            try:
-                engine.loop.call_soon_threadsafe(self.wake.set)
-            except RuntimeError:
-                pass
+        if self.wake is not None:
+            self.engine.loop.call(self.wake.set)
 
     async def _publisher(self) -> None:
         assert self.wake is not None
@@ -233,7 +226,7 @@ class Shared:
         """A sequenced message (ours or another worker's) arrived; deliver it locally."""
         widget = self.engine.registry.get(label)
         if widget is not None and widget.outbox.append_encoded(seq, text):
-            self.engine._notify_now(label)
+            self.engine._wake(label)
 
     def on_widget(self, label: str, change: str, worker: str) -> None:
         """Another worker removed a widget or changed its content: follow it here."""
@@ -246,8 +239,8 @@ class Shared:
         widget = self.engine.registry.remove(label)
         if widget is None:
             return
-        conns = self.engine.connections.pop(label, set())
-        self.engine._close_all(list(conns), p.CLOSE_UNKNOWN_WIDGET)
+        conns = self.engine.peers.pop(label, set())
+        self.engine.shut_peers(list(conns), p.CLOSE_UNKNOWN_WIDGET)
 
     async def _refresh(self, label: str) -> None:
         try:
@@ -303,7 +296,7 @@ class Shared:
         """Shared de-duplication: True the first time any worker sees this event."""
         return await self.backend.accept_event(label, client, ident)
 
-    async def route_event(self, conn: Connection, msg: p.Incoming) -> None:
+    async def route_event(self, conn: Peer, msg: p.Incoming) -> None:
         """De-duplicate an event and send it to the worker that holds the widget's callbacks.
 
         One round trip to the store does both (the cross-worker hot path); the ack goes out once
@@ -339,13 +332,13 @@ class Shared:
                 )
             )
 
-    def attached(self, conn: Connection) -> None:
+    def attached(self, conn: Peer) -> None:
         """Track a new local connection for heartbeats and routed replies."""
         conn_id = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
         self.conn_ids[conn] = conn_id
         self.by_id[conn_id] = conn
 
-    def detached(self, conn: Connection) -> None:
+    def detached(self, conn: Peer) -> None:
         """Forget a local connection (and tell the store, in order with everything else)."""
         conn_id = self.conn_ids.pop(conn, None)
         if conn_id is not None:
@@ -416,8 +409,8 @@ class Shared:
             return
         self._log_down(exc)
         engine = self.engine
-        conns = [c for cs in engine.connections.values() for c in cs]
-        engine._close_all(conns, p.CLOSE_RESTART)
+        conns = [c for cs in engine.peers.values() for c in cs]
+        engine.shut_peers(conns, p.CLOSE_RESTART)
         self._recovering = asyncio.get_running_loop().create_task(self._recover())
 
     async def _recover(self) -> None:

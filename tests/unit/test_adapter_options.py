@@ -1,7 +1,8 @@
-"""Adapter options, page factories and embedding, without a server (issue 7)."""
+"""Adapter options, page factories and embedding, without a server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -10,9 +11,15 @@ import pytest
 
 from pywry.config import PyWrySettings
 from pywry.core import protocol as p
-from pywry.core.adapter import configure, embed_html, host_static
 from pywry.core.app import App
-from pywry.core.apps import Applications, app_url, go_app
+from pywry.core.apps import Applications
+from pywry.core.embed import embed_html
+from pywry.core.files import host_file
+from pywry.core.navigation import app_url, go_app
+
+
+def configure(app: App, **options: object) -> App:
+    return app.configure(**options)
 
 
 @pytest.fixture
@@ -46,17 +53,17 @@ def test_process_wide_options_reach_the_engine_settings(engine: App) -> None:
     assert engine.settings.server.cdn == "https://cdn.example/plotly.min.js"
 
 
-def test_origin_policy_is_per_adapter_and_keeps_the_refusal_order(engine: App) -> None:
-    w = engine.add_widget("<p>x</p>", label="chart")
-    default = configure(engine)
-    assert default.origins is engine.origins
-    strict = configure(engine, allowed_origins=["https://*.example.com"])
-    custom = configure(engine, check_origin=lambda origin: origin.endswith(".test"))
+def test_origin_policy_is_per_app_and_keeps_the_refusal_order() -> None:
+    strict = App(PyWrySettings(), allowed_origins=["https://*.example.com"])
+    custom = App(PyWrySettings(), check_origin=lambda origin: origin.endswith(".test"))
+    w = strict.add_widget("<p>x</p>", label="chart")
+    c = custom.add_widget("<p>x</p>", label="chart")
     host = "127.0.0.1:8000"
     assert strict.admit("chart", w.token, "https://app.example.com", host)[0] is w
     assert strict.admit("chart", w.token, "https://evil.example", host)[1] == p.CLOSE_BAD_ORIGIN
-    assert custom.admit("chart", w.token, "http://a.test", host)[0] is w
-    assert custom.admit("chart", w.token, "http://a.example.com", host)[1] == p.CLOSE_BAD_ORIGIN
+    assert custom.admit("chart", c.token, "http://a.test", host)[0] is c
+    assert custom.admit("chart", c.token, "http://a.example.com", host)[1] == p.CLOSE_BAD_ORIGIN
+    assert custom.admit("chart", w.token, "http://a.test", host)[1] == p.CLOSE_BAD_TOKEN
     # unknown widget first, then origin, then token
     assert strict.admit("nope", "x", "https://evil.example", host)[1] == p.CLOSE_UNKNOWN_WIDGET
     assert strict.admit("chart", "bad", "https://evil.example", host)[1] == p.CLOSE_BAD_ORIGIN
@@ -68,13 +75,13 @@ def test_host_static_never_leaves_its_folder(engine: App, tmp_path: Path) -> Non
     (tmp_path / "pub" / "a.css").write_text("body{}")
     (tmp_path / "secret.txt").write_text("no")
     (tmp_path / "pub" / "link.txt").symlink_to(tmp_path / "secret.txt")
-    cfg = configure(engine, static_dir=tmp_path / "pub")
-    ok = host_static(cfg, "a.css", None)
+    root = configure(engine, static_dir=tmp_path / "pub").static_dir
+    ok = host_file(root, "a.css", None)
     assert ok.status == 200 and ok.body == b"body{}" and ok.content_type.startswith("text/css")
-    assert host_static(cfg, "a.css", ok.headers["ETag"]).status == 304
+    assert host_file(root, "a.css", ok.headers["ETag"]).status == 304
     for bad in ("../secret.txt", "/etc/passwd", "x/../../secret.txt", "link.txt", "", "a.css\\x"):
-        assert host_static(cfg, bad, None).status == 404, bad
-    assert host_static(configure(engine), "a.css", None).status == 404
+        assert host_file(root, bad, None).status == 404, bad
+    assert host_file(App(PyWrySettings()).static_dir, "a.css", None).status == 404
 
 
 def test_applications_are_validated(engine: App) -> None:
@@ -104,31 +111,36 @@ def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
 
     cfg = configure(engine, apps={"report": report, "broken": broken, "none": lambda: None})
     apps = cfg.apps
-    index = apps.visit_sync(cfg, None, "/pywry", websocket=False)
+    assert apps is not None
+
+    def visit(name: str | None) -> object:
+        return asyncio.run(apps.visit(cfg, name, "/pywry", websocket=False))
+
+    index = visit(None)
     assert index.status == 200 and b'href="/pywry/app/report"' in index.body
-    first = apps.visit_sync(cfg, "report", "/pywry", websocket=False)
-    second = apps.visit_sync(cfg, "report", "/pywry", websocket=False)
+    first = visit("report")
+    second = visit("report")
     labels = [json.loads(re.search(rb'bootstrap">(.*?)</script>', r.body).group(1))["label"]
               for r in (first, second)]  # fmt: skip
     assert labels == made and labels[0] != labels[1]
-    assert apps.visit_sync(cfg, "nope", "/pywry", websocket=False).status == 404
-    assert apps.visit_sync(cfg, "broken", "/pywry", websocket=False).status == 500
-    assert apps.visit_sync(cfg, "none", "/pywry", websocket=False).status == 500
-    assert app_url(made[0], "summary", engine=engine) == "/pywry/app/summary"
-    seq = go_app(made[0], "summary", engine=engine)
+    assert visit("nope").status == 404
+    assert visit("broken").status == 500
+    assert visit("none").status == 500
+    assert app_url(made[0], "summary", app=engine) == "/pywry/app/summary"
+    seq = go_app(made[0], "summary", app=engine)
     text = engine.require(made[0]).outbox.since(0)
     assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
 
 
 def test_embed_html_is_an_escaped_iframe(engine: App) -> None:
     engine.add_widget("<p>x</p>", label="chart", title='A "quoted" <title>')
-    html = embed_html("chart", "/pywry", engine=engine, height="60vh")
+    html = embed_html("chart", "/pywry", app=engine, height="60vh")
     assert html.startswith('<iframe class="pywry-widget" src="/pywry/widget/chart"')
     assert "&quot;quoted&quot; &lt;title&gt;" in html and "height:60vh" in html
     with pytest.raises(ValueError, match="height"):
-        embed_html("chart", engine=engine, height='1px" onload="x')
+        embed_html("chart", app=engine, height='1px" onload="x')
     with pytest.raises(ValueError, match="label"):
-        embed_html("bad label", engine=engine)
+        embed_html("bad label", app=engine)
 
 
 def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +151,6 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
 
     previous = engine_module.current_default()
     engine_module.set_default_app(App(PyWrySettings()))
-    monkeypatch.setattr(inline, "_app", None)
     try:
         app = inline.get_server_app(apps={"report": lambda: inline.show("<p>report</p>")})
         with TestClient(app) as client:

@@ -14,6 +14,6 @@ class PyWryConfig(AppConfig):
 
     def ready(self) -> None:
         """Apply `settings.PYWRY` before the project's modules register widgets."""
-        from .conf import get_config  # noqa: PLC0415
+        from .conf import get_app  # noqa: PLC0415 - settings are ready only now
 
-        get_config()
+        get_app()

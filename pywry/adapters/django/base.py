@@ -1,23 +1,31 @@
-"""Where the pywry URLconf is included, as the browser sees it."""
+"""Where the pywry URLconf is included, as Django's URL resolver says, and Django's requests."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_urlconf, reverse
 
-from ...core import http
-from .conf import get_config
+from ...core.app import App
+from ...core.context import RequestInfo
+from ...core.http import base_from
 
 
-def mount_base(request: HttpRequest | None = None) -> str | None:
-    """The base path of the pywry routes (script prefix + include prefix [+ proxy prefix])."""
+def mount_base(app: App, request: HttpRequest | None = None) -> str | None:
+    """The base path of pywry's routes (script prefix + include prefix [+ proxy prefix])."""
     try:
-        health = reverse("pywry:health")
+        root = reverse("pywry:serve", kwargs={"rest": ""})
     except NoReverseMatch:
         return None
-    base = health[: -len("/health")]
-    if request is None:
-        return base
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    trust = get_config().engine.settings.server.trust_forwarded_prefix
-    return http.base_from(base, headers, trust)
+    headers = {} if request is None else {k.lower(): v for k, v in request.headers.items()}
+    return base_from(root, headers, app.settings.server.trust_forwarded_prefix)
+
+
+def probe_for(app: App) -> object:
+    """A request probe: Django sets a URLconf for the thread (or task) of every request."""
+
+    def probe() -> RequestInfo | None:
+        if get_urlconf() is None:
+            return None
+        return RequestInfo(mount_base(app), False)
+
+    return probe

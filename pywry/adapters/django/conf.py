@@ -9,7 +9,8 @@
         "check_origin": "myproject.security.origin_ok",  # a callable, or its dotted path
     }
 
-Without `PYWRY`, settings come from the environment and config file as everywhere else.
+Without `PYWRY`, settings come from the environment and config file as everywhere else. The
+Django adapter serves the default app, configured from `PYWRY` once per process.
 """
 
 from __future__ import annotations
@@ -23,26 +24,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ...config import ConfigError, PyWrySettings
-from ...core import app as engine_module
-from ...core.adapter import AdapterConfig, configure
-from ...core.app import App, default_app, set_default_app
+from ...core import app as app_module
+from ...core.app import App
+from ...core.options import OPTION_NAMES
 from ...core.origins import OriginPolicy
 
-__all__ = ["get_config", "settings_options"]
+__all__ = ["get_app", "settings_options"]
 
 log = logging.getLogger("pywry.django")
 SECTIONS = ("server", "deploy")
-OPTIONS = (
-    "allowed_origins",
-    "check_origin",
-    "reconnect_timeout",
-    "max_payload_size",
-    "session_expire_seconds",
-    "cdn",
-    "static_dir",
-    "apps",
-)
-_config: AdapterConfig | None = None
 _lock = threading.Lock()
 
 
@@ -53,27 +43,27 @@ def _raw() -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ImproperlyConfigured(f"settings.PYWRY must be a dict, not {type(raw).__name__}")
     for key in raw:
-        if key not in SECTIONS and key not in OPTIONS:
+        if key not in SECTIONS and key not in OPTION_NAMES:
             raise ImproperlyConfigured(
                 f"settings.PYWRY[{key!r}]: unknown key; use "
-                f"{', '.join(repr(k) for k in SECTIONS + OPTIONS)}"
+                f"{', '.join(repr(k) for k in SECTIONS + OPTION_NAMES)}"
             )
     return raw
 
 
-def _engine(raw: dict[str, Any]) -> App:
-    """The process engine, built with the PYWRY sections when they are given."""
+def _with_sections(raw: dict[str, Any]) -> App:
+    """The default app, built (or re-set) with the PYWRY sections when they are given."""
     if not any(raw.get(s) for s in SECTIONS):
-        return default_app()
+        return app_module.default_app()
     try:
         loaded = PyWrySettings(server=raw.get("server"), deploy=raw.get("deploy"))
     except (ConfigError, ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"settings.PYWRY: {exc}") from None
-    current = engine_module.current_default()
+    current = app_module.current_default()
     if current is None:
-        engine = App(loaded)
-        set_default_app(engine)
-        return engine
+        created = App(loaded)
+        app_module.set_default_app(created)
+        return created
     # Widgets were registered before Django read PYWRY: keep them, take the new settings.
     if loaded.deploy.state_backend != current.settings.deploy.state_backend:
         log.warning(
@@ -96,31 +86,23 @@ def _resolve(key: str, value: Any) -> Any:
 
 def settings_options() -> dict[str, Any]:
     """The adapter options given in `settings.PYWRY`."""
-    raw = _raw()
-    return {k: _resolve(k, v) for k, v in raw.items() if k in OPTIONS}
+    return {k: _resolve(k, v) for k, v in _raw().items() if k in OPTION_NAMES}
 
 
-def get_config() -> AdapterConfig:
-    """The Django adapter's config from `settings.PYWRY` (built once per process)."""
-    global _config
-    if _config is not None:
-        return _config
+def get_app(**options: Any) -> App:
+    """The app Django serves: `settings.PYWRY` applied once, then `options` over it."""
     with _lock:
-        if _config is None:
-            raw = _raw()
-            engine = _engine(raw)
-            try:
-                _config = configure(engine, **settings_options())
-            except (TypeError, ValueError) as exc:
-                raise ImproperlyConfigured(f"settings.PYWRY: {exc}") from None
-        return _config
+        served = _with_sections(_raw())
+        if "django" not in served.extensions:
+            _configure(served, settings_options())
+            served.extensions["django"] = True
+    if options:
+        _configure(served, options)
+    return served
 
 
-def config_with(**options: Any) -> AdapterConfig:
-    """A config for `urls.build(**options)`: PYWRY options overridden by `options`."""
-    base = get_config()
-    merged = {**settings_options(), **options}
+def _configure(served: App, options: dict[str, Any]) -> None:
     try:
-        return configure(base.engine, **merged)
+        served.configure(**options)
     except (TypeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"pywry urls.build(): {exc}") from None
+        raise ImproperlyConfigured(f"settings.PYWRY: {exc}") from None

@@ -7,8 +7,9 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ....core.adapter import embed_html
+from ....core.embed import embed_html
 from ..base import mount_base
+from ..conf import get_app
 
 register = template.Library()
 
@@ -18,5 +19,6 @@ def pywry_widget(
     context: template.Context, widget: Any, height: str = "480px", title: str | None = None
 ) -> SafeString:
     """An `<iframe>` of the widget's page (a handle from `show()` or a label)."""
-    request = context.get("request")
-    return mark_safe(embed_html(widget, mount_base(request), height=height, title=title))
+    app = get_app()
+    base = mount_base(app, context.get("request"))
+    return mark_safe(embed_html(widget, base, app=app, height=height, title=title))

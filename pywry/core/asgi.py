@@ -1,0 +1,186 @@
+"""pywry as a plain ASGI application: HTTP, WebSocket and lifespan scopes.
+
+Mount it anywhere (`Mount("/pywry", app.asgi)`): the base path comes from `root_path` (and a
+trusted `X-Forwarded-Prefix`). Given a `fallback` ASGI app, every path that is not pywry's goes
+there, marked as a request being handled, which is how deploy mode puts pywry's routes at the
+root of the user's FastAPI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from .context import request_scope
+from .http import HttpResponse, Request, Response, base_from
+from .routes import match, respond
+from .socket import serve_socket
+
+if TYPE_CHECKING:
+    from .app import App
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DRAIN_CAP = 16 * 1024 * 1024  # a refused body up to this size is read to the end
+
+
+class ASGIApp:
+    """The ASGI face of one `App`."""
+
+    def __init__(self, app: App, fallback: ASGI | None = None) -> None:
+        self.app = app
+        self.fallback = fallback
+
+    def around(self, fallback: ASGI) -> ASGIApp:
+        """This app in front of `fallback` (which gets every path that is not pywry's)."""
+        return ASGIApp(self.app, fallback)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            if self.fallback is not None:
+                await self.fallback(scope, receive, send)
+            else:
+                await self._lifespan(receive, send)
+            return
+        app = self.app
+        app.bind_loop()
+        req = request_of(app, scope)
+        found = match(app, req.path)
+        if found is None and self.fallback is not None:
+            with request_scope(None, req.base, True):
+                await self.fallback(scope, receive, send)
+            return
+        if kind == "websocket":
+            if found is None or found[0] != "ws":
+                await send({"type": "websocket.close", "code": 1000})
+                return
+            await serve_socket(app, req, found[1], _Socket(receive, send))
+            return
+        if req.method == "POST":
+            req.body = await _body(receive, app.payload_limit)
+        await _send(await respond(app, req), receive, send, head=req.method == "HEAD")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.app.prepare()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.app.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def request_of(app: App, scope: Scope) -> Request:
+    """The neutral request for an HTTP or WebSocket scope."""
+    root = scope.get("root_path", "") or ""
+    path = scope.get("path", "") or "/"
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
+    base = base_from(root, headers, app.settings.server.trust_forwarded_prefix)
+    return Request(scope.get("method", "GET"), path, base, query, headers)
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None when it is over `limit` (the rest is drained, up to a cap)."""
+    parts: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(parts)
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        size += len(chunk)
+        if size > limit:
+            while more and size < DRAIN_CAP:
+                message = await receive()
+                size += len(message.get("body", b""))
+                more = message.get("more_body", False) and message["type"] != "http.disconnect"
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _start(res: Response, length: int | None) -> Message:
+    headers = [(b"content-type", res.content_type.encode("latin-1"))]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in res.headers.items()]
+    return {"type": "http.response.start", "status": res.status, "headers": headers}
+
+
+async def _send(res: Response, receive: Receive, send: Send, *, head: bool) -> None:
+    if isinstance(res, HttpResponse):
+        await send(_start(res, len(res.body)))
+        await send({"type": "http.response.body", "body": b"" if head else res.body})
+        return
+    streaming = asyncio.ensure_future(_stream(res, send))
+    watching = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((streaming, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (streaming, watching):
+            task.cancel()
+        await asyncio.gather(streaming, watching, return_exceptions=True)
+
+
+async def _stream(res: Response, send: Send) -> None:
+    assert not isinstance(res, HttpResponse)
+    await send(_start(res, None))
+    chunks = res.chunks
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        closing = getattr(chunks, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _Socket:
+    """An ASGI WebSocket scope as a `pywry.core.socket.Socket`."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self._closed = False
+
+    async def accept(self, subprotocol: str | None) -> None:
+        message = await self._receive()
+        if message["type"] != "websocket.connect":
+            raise ConnectionError("the browser left before the handshake")
+        await self._send({"type": "websocket.accept", "subprotocol": subprotocol})
+
+    async def send(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def receive(self) -> str | bytes | None:
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self._closed = True
+            return None
+        text = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if not self._closed:
+            self._closed = True
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})

@@ -1,0 +1,215 @@
+"""One peer: one browser client of one widget, whatever transport carries it.
+
+A WebSocket, an event stream and a single event POST are all peers. A peer reads browser frames
+(`receive_text`, `receive_bytes`: size, rate and malformed-frame policy, then the app handles
+the event) and gathers what the browser must be sent (`collect`: its own unsequenced replies,
+then whatever its cursor has not delivered yet). The transport loops (`pywry.core.socket`,
+`pywry.core.stream`) only decide how to wait and how to write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from . import protocol as p
+from .cursor import Cursor
+from .widgets import Widget
+
+if TYPE_CHECKING:
+    from .app import App
+
+log = logging.getLogger("pywry.peer")
+
+BAD_FRAME_LIMIT = 10
+BAD_FRAME_WINDOW = 60.0
+MAX_BATCH = 256
+
+
+class RateLimiter:
+    """Token bucket: `rate` events per second with a burst of the same size."""
+
+    __slots__ = ("rate", "tokens", "stamp")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        """Take one token if there is one."""
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Wake:
+    """An `asyncio.Event` for its one waiter (the peer's transport loop), without per-wait lookups.
+
+    Only the loop thread may call it; other threads go through `App.notify`.
+    """
+
+    __slots__ = ("_flag", "_loop", "_waiter")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the waiter (or make the next `wait` return at once)."""
+        if not self._flag:
+            self._flag = True
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Reset, so the next `wait` blocks until `set`."""
+        self._flag = False
+
+    def is_set(self) -> bool:
+        """True between `set` and `clear`."""
+        return self._flag
+
+    async def wait(self) -> bool:
+        """Return once set."""
+        while not self._flag:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return True
+
+
+class Peer:
+    """One client of one widget: what it sent, what it still has to be sent, and its limits."""
+
+    def __init__(self, app: App, widget: Widget, client: str, after: int) -> None:
+        self.app = app
+        self.widget = widget
+        self.label = widget.label
+        self.client = client
+        self.cursor = Cursor([widget.outbox], [after])
+        self.direct: deque[str] = deque()
+        self.wake = Wake()
+        self.closed = False
+        self.close_code: int | None = None
+        self._bad: deque[float] = deque()
+        self._rate = RateLimiter(app.settings.server.max_events_per_second)
+        # While an event is handled its ack (and any error) waits for the first answer or the
+        # end of handling, so ack and answer usually leave in one frame.
+        self._holding = False
+        self.ended = asyncio.Event()  # set once the transport is gone and the peer detached
+
+    @property
+    def last_seq(self) -> int:
+        """The last widget seq this peer was given."""
+        return self.cursor.position(0)
+
+    # -- what goes out ---------------------------------------------------------------------------
+    def push(self, text: str) -> None:
+        """Queue an unsequenced message (ack, error) for this peer only."""
+        if self.closed:
+            return
+        if len(self.direct) >= self.app.settings.server.max_queued_messages:
+            log.warning("client %s of %r fell too far behind; closing", self.client, self.label)
+            self.shut(p.CLOSE_POLICY)
+            return
+        self.direct.append(text)
+        if not self._holding:
+            self.wake.set()
+
+    def replies(self) -> list[str]:
+        """Take the unsequenced messages queued for this peer."""
+        direct = self.direct
+        out = list(direct)
+        direct.clear()
+        return out
+
+    async def collect(self) -> list[str]:
+        """Everything to send now: own replies first, then undelivered stream messages.
+
+        A stream whose local history has a gap is filled from the shared store when one is in
+        use; otherwise (or when the store has lost it too) the page is told to resynchronise.
+        """
+        frames = self.replies() if self.direct else []
+        cursor = self.cursor
+        if not cursor.behind():
+            return frames
+        texts, gaps = cursor.take()
+        frames.extend(texts)
+        for index in gaps:
+            fetched = await self.app.fetch_since(self.widget, cursor.position(index))
+            if fetched is None:
+                cursor.resync(index)
+                frames.append(self.app.resync_message(self.widget))
+            else:
+                frames.extend(fetched)
+                cursor.fill(index, fetched)
+        return frames
+
+    # -- what comes in ---------------------------------------------------------------------------
+    async def receive_text(self, text: str) -> None:
+        """Handle one text frame (or POST body) from the browser."""
+        if self.closed:
+            return
+        if not self._rate.allow():
+            self.shut(p.CLOSE_POLICY)
+            return
+        try:
+            msg = p.parse_incoming(text, self.app.settings.server.max_payload_size)
+        except p.ProtocolError as exc:
+            if exc.code == "too-big":
+                log.info("closing %s on %r: %s", self.client, self.label, exc.detail)
+                self.shut(p.CLOSE_TOO_BIG)
+                return
+            self.bad_frame(exc.detail)
+            return
+        self._holding = True
+        try:
+            await self.app.handle_event(self, msg)
+        finally:
+            self._holding = False
+            if self.direct:
+                self.wake.set()
+
+    async def receive_bytes(self, data: bytes) -> None:
+        """Binary frames are not part of the protocol."""
+        if self.closed:
+            return
+        if len(data) > self.app.settings.server.max_payload_size:
+            self.shut(p.CLOSE_TOO_BIG)
+            return
+        self.bad_frame("binary frames are not accepted; send JSON text")
+
+    def bad_frame(self, detail: str) -> None:
+        """Answer a malformed frame; too many within a minute close the peer."""
+        log.info("bad frame from %s on %r: %s", self.client, self.label, detail)
+        now = time.monotonic()
+        bad = self._bad
+        bad.append(now)
+        while bad and bad[0] < now - BAD_FRAME_WINDOW:
+            bad.popleft()
+        self.push(p.error("bad-message", detail))
+        if len(bad) >= BAD_FRAME_LIMIT:
+            self.shut(p.CLOSE_POLICY)
+
+    # -- ending ----------------------------------------------------------------------------------
+    def shut(self, code: int) -> None:
+        """Ask the transport to close with `code` once what is queued has been sent."""
+        if self.close_code is None:
+            self.close_code = code
+        self.closed = True
+        self.wake.set()

@@ -1,0 +1,147 @@
+"""pywry's routes: which path is which, and the answer to each. The one route table.
+
+Under the base path: the page `{WIDGET_PREFIX}/{label}`, the socket `/ws/{label}`, the event
+stream `/sse/{label}`, event posts `/events/{label}`, disconnects `/disconnect/{label}`, assets
+`/pywry-static/{name}`, `/health`, and when configured the host's files `/static/{path}` and the
+page factories `/` and `/app/{name}`. Every server driver asks `match` and `respond`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from . import files, stream
+from .context import request_scope
+from .http import (
+    CLIENT_ID,
+    HTML,
+    HttpResponse,
+    Request,
+    Response,
+    close_code_response,
+    error_response,
+    json_response,
+)
+
+if TYPE_CHECKING:
+    from .app import App
+
+Handler = Callable[["App", Request, str], Awaitable[Response]]
+
+SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app")
+METHODS = {
+    "page": ("GET", "HEAD"),
+    "ws": ("GET",),
+    "sse": ("GET",),
+    "events": ("POST",),
+    "disconnect": ("POST",),
+    "pywry-static": ("GET", "HEAD"),
+    "health": ("GET", "HEAD"),
+    "static": ("GET", "HEAD"),
+    "index": ("GET",),
+    "app": ("GET",),
+}
+
+
+def match(app: App, path: str) -> tuple[str, str] | None:
+    """`(route, parameter)` for a path below the base, or None when it is not pywry's."""
+    if path in ("", "/"):
+        return ("index", "") if app.apps is not None else None
+    if path == "/health":
+        return "health", ""
+    if path.startswith("/static/") and app.static_dir is not None:
+        return "static", path[len("/static/") :]
+    head, _, rest = path[1:].partition("/")
+    if rest and "/" not in rest and head in SINGLE and (head != "app" or app.apps is not None):
+        return head, rest
+    prefix = app.settings.server.widget_prefix
+    if path.startswith(prefix + "/"):
+        label = path[len(prefix) + 1 :]
+        if label and "/" not in label:
+            return "page", label
+    return None
+
+
+async def respond(app: App, req: Request) -> Response:
+    """The answer to an HTTP request for one of pywry's routes."""
+    found = match(app, req.path)
+    if found is None:
+        return error_response(404, "not-found", "no such pywry route")
+    route, param = found
+    if req.method not in METHODS[route]:
+        return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
+    with request_scope(app, req.base, req.websocket):
+        return await HANDLERS[route](app, req, param)
+
+
+async def _page(app: App, req: Request, label: str) -> Response:
+    refused = await app.prepare_or_refuse(label)
+    if refused is not None:
+        return refused
+    return page_response(app, label, req.base, websocket=req.websocket)
+
+
+def page_response(app: App, label: str, base: str, *, websocket: bool) -> HttpResponse:
+    """A widget's page, or 404 for an unknown label."""
+    html = app.page_html(label, base, websocket=websocket)
+    if html is None:
+        return error_response(404, "unknown-widget", f"no widget called {label!r}")
+    return HttpResponse(200, html.encode(), HTML, {"Cache-Control": "no-store"})
+
+
+async def _socket_over_http(app: App, req: Request, label: str) -> Response:
+    return error_response(426, "upgrade-required", "open this URL as a WebSocket")
+
+
+async def _asset(app: App, req: Request, name: str) -> Response:
+    return files.asset(app.assets, name, req.header("if-none-match"))
+
+
+async def _health(app: App, req: Request, _: str) -> Response:
+    return json_response(200, app.health(req.header("x-pywry-internal-token")))
+
+
+async def _host_file(app: App, req: Request, path: str) -> Response:
+    return files.host_file(app.static_dir, path, req.header("if-none-match"))
+
+
+async def _disconnect(app: App, req: Request, label: str) -> Response:
+    token = req.header("x-pywry-token") or req.query.get("token")
+    widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
+    if widget is None:
+        return close_code_response(code or 4001)
+    client = req.query.get("client") or req.header("x-pywry-client")
+    if client and CLIENT_ID.match(client):
+        app.clients.disconnected(label, client, leaving=True)
+    return HttpResponse(204)
+
+
+async def _application(app: App, req: Request, name: str) -> Response:
+    apps = app.apps
+    if apps is None:
+        return error_response(404, "not-found", "no applications are configured")
+    chosen = req.query.get("app") if name == "" else name
+    return await apps.visit(app, chosen, req.base, websocket=req.websocket)
+
+
+async def _sse(app: App, req: Request, label: str) -> Response:
+    return await stream.open_stream(app, req, label)
+
+
+async def _post(app: App, req: Request, label: str) -> Response:
+    return await stream.handle_post(app, req, label)
+
+
+HANDLERS: dict[str, Handler] = {
+    "page": _page,
+    "ws": _socket_over_http,
+    "sse": _sse,
+    "events": _post,
+    "disconnect": _disconnect,
+    "pywry-static": _asset,
+    "health": _health,
+    "static": _host_file,
+    "index": _application,
+    "app": _application,
+}

@@ -1,0 +1,118 @@
+"""WebSocket transport: the handshake decision, the reader and the ordered writer of one peer.
+
+A server driver (the ASGI app, the aiohttp route) wraps its socket in a `Socket` of four
+coroutines and hands it to `serve_socket`; every close code, the token subprotocol, the resume
+point and the size policy are decided here, the same for every server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from . import protocol as p
+from .http import CLIENT_ID, Request, query_int
+from .peer import MAX_BATCH, Peer
+from .tokens import new_label, split_header, token_from_subprotocols
+
+if TYPE_CHECKING:
+    from .app import App
+
+log = logging.getLogger("pywry.socket")
+
+CLOSE_TRY_LATER = 1013
+WRITER_GRACE = 1.0  # how long a closing peer's writer may take to flush
+
+
+class Socket(Protocol):
+    """What a server driver provides for one WebSocket."""
+
+    async def accept(self, subprotocol: str | None) -> None:
+        """Complete the handshake, echoing `subprotocol` when given."""
+
+    async def send(self, text: str) -> None:
+        """Send one text frame."""
+
+    async def receive(self) -> str | bytes | None:
+        """The next frame, or None once the browser is gone."""
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close from the server side."""
+
+
+async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
+    """Serve `{base}/ws/{label}` until either side closes.
+
+    The handshake is always accepted (with the token subprotocol echoed) and then closed with a
+    code when refused, so the browser learns why instead of seeing a bare 1006.
+    """
+    token, echo = token_from_subprotocols(split_header(req.header("sec-websocket-protocol")))
+    refused = await app.prepare_or_refuse(label)
+    if refused is not None:
+        await ws.accept(echo)
+        await ws.close(CLOSE_TRY_LATER, "try again later")
+        return
+    widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
+    await ws.accept(echo)
+    if widget is None:
+        await ws.close(code or p.CLOSE_POLICY)
+        return
+    client = req.query.get("client") or ""
+    if not CLIENT_ID.match(client):
+        client = new_label()
+    after = query_int(req.query.get("after"), widget.outbox.seq) or 0
+    peer = app.attach(widget, client, after)
+    if peer is None:
+        await ws.close(p.CLOSE_POLICY, "too many connections")
+        return
+    writer = asyncio.get_running_loop().create_task(_write(peer, ws))
+    peer.wake.set()  # the replay after `after` goes out straight away
+    try:
+        while not peer.closed:
+            frame = await ws.receive()
+            if frame is None:
+                break
+            if isinstance(frame, str):
+                await peer.receive_text(frame)
+            else:
+                await peer.receive_bytes(frame)
+    except Exception as exc:  # noqa: BLE001 - a broken transport ends the peer quietly
+        log.debug("socket of %s on %r ended: %s", client, label, exc)
+    finally:
+        peer.closed = True
+        peer.wake.set()
+        if not writer.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), WRITER_GRACE)
+            except Exception:  # noqa: BLE001 - a stuck or failed writer is cancelled
+                writer.cancel()
+        app.detach(peer)
+
+
+async def _write(peer: Peer, ws: Socket) -> None:
+    """Send what the peer collects whenever it is woken; close with its code at the end."""
+    wake = peer.wake
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            frames = await peer.collect()
+            if len(frames) <= MAX_BATCH:
+                if frames:
+                    await ws.send(p.batch(frames))
+            else:
+                for i in range(0, len(frames), MAX_BATCH):
+                    await ws.send(p.batch(frames[i : i + MAX_BATCH]))
+            if peer.closed:
+                break
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the browser went away mid-send
+        log.debug("send to %s on %r failed: %s", peer.client, peer.label, exc)
+        peer.closed = True
+    if peer.close_code is not None:
+        try:
+            await ws.close(peer.close_code, "")
+        except Exception:  # noqa: BLE001 - already gone
+            pass
