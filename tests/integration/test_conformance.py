@@ -469,9 +469,49 @@ def test_template_helper_embeds_the_widget(servers: dict[str, Server], framework
 def test_get_widget_html_in_a_host_view_fits_the_transport(
     servers: dict[str, Server], framework: str
 ) -> None:
-    boot = bootstrap(httpx.get(servers[framework].url + "/host/page").text)
+    page = httpx.get(servers[framework].url + "/host/page").text
+    boot = bootstrap(page)
     assert boot["stream"] == "/pywry/sse/board"
     assert boot["ws"] == ("/pywry/ws/board" if framework in WEBSOCKETS else None)
+    assert '<script src="/pywry/pywry-static/bridge.js' in page  # not the site root
+
+
+VISITS = [
+    ("fastapi", "/host/visit"),
+    ("fastapi", "/host/visit-sync"),
+    ("flask", "/host/visit"),
+    ("aiohttp", "/host/visit"),
+    ("django-wsgi", "/host/visit"),
+    ("django-asgi", "/host/visit"),
+]
+
+
+@pytest.mark.parametrize(("framework", "route"), VISITS, ids=[f"{f}{r}" for f, r in VISITS])
+def test_show_in_a_host_route_is_per_visitor_without_middleware(
+    servers: dict[str, Server], framework: str, route: str
+) -> None:
+    """No pywry middleware in any host: each visit still gets its own unguessable widget."""
+    server = servers[framework]
+    pages = [httpx.get(server.url + route) for _ in range(2)]
+    assert all(p.status_code == 200 for p in pages)
+    boots = [bootstrap(p.text) for p in pages]
+    labels = [b["label"] for b in boots]
+    assert labels[0] != labels[1]
+    # a module-level label is "m-" + a hash of the call site, which anyone can compute
+    assert all(label.startswith("w-") and len(label) >= 16 for label in labels), labels
+    assert boots[0]["stream"] == f"/pywry/sse/{labels[0]}"
+    assert boots[0]["ws"] == (f"/pywry/ws/{labels[0]}" if framework in WEBSOCKETS else None)
+    assert '<script src="/pywry/pywry-static/bridge.js' in pages[0].text
+    asset = httpx.get(server.url + "/pywry/pywry-static/bridge.js")
+    assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+    transport = "ws" if framework in WEBSOCKETS else "http"
+    c = connect(server, transport, boots[0])
+    try:
+        c.send("app:hello")
+        got, _ = c.recv_until("app:visitor-answer")
+        assert got["data"]["label"] == labels[0]
+    finally:
+        c.close()
 
 
 def test_django_allowed_hosts_apply(servers: dict[str, Server]) -> None:

@@ -7,17 +7,22 @@ import sys
 
 from aiohttp import web
 
-from pywry.adapters.aiohttp import aiohttp_app, pywry_middleware
-from tests.apps.frameworks.widgets import OPTIONS
+from pywry.adapters.aiohttp import aiohttp_app
+from tests.apps.frameworks.widgets import OPTIONS, visit_page
 
 
 async def home(request: web.Request) -> web.Response:
     return web.Response(text="host home")
 
 
+async def visit(request: web.Request) -> web.Response:
+    return web.Response(text=visit_page(), content_type="text/html")
+
+
 def make_app() -> web.Application:
-    app = web.Application(middlewares=[pywry_middleware])
+    app = web.Application()
     app.router.add_get("/host/home", home)
+    app.router.add_get("/host/visit", visit)
     app.add_subapp("/pywry", aiohttp_app(**OPTIONS))
     return app
 

@@ -18,7 +18,6 @@ if not settings.configured:
             "django.middleware.security.SecurityMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
-            "pywry.adapters.django.middleware.PyWryMiddleware",
         ],
         TEMPLATES=[
             {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
@@ -34,7 +33,7 @@ from django.template import engines  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
 from pywry.adapters.django import urls as pywry_urls  # noqa: E402
-from tests.apps.frameworks.widgets import OPTIONS  # noqa: E402
+from tests.apps.frameworks.widgets import OPTIONS, visit_page  # noqa: E402
 
 
 def form(request):
@@ -54,7 +53,12 @@ def embed(request):
     return HttpResponse(tpl.render({}, request))
 
 
+def visit(request):
+    return HttpResponse(visit_page())
+
+
 urlpatterns = [
+    path("host/visit", visit),
     path("host/form", form),
     path("host/embed", embed),
     path("host/page", whole_page),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from pywry.adapters.fastapi import asgi_app
-from tests.apps.frameworks.widgets import OPTIONS
+from tests.apps.frameworks.widgets import OPTIONS, visit_page
 
 
 class HostError(Exception):
@@ -42,4 +42,14 @@ async def boom() -> dict:
     raise HostError("host handler ran")
 
 
-app.mount("/pywry", asgi_app("/pywry", **OPTIONS))
+@app.get("/host/visit", response_class=HTMLResponse)
+async def visit() -> str:
+    return visit_page()
+
+
+@app.get("/host/visit-sync", response_class=HTMLResponse)
+def visit_sync() -> str:
+    return visit_page()
+
+
+app.mount("/pywry", asgi_app(**OPTIONS))

@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from pywry.adapters.flask import blueprint
 from pywry.inline import get_widget_html
-from tests.apps.frameworks.widgets import OPTIONS
+from tests.apps.frameworks.widgets import OPTIONS, visit_page
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "host-secret"
@@ -28,3 +28,8 @@ def embed() -> str:
 @app.get("/host/page")
 def whole_page() -> str:
     return get_widget_html("board") or ""
+
+
+@app.get("/host/visit")
+def visit() -> str:
+    return visit_page()

@@ -66,3 +66,16 @@ async def summary():
 
 APPS = {"report": report, "summary": summary}
 OPTIONS = {"apps": APPS, "static_dir": str(STATIC)}
+
+
+def visit_page() -> str:
+    """What a host route does: show a widget for this visitor and answer with its page."""
+    from pywry.inline import get_widget_html  # noqa: PLC0415
+
+    holder = {}
+
+    def hello(data, event_type, label):
+        holder["w"].emit("app:visitor-answer", {"label": label})
+
+    holder["w"] = show("<p>visitor</p>", title="Visitor", callbacks={"app:hello": hello})
+    return get_widget_html(holder["w"].label) or ""
