@@ -15,7 +15,7 @@ from aiohttp import WSMsgType, web
 
 from ..core.app import App, default_app
 from ..core.embed import embed_html
-from ..core.http import HttpResponse, Request, base_from, join_base
+from ..core.http import HttpResponse, Request, base_from, finish, join_base
 from ..core.routes import match, respond
 from ..core.socket import serve_socket
 
@@ -93,9 +93,7 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     except ConnectionError:
         pass
     finally:
-        closing = getattr(res.chunks, "aclose", None)
-        if closing is not None:
-            await closing()
+        await finish(res.chunks)
     return reply
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, has_request_context, request
+from flask import Blueprint, current_app, has_request_context, request
 from markupsafe import Markup
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..core.app import App, default_app
 from ..core.context import RequestInfo
@@ -61,12 +62,12 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
 
     @bp.route("/", defaults={"rest": ""}, methods=["GET", "HEAD", "POST"])
     @bp.route("/<path:rest>", methods=["GET", "HEAD", "POST"])
-    def serve(rest: str) -> Response:
+    def serve(rest: str) -> WerkzeugResponse:
         environ = dict(request.environ)
         environ["SCRIPT_NAME"] = request.script_root + mount["prefix"]
         environ["PATH_INFO"] = "/" + rest
         environ["wsgi.input"] = request.stream
-        reply = Response.from_app(served.wsgi, environ)
+        reply = WerkzeugResponse.from_app(served.wsgi, environ)
         reply.direct_passthrough = True
         return reply
 

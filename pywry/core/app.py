@@ -151,7 +151,7 @@ class App:
             found = probe()
             if found is not None:
                 return found
-        return info
+        return None
 
     def add_probe(self, probe: Probe) -> None:
         """Let an adapter tell this app about its framework's requests (idempotent)."""
@@ -160,7 +160,12 @@ class App:
 
     def shows_per_visitor(self) -> bool:
         """Whether a widget shown now, with no explicit choice, belongs to one visitor."""
-        return self.request_info() is not None or context.handling_request()
+        site = context.call_site()
+        if site == context.MODULE:
+            return False
+        if context.current.get() is not None or self.request_info() is not None:
+            return True
+        return site == context.REQUEST
 
     def base_path(self, base: str | None = None) -> str:
         """The base path for URLs: explicit > the current request's > the adapter's default."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .context import request_scope
-from .http import HttpResponse, Request, Response, base_from
+from .http import HttpResponse, Request, Response, base_from, finish
 from .routes import match, respond
 from .socket import serve_socket
 
@@ -145,9 +145,7 @@ async def _stream(res: Response, send: Send) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     finally:
-        closing = getattr(chunks, "aclose", None)
-        if closing is not None:
-            await closing()
+        await finish(chunks)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -6,9 +6,11 @@ Three sources, first match wins:
 1. pywry's own apps set `current` while they answer (page factories, pages, callbacks);
 2. adapters register a probe with the app for what their framework can tell (Flask's request
    context, Django's per-request URLconf), so no middleware is needed;
-3. otherwise the call stack decides (`handling_request`): code running at import time, or in the
-   script's main thread outside any request, shows module-level widgets; code running in a
-   server's request task or worker thread shows per-visitor ones.
+3. otherwise the call stack decides (`call_site`): code in the script's own flow shows
+   module-level widgets; code in a server's request task or worker thread per-visitor ones.
+
+Code that an import is running is always module level, even when the import happens while a
+request is handled (Django imports the URLconf, and the views with it, on the first request).
 """
 
 from __future__ import annotations
@@ -51,31 +53,56 @@ def request_scope(owner: object, base: str | None, websocket: bool | None) -> It
         current.reset(token)
 
 
-def handling_request() -> bool:
-    """True when the caller runs inside a server's request handling (not at import time).
+MODULE = "module"  # an import is running: module level, whatever else is going on
+SCRIPT = "script"  # the program's own flow (a script body, the main thread or main task)
+REQUEST = "request"  # a server's worker thread or request task
 
-    Walks the stack from the caller: a module body (`<module>`, an import or the script itself)
-    means module level. In an asyncio task, reaching the task's own outermost coroutine first
-    means a request (or callback) task. Without a loop, a thread that is not the main thread
-    is a server's worker thread.
+
+def call_site() -> str:
+    """Where the caller runs: MODULE, SCRIPT or REQUEST, read from the call stack.
+
+    Walking up from the caller, a module body that an import is running is MODULE; any other
+    module body (the script itself, `python -m`, a notebook cell) is SCRIPT. In an asyncio task
+    that a server started (not the loop's main task, the one `asyncio.run` waits for), reaching
+    the task's own outermost coroutine first is REQUEST. Without a loop, a thread other than
+    the main thread is a server's worker thread: REQUEST.
     """
     frame: FrameType | None = sys._getframe(1)
-    root = _task_root()
+    task = _current_task()
+    root = None
+    if task is not None and not _is_main_task(task):
+        root = getattr(task.get_coro(), "cr_frame", None)
     while frame is not None:
         if frame.f_code.co_name == "<module>":
-            return False
+            below = frame.f_back
+            importing = below is not None and below.f_code.co_filename.startswith(
+                "<frozen importlib"
+            )
+            return MODULE if importing else SCRIPT
         if root is not None and frame is root:
-            return True
+            return REQUEST
         frame = frame.f_back
-    return threading.current_thread() is not threading.main_thread()
+    if task is not None:
+        return SCRIPT if root is None else REQUEST
+    return SCRIPT if threading.current_thread() is threading.main_thread() else REQUEST
 
 
-def _task_root() -> FrameType | None:
+def handling_request() -> bool:
+    """True when the call stack alone says the caller handles a request (see `call_site`)."""
+    return call_site() == REQUEST
+
+
+def _current_task() -> asyncio.Task[object] | None:
     try:
-        task = asyncio.current_task()
+        return asyncio.current_task()
     except RuntimeError:  # no running loop in this thread
         return None
-    if task is None:
-        return None
-    coro = task.get_coro()
-    return getattr(coro, "cr_frame", None)
+
+
+# The done callbacks `run_until_complete` adds (asyncio's and uvloop's) mark the main task.
+_MAIN_TASK_CALLBACKS = frozenset({"_run_until_complete_cb", "done_cb"})
+
+
+def _is_main_task(task: asyncio.Task[object]) -> bool:
+    callbacks = getattr(task, "_callbacks", None) or ()
+    return any(getattr(cb, "__name__", "") in _MAIN_TASK_CALLBACKS for cb, *_ in callbacks)

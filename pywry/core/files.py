@@ -12,7 +12,9 @@ from .http import HttpResponse, error_response
 _FORBIDDEN = ("\\", "\x00", ":")
 
 
-def _answer(body: bytes, content_type: str, etag: str, cache: str, if_none_match: str | None):
+def _answer(
+    body: bytes, content_type: str, etag: str, cache: str, if_none_match: str | None
+) -> HttpResponse:
     headers = {"ETag": etag, "Cache-Control": cache}
     if if_none_match and etag in if_none_match:
         return HttpResponse(304, b"", content_type, headers)

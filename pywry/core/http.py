@@ -60,6 +60,13 @@ class StreamResponse:
 Response = HttpResponse | StreamResponse
 
 
+async def finish(chunks: AsyncIterator[bytes]) -> None:
+    """End a streamed body early or late; its generator's `finally` releases the peer."""
+    closing = getattr(chunks, "aclose", None)
+    if closing is not None:
+        await closing()
+
+
 def json_response(status: int, payload: object) -> HttpResponse:
     """A JSON answer."""
     return HttpResponse(status, p.encode(payload).encode())

@@ -13,6 +13,8 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+from .http import finish
+
 T = TypeVar("T")
 
 
@@ -89,7 +91,7 @@ class AppLoop:
 
             thread = threading.Thread(target=run, name="pywry-loop", daemon=True)
             self._private = (private, thread, os.getpid())
-        thread.start()
+            thread.start()  # under the lock: a second caller must find it alive, not start another
         ready.wait(10)
         return private
 
@@ -118,12 +120,10 @@ class AppLoop:
                     return
                 yield chunk
         finally:
-            closing = getattr(chunks, "aclose", None)
-            if closing is not None:
-                try:
-                    asyncio.run_coroutine_threadsafe(closing(), loop).result(5)
-                except Exception:  # noqa: BLE001 - the loop is gone: nothing left to release
-                    pass
+            try:
+                asyncio.run_coroutine_threadsafe(finish(chunks), loop).result(5)
+            except Exception:  # noqa: BLE001 - the loop is gone: nothing left to release
+                pass
 
     async def relay(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """An async iterator for another loop over one that runs on the app's loop."""
@@ -134,9 +134,7 @@ class AppLoop:
                     return
                 yield chunk
         finally:
-            closing = getattr(chunks, "aclose", None)
-            if closing is not None:
-                await self.run_async(closing())
+            await self.run_async(finish(chunks))
 
 
 async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Two apps in one process, mounted side by side: each serves its own widgets with its own limits."""
+"""Two apps in one process, mounted side by side: each serves its own widgets and limits."""
 
 from __future__ import annotations
 

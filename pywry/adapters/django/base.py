@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, get_urlconf, reverse
 
 from ...core.app import App
-from ...core.context import RequestInfo
+from ...core.context import Probe, RequestInfo
 from ...core.http import base_from
 
 
@@ -20,7 +20,7 @@ def mount_base(app: App, request: HttpRequest | None = None) -> str | None:
     return base_from(root, headers, app.settings.server.trust_forwarded_prefix)
 
 
-def probe_for(app: App) -> object:
+def probe_for(app: App) -> Probe:
     """A request probe: Django sets a URLconf for the thread (or task) of every request."""
 
     def probe() -> RequestInfo | None:

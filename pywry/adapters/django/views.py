@@ -21,7 +21,7 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
     headers["host"] = request.get_host()  # DisallowedHost (a 400) for a host not allowed
     scope = getattr(request, "scope", None)
     asgi = isinstance(scope, dict)
-    body = b""
+    body: bytes | None = b""
     if request.method == "POST":
         body = read_body(request.read, headers.get("content-length"), app.payload_limit)
     req = Request(
@@ -31,7 +31,7 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         request.GET.dict(),
         headers,
         body,
-        asgi and bool(scope.get("pywry.websocket")),
+        isinstance(scope, dict) and bool(scope.get("pywry.websocket")),
     )
     res = app.loop.run(respond(app, req))
     if isinstance(res, CoreResponse):
