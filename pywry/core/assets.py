@@ -68,15 +68,6 @@ def _load(name: str, loader: AssetLoader) -> Asset | None:
     return Asset(body, _content_type(name), etag)
 
 
-def _plotly_js() -> Path | None:
-    try:
-        import plotly  # noqa: PLC0415 - optional dependency
-    except ImportError:
-        return None
-    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-    return path if path.is_file() else None
-
-
 class Assets:
     """pywry's own files plus those of the widget kinds in use."""
 
@@ -88,9 +79,6 @@ class Assets:
         for path in static_dir.iterdir() if static_dir.is_dir() else ():
             if path.is_file() and not path.name.startswith("."):
                 self._builtin[path.name] = path
-        plotly_js = _plotly_js()
-        if plotly_js is not None:
-            self._builtin["plotly.min.js"] = plotly_js
 
     def add(self, name: str, loader: AssetLoader) -> None:
         """Serve `loader`'s file as `name` (again with the same loader: nothing changes).

@@ -16,7 +16,13 @@ import pytest
 from pywry import inline
 from pywry.config import PyWrySettings
 from pywry.core.app import App, set_default_app
-from pywry.plotly import figure_json, flatten_layout, plotly_script_url, show_plotly
+from pywry.plotly import (
+    PlotlyHandle,
+    figure_json,
+    flatten_layout,
+    plotly_script_url,
+    show_plotly,
+)
 from pywry.toolbar import Button, Div, Option, SecretInput, Select, Toolbar
 from tests.support import run_async
 
@@ -162,8 +168,11 @@ def test_flatten_keeps_lists_and_templates_whole() -> None:
 
 def test_plotly_methods_refuse_other_widgets_and_bad_arguments(engine: App) -> None:
     h = inline.show("<p>x</p>", label="plain")
+    assert not hasattr(h, "update_figure") and not hasattr(h, "update_layout")
     with pytest.raises(TypeError, match="not a Plotly widget"):
-        h.update_figure(bar([1, 2, 3, 4]))
+        PlotlyHandle(engine, "plain").update_figure(bar([1, 2, 3, 4]))
+    with pytest.raises(TypeError, match="not a Plotly widget"):
+        PlotlyHandle(engine, "plain").update_layout(title="x")
     with pytest.raises(TypeError, match="unexpected keyword"):
         show_plotly(bar([1, 2, 3, 4]), colour="red")
     with pytest.raises(TypeError, match="config"):
