@@ -7,9 +7,8 @@
 
 `show_plotly` returns a `PlotlyHandle`: a `WidgetHandle` with `update_figure` and
 `update_layout`. The page loads plotly.js from `{base}/pywry-static/plotly.min.js` (the copy in
-the installed `plotly` package, so no internet is needed) unless `PYWRY_SERVER__CDN` is set: a
-URL ending in `.js` is used as is (`{version}` is replaced by the bundled plotly.js version),
-any other value is a prefix that `/plotly.min.js` is appended to.
+the installed `plotly` package, so no internet is needed) unless the `cdn` server setting
+(`PYWRY_SERVER__CDN`, or an adapter's `cdn=` option) says otherwise; see `plotly_script_url`.
 
 Browser -> Python events (only sent when the widget has a callback for them): `plotly:click`,
 `plotly:hover` (throttled), `plotly:selected` with `{"points": [...]}` where each point has the
@@ -26,9 +25,11 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -49,11 +50,16 @@ __all__ = [
     "show_plotly",
 ]
 
+log = logging.getLogger("pywry")
+
 #: Browser -> Python events the chart forwards when the widget has a callback for them.
 PLOTLY_EVENTS = ("plotly:click", "plotly:hover", "plotly:selected", "plotly:relayout")
 #: Python -> browser events the chart's page code (`pywry/static/plotly-glue.js`) applies.
 PLOTLY_UPDATES = ("plotly:update-figure", "plotly:update-layout")
 PLOTLY_JS = "plotly.min.js"
+CDN_URL = "https://cdn.plot.ly/plotly-{version}.min.js"
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no", "")
 DEFAULT_CONFIG: dict[str, Any] = {"responsive": True, "displaylogo": False}
 _FILL_CSS = (
     "<style>html,body{height:100%}.pywry-root{height:100%}"
@@ -164,25 +170,47 @@ def plotly_js_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _plotly_js_version() -> str:
+def plotly_js_version() -> str:
+    """The version of the plotly.js bundled with the installed `plotly` package."""
     try:
         from plotly.offline import get_plotlyjs_version  # noqa: PLC0415 - optional dependency
-
-        return str(get_plotlyjs_version())
     except ImportError:
-        return "latest"
+        raise ValueError(
+            "the cdn setting names the installed plotly.js version, but plotly is not "
+            "installed: pip install 'pywry[plotly]', or give the full URL of plotly.js"
+        ) from None
+    return str(get_plotlyjs_version())
 
 
-def plotly_script_url(cdn: str | None) -> str:
-    """Where the page loads plotly.js from: pywry's static route, or the configured CDN."""
-    if not cdn:
-        return "%PYWRY_STATIC%/plotly.min.js"
-    cdn = cdn.strip()
-    if "{version}" in cdn:
-        cdn = cdn.replace("{version}", _plotly_js_version())
-    if cdn.endswith(".js"):
-        return cdn
-    return cdn.rstrip("/") + "/plotly.min.js"
+def plotly_script_url(cdn: bool | str | None) -> str | None:
+    """Where pages load plotly.js from, for the `cdn` server setting; None: from pywry.
+
+    - None, False, or the text "false", "0", "no" (an environment variable): pywry serves the
+      installed package's copy at `{base}/pywry-static/plotly.min.js`;
+    - True, or the text "true", "1", "yes": Plotly's CDN, for the installed plotly.js version
+      (`https://cdn.plot.ly/plotly-<version>.min.js`);
+    - any other text is a URL (`https://`, `http://`, `//` or `/`): used as is when its path
+      ends in `.js`, else `/plotly.min.js` is appended; `{version}` in it is replaced by the
+      installed plotly.js version.
+    """
+    if cdn is None or cdn is False:
+        return None
+    if cdn is True:
+        return CDN_URL.format(version=plotly_js_version())
+    if not isinstance(cdn, str):
+        raise TypeError(f"cdn must be True, False, None or a URL, not {cdn!r}")
+    text = cdn.strip()
+    if text.lower() in _FALSE:
+        return None
+    if text.lower() in _TRUE:
+        return CDN_URL.format(version=plotly_js_version())
+    if not text.startswith(("https://", "http://", "//", "/")):
+        raise ValueError(f"cdn must be True, False or a URL of plotly.js (got {cdn!r})")
+    if "{version}" in text:
+        text = text.replace("{version}", plotly_js_version())
+    if urlsplit(text).path.endswith(".js"):
+        return text
+    return text.rstrip("/") + "/" + PLOTLY_JS
 
 
 def _check_config(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -277,13 +305,22 @@ def _rerender(widget: Widget) -> None:
 
 
 def _head(app: App) -> str:
-    """Fill-the-page CSS, the theme templates, plotly.js and the chart glue."""
-    src = html.escape(plotly_script_url(app.settings.server.cdn), quote=True)
+    """Fill-the-page CSS, the theme templates, plotly.js (local or CDN) and the chart glue."""
+    url = plotly_script_url(app.settings.server.cdn)
+    if url is not None:
+        plotly_js = f'<script src="{html.escape(url, quote=True)}" charset="utf-8"></script>'
+    else:
+        if app.assets.get(PLOTLY_JS) is None:
+            log.warning(
+                "plotly.js is not available to serve: pip install 'pywry[plotly]', or set "
+                "the cdn setting (PYWRY_SERVER__CDN=true) so pages load it from Plotly's CDN"
+            )
+        plotly_js = app.assets.tag(PLOTLY_JS)
     templates = script_json(theme_templates())
     return (
         _FILL_CSS
         + f'<script type="application/json" id="pywry-plotly-templates">{templates}</script>'
-        + f'<script src="{src}" charset="utf-8"></script>'
+        + plotly_js
         + app.assets.tag("plotly-glue.js")
     )
 
