@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .app import App
     from .assets import AssetLoader
 
-__all__ = ["WidgetKind", "find_asset", "get_kind", "register_kind", "registered_kinds"]
+__all__ = ["WidgetKind", "find_asset", "register_kind", "registered_kinds"]
 
 HandleT = TypeVar("HandleT")
 KindT = TypeVar("KindT", bound="WidgetKind[Any]")
@@ -76,6 +76,8 @@ class WidgetKind(Generic[HandleT]):
             check_asset_name(asset)
             if not callable(loader):
                 raise TypeError(f"kind {self.name!r}: the loader of {asset!r} is not callable")
+        object.__setattr__(self, "system_events", frozenset(self.system_events))
+        object.__setattr__(self, "answered_events", frozenset(self.answered_events))
         for event in self.system_events:
             check_event_name(event)
         stray = self.answered_events - self.system_events
@@ -117,11 +119,6 @@ def register_kind(kind: KindT) -> KindT:
                 )
         _kinds[kind.name] = kind
     return kind
-
-
-def get_kind(name: str) -> WidgetKind[Any] | None:
-    """The registered kind called `name`, or None."""
-    return _kinds.get(name)
 
 
 def registered_kinds() -> list[WidgetKind[Any]]:
