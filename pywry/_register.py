@@ -1,4 +1,4 @@
-"""Registering kind-specific widgets (Plotly, tables) and the server side of SecretInput."""
+"""Registering a widget of any kind (HTML, Plotly, table) and the server side of SecretInput."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from typing_extensions import TypeVar
+
 from .core.app import App, default_app
+from .core.kinds import WidgetKind
 from .core.widgets import Callback, check_callbacks
-from .handle import WidgetHandle
+from .handle import HTML, WidgetHandle
 from .toolbar import SecretInput, Toolbar, render_layout
 
 __all__ = ["check_toolbars", "register_widget", "wrap_secret_callbacks"]
 
 log = logging.getLogger("pywry")
+
+#: The handle `register_widget` returns: that of its `kind`, a plain `WidgetHandle` by default.
+H = TypeVar("H", bound=WidgetHandle, default=WidgetHandle)
 
 
 def check_toolbars(toolbars: Sequence[Any] | None) -> list[Toolbar]:
@@ -106,6 +112,7 @@ def wrap_secret_callbacks(
 def register_widget(
     body: str,
     *,
+    kind: WidgetKind[H] = HTML,  # type: ignore[assignment]  # H defaults to WidgetHandle
     engine: App | None = None,
     label: str | None = None,
     title: str = "PyWry",
@@ -113,11 +120,15 @@ def register_widget(
     toolbars: Sequence[Any] | None = None,
     theme: str | None = None,
     head: str = "",
-    kind: str = "html",
     state: dict[str, Any] | None = None,
     per_visitor: bool | None = None,
-) -> WidgetHandle:
-    """Register a widget whose body is `body` wrapped in `toolbars` (as `inline.show` does)."""
+) -> H:
+    """Register a widget of `kind` whose body is `body` wrapped in `toolbars`; its handle.
+
+    The app serves the kind's assets from now on and the page gets the kind's head tags before
+    `head`. `per_visitor=None` makes the widget per-visitor when it is shown while a request is
+    handled.
+    """
     eng = engine or default_app()
     bars = check_toolbars(toolbars)
     layout: Callable[[str], str] | None = None
@@ -131,24 +142,16 @@ def register_widget(
     if layout is not None:
         widget_state["layout"] = layout
         widget_state["toolbars"] = bars
+    eng.assets.use(kind)
     widget = eng.add_widget(
         layout(body) if layout is not None else body,
         label=label,
         title=title,
         callbacks=wrap_secret_callbacks(callbacks, bars, eng),
-        head=head,
-        kind=kind,
+        head=kind.head(eng) + head,
+        kind=kind.name,
         theme=theme,
         per_visitor=eng.shows_per_visitor() if per_visitor is None else per_visitor,
         state=widget_state,
     )
-    return WidgetHandle(eng, widget.label)
-
-
-def rerender(widget: Any) -> None:
-    """Rebuild `widget.content` from `state["body"]` and the stored toolbars (hold the lock)."""
-    layout = widget.state.get("layout")
-    body = widget.state.get("body", "")
-    widget.content = layout(body) if callable(layout) else body
-    if widget.changed is not None:  # a shared backend: later pages on every worker see it
-        widget.changed()
+    return kind.handle(eng, widget.label)

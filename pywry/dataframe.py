@@ -4,7 +4,8 @@
     w = show_dataframe(df, title="Trades", page_size=100,
                        callbacks={"grid:cell-click": on_cell, "grid:row-select": on_rows})
 
-The page gets the first page embedded; `grid.js` asks for others over the bridge:
+`show_dataframe` returns a `TableHandle`: a `WidgetHandle` with `update_data`. The page gets
+the first page embedded; `grid.js` asks for others over the bridge:
 
     page -> Python  grid:request-page {requestId, page (1-based), pageSize,
                                        sort: [{column, dir: "asc"|"desc"}, ...],
@@ -33,24 +34,30 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._register import register_widget
+from .core.app import App, default_app
+from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
 from .core.widgets import Callback, Widget
+from .handle import WidgetHandle, rerender
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .core.app import App
-    from .handle import WidgetHandle
-
-__all__ = ["GridSource", "show_dataframe", "to_frame", "update_data"]
+__all__ = ["TABLE", "GridSource", "TableHandle", "show_dataframe", "to_frame"]
 
 log = logging.getLogger("pywry")
 
+#: Page -> Python events pywry answers itself; a user callback for one is refused.
 SYSTEM_EVENTS = ("grid:request-page", "grid:export")
+#: Page -> Python events a user callback gets, with rows resolved on the server.
+ROW_EVENTS = ("grid:cell-click", "grid:row-select")
+#: Python -> page events `pywry/static/grid.js` applies.
+GRID_UPDATES = ("grid:page", "grid:reset", "grid:export-error")
 MAX_PAGE_SIZE = 1000
 MAX_SORT_COLUMNS = 8
 MAX_FILTER_LENGTH = 500
@@ -62,7 +69,7 @@ _FILL_CSS = "<style>html,body{height:100%}.pywry-root{height:100%}</style>"
 
 def _pd() -> Any:
     try:
-        import pandas  # noqa: PLC0415
+        import pandas  # noqa: PLC0415 - optional dependency
     except ImportError:  # pragma: no cover - pandas is an extra
         raise ImportError("show_dataframe needs pandas: pip install 'pywry[pandas]'") from None
     return pandas
@@ -212,6 +219,8 @@ class GridSource:
         """A filter (text, or `{text, columns}`) as `(text, ((column, text), ...))`."""
         if filt in (None, ""):
             return "", ()
+        text: Any
+        columns: Any
         if isinstance(filt, str):
             text, columns = filt, {}
         elif isinstance(filt, dict):
@@ -240,7 +249,7 @@ class GridSource:
             hit = self._codes.get(column)
         if hit is not None:
             return hit
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         pd = _pd()
         series = self.df[column]
@@ -259,7 +268,7 @@ class GridSource:
         return out
 
     def _sort_key(self, column: str, descending: bool) -> np.ndarray:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         codes, n = self._factorized(column)
         key = (n - 1 - codes) if descending else codes.copy()
@@ -272,7 +281,7 @@ class GridSource:
             hit = self._texts.get(column)
         if hit is not None:
             return hit
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         self._factorized(column)
         uniques = self._uniques[column]
@@ -288,7 +297,7 @@ class GridSource:
         return texts
 
     def _match_text(self, column: str, needle: str) -> np.ndarray:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         pd = _pd()
         codes, n = self._factorized(column)
@@ -298,7 +307,7 @@ class GridSource:
         return hits[codes]
 
     def _match_column(self, column: str, text: str, kind: str) -> np.ndarray:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         m = _OP_RE.match(text)
         if kind == "number" and m is not None and _number(m.group(2)) is not None:
@@ -322,7 +331,7 @@ class GridSource:
         return self._match_text(column, text.lower())
 
     def _filter_mask(self, text: str, columns: tuple[tuple[str, str], ...]) -> np.ndarray | None:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         mask: np.ndarray | None = None
         if text:
@@ -337,7 +346,7 @@ class GridSource:
 
     def order(self, sort: Any = None, filt: Any = None) -> np.ndarray | None:
         """Row positions in view order for (sort, filter); None means all rows, unsorted."""
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         skey, fkey = self.check_sort(sort), self.check_filter(filt)
         key = (skey, fkey)
@@ -401,7 +410,7 @@ class GridSource:
         filt: Any = None,
     ) -> dict[str, Any]:
         """One page of the view: rows, their positions and the counts the pager shows."""
-        import numpy as np  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415 - optional dependency
 
         size = self.page_size if page_size is None else page_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
@@ -540,11 +549,9 @@ def _resolve_rows(source: GridSource, data: Any) -> dict[str, Any]:
 
 def _grid_callbacks(engine: App, callbacks: dict[str, Callback] | None) -> dict[str, Callback]:
     out = dict(callbacks or {})
-    for name in SYSTEM_EVENTS:
-        if name in out:
-            raise ValueError(f"{name!r} is answered by pywry itself; it cannot have a callback")
+    TABLE.refuse_answered(out)
     catch_all = out.get("*")
-    for name, resolve in (("grid:cell-click", _resolve_cell), ("grid:row-select", _resolve_rows)):
+    for name, resolve in zip(ROW_EVENTS, (_resolve_cell, _resolve_rows), strict=True):
         user = out.get(name) or catch_all
         if user is not None:
             if not callable(user):
@@ -572,38 +579,77 @@ def _body(source: GridSource, state: dict[str, Any]) -> str:
     )
 
 
+def _head(app: App) -> str:
+    """Fill-the-page CSS and the grid's stylesheet and script."""
+    return _FILL_CSS + app.assets.tag("grid.css") + app.assets.tag("grid.js")
+
+
+class TableHandle(WidgetHandle):
+    """The handle of a table: a `WidgetHandle` that can also replace the rows."""
+
+    def update_data(self, data: Any) -> int | None:
+        """Replace the rows (a DataFrame, row dicts or a dict of columns) on every page.
+
+        Every page reloads its current view (`grid:reset`); pages opened later show the new
+        rows.
+        """
+        widget = self.widget
+        old = widget.state.get("grid")
+        if widget.kind != TABLE.name or not isinstance(old, GridSource):
+            raise TypeError(f"widget {widget.label!r} is not a table (kind {widget.kind!r})")
+        source = GridSource(data, old.page_size, old.cache_size)
+        with widget.lock:
+            widget.state["grid"] = source
+            widget.state["body"] = _body(source, widget.state)
+            rerender(widget)
+            return self._engine.emit_to(
+                widget,
+                "grid:reset",
+                {"columns": source.column_meta, "totalRows": len(source)},
+            )
+
+
+#: The table kind: grid.js and grid.css in the head, its events, `TableHandle`.
+TABLE: WidgetKind[TableHandle] = register_kind(
+    WidgetKind(
+        name="dataframe",
+        handle=TableHandle,
+        head=_head,
+        system_events=frozenset(SYSTEM_EVENTS + ROW_EVENTS + GRID_UPDATES),
+        answered_events=frozenset(SYSTEM_EVENTS),
+    )
+)
+
+
 def show_dataframe(
     df: Any,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: list[Any] | None = None,
+    toolbars: Sequence[Any] | None = None,
     page_size: int = 100,
     label: str | None = None,
     engine: App | None = None,
-    **kw: Any,
-) -> WidgetHandle:
+    *,
+    theme: str | None = None,
+    filename: str = "data.csv",
+    column_filters: bool = True,
+    export_limit: int = 1_000_000,
+    head: str = "",
+    per_visitor: bool | None = None,
+) -> TableHandle:
     """Register a table widget (server-side paging, sorting, filtering, CSV export).
 
     `df` is a pandas DataFrame (not copied: do not change it while it is shown), a list of row
-    dicts or a dict of columns. Keyword arguments: `theme`, `filename` (of the CSV export,
-    default "data.csv"), `column_filters` (a filter box per column, default True),
-    `export_limit` (most rows one export may hold, default 1,000,000), `head`, `per_visitor`.
+    dicts or a dict of columns. `filename` names the CSV export, `column_filters` adds a filter
+    box per column, `export_limit` is the most rows one export may hold; `theme`, `head`,
+    `per_visitor` and the rest are those of `pywry.inline.show`.
     """
-    from ._register import register_widget  # noqa: PLC0415
-    from .core.app import default_app  # noqa: PLC0415
-
-    allowed = {"theme", "filename", "column_filters", "export_limit", "head", "per_visitor"}
-    unknown = set(kw) - allowed
-    if unknown:
-        raise TypeError(f"show_dataframe() got unexpected keyword arguments {sorted(unknown)}")
     if isinstance(page_size, bool) or not isinstance(page_size, int):
         raise TypeError(f"page_size must be a whole number, not {page_size!r}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size {page_size} must be from 1 to {MAX_PAGE_SIZE}")
-    filename = kw.get("filename", "data.csv")
     if not isinstance(filename, str) or not filename or re.search(r"[/\\\x00]", filename):
         raise ValueError(f"filename {filename!r} must be a plain file name")
-    export_limit = kw.get("export_limit", 1_000_000)
     if isinstance(export_limit, bool) or not isinstance(export_limit, int) or export_limit < 1:
         raise ValueError(f"export_limit {export_limit!r} must be a positive whole number")
     eng = engine or default_app()
@@ -613,46 +659,20 @@ def show_dataframe(
         "grid": source,
         "filename": filename,
         "export_limit": export_limit,
-        "column_filters": bool(kw.get("column_filters", True)),
+        "column_filters": bool(column_filters),
         "selectable": "grid:row-select" in cbs or "*" in cbs,
         "cell_click": "grid:cell-click" in cbs or "*" in cbs,
     }
-    version = eng.assets.version
-    head = (
-        _FILL_CSS
-        + f'<link rel="stylesheet" href="%PYWRY_STATIC%/grid.css?v={version("grid.css")}">'
-        + f'<script src="%PYWRY_STATIC%/grid.js?v={version("grid.js")}"></script>'
-        + kw.get("head", "")
-    )
     return register_widget(
         _body(source, state),
-        engine=eng,
-        label=label,
-        title=title,
-        callbacks=_grid_callbacks(eng, callbacks),
-        toolbars=toolbars,
-        theme=kw.get("theme"),
-        head=head,
-        kind="dataframe",
+        kind=TABLE,
         state=state,
-        per_visitor=kw.get("per_visitor"),
+        callbacks=_grid_callbacks(eng, callbacks),
+        title=title,
+        toolbars=toolbars,
+        label=label,
+        engine=eng,
+        theme=theme,
+        head=head,
+        per_visitor=per_visitor,
     )
-
-
-def update_data(engine: App, widget: Widget, data: Any) -> int | None:
-    """Replace the table's rows; every page reloads its current view (`grid:reset`)."""
-    from ._register import rerender  # noqa: PLC0415
-
-    old = widget.state.get("grid")
-    if widget.kind != "dataframe" or not isinstance(old, GridSource):
-        raise TypeError(f"widget {widget.label!r} is not a table (kind {widget.kind!r})")
-    source = GridSource(data, old.page_size, old.cache_size)
-    with widget.lock:
-        widget.state["grid"] = source
-        widget.state["body"] = _body(source, widget.state)
-        rerender(widget)
-        return engine.emit_to(
-            widget,
-            "grid:reset",
-            {"columns": source.column_meta, "totalRows": len(source)},
-        )

@@ -1,4 +1,8 @@
-"""`WidgetHandle`: what `show()` returns; the Python side of one widget."""
+"""`WidgetHandle`: what `show()` returns; the Python side of one widget, and the HTML kind.
+
+A kind of widget with methods of its own (`pywry.plotly.PlotlyHandle`,
+`pywry.dataframe.TableHandle`) subclasses `WidgetHandle`; `HTML` is the kind of a plain widget.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import base64
 from typing import Any
 
 from .core.app import App
+from .core.kinds import WidgetKind
 from .core.widgets import Widget
+from .toolbar import apply_set_value, set_value_message
 
 ALERT_TYPES = ("info", "success", "warning", "error")
 
@@ -15,6 +21,8 @@ class WidgetHandle:
     """Talks to every browser showing one widget, on this worker and (with a shared backend) all.
 
     Every method is safe from any thread, from sync or async code, inside or outside a callback.
+    Methods that send return the message's sequence number, or None with a shared backend (it
+    numbers messages when it publishes them).
     """
 
     def __init__(self, engine: App, label: str) -> None:
@@ -22,7 +30,7 @@ class WidgetHandle:
         self.label = label
 
     def __repr__(self) -> str:
-        return f"<WidgetHandle label={self.label!r}>"
+        return f"<{type(self).__name__} label={self.label!r}>"
 
     @property
     def widget(self) -> Widget:
@@ -48,21 +56,18 @@ class WidgetHandle:
         return f"{scheme}://{host}:{server.port}{path}"
 
     # -- core ------------------------------------------------------------------------------------
-    def emit(self, event: str, data: Any = None) -> int:
-        """Send `event` with `data` to every page of this widget; returns its sequence number."""
+    def emit(self, event: str, data: Any = None) -> int | None:
+        """Send `event` with `data` to every page of this widget."""
         return self._engine.emit(self.label, event, data)
 
-    def update(self, html: str) -> int:
+    def update(self, html: str) -> int | None:
         """Replace the widget's content on every page, and for pages opened later."""
         if not isinstance(html, str):
             raise TypeError(f"html must be a string, not {type(html).__name__}")
         widget = self.widget
         with widget.lock:
-            layout = widget.state.get("layout")
             widget.state["body"] = html
-            widget.content = layout(html) if callable(layout) else html
-            if widget.changed is not None:
-                widget.changed()
+            rerender(widget)
             return self._engine.emit_to(widget, "pywry:update-html", {"html": widget.content})
 
     def close(self) -> bool:
@@ -70,7 +75,7 @@ class WidgetHandle:
         return self._engine.remove_widget(self.label)
 
     # -- system events ---------------------------------------------------------------------------
-    def alert(self, message: str, type: str = "info", duration: int = 4000) -> int:
+    def alert(self, message: str, type: str = "info", duration: int = 4000) -> int | None:
         """Show a toast on every page (`type` info, success, warning or error; ms, 0 = sticky)."""
         if type not in ALERT_TYPES:
             raise ValueError(f"alert type {type!r} must be one of {', '.join(ALERT_TYPES)}")
@@ -82,7 +87,7 @@ class WidgetHandle:
 
     def download(
         self, filename: str, content: str | bytes, mime_type: str = "application/octet-stream"
-    ) -> int:
+    ) -> int | None:
         """Make every page download a file; bytes travel as base64."""
         if not isinstance(filename, str) or not filename or "/" in filename or "\\" in filename:
             raise ValueError(f"filename {filename!r} must be a plain file name")
@@ -96,30 +101,30 @@ class WidgetHandle:
             raise TypeError(f"content must be str or bytes, not {type(content).__name__}")
         return self.emit("pywry:download", data)
 
-    def set_content(self, html: str, selector: str | None = None) -> int:
+    def set_content(self, html: str, selector: str | None = None) -> int | None:
         """Replace the inner HTML of `selector` (default: the whole widget) on every page."""
         data: dict[str, Any] = {"html": html}
         if selector:
             data["selector"] = selector
         return self.emit("pywry:set-content", data)
 
-    def navigate(self, url: str, new_tab: bool = False) -> int:
+    def navigate(self, url: str, new_tab: bool = False) -> int | None:
         """Send every page to `url`."""
         return self.emit("pywry:navigate", {"url": url, "newTab": new_tab})
 
-    def inject_css(self, css: str, id: str = "custom") -> int:
+    def inject_css(self, css: str, id: str = "custom") -> int | None:
         """Add (or replace) a stylesheet called `id` on every page."""
         return self.emit("pywry:inject-css", {"id": id, "css": css})
 
-    def remove_css(self, id: str = "custom") -> int:
+    def remove_css(self, id: str = "custom") -> int | None:
         """Remove the stylesheet called `id`."""
         return self.emit("pywry:remove-css", {"id": id})
 
-    def set_style(self, selector: str, **styles: str) -> int:
+    def set_style(self, selector: str, **styles: str) -> int | None:
         """Set inline styles on every element matching `selector`."""
         return self.emit("pywry:set-style", {"selector": selector, "styles": styles})
 
-    def update_theme(self, theme: str) -> int:
+    def update_theme(self, theme: str) -> int | None:
         """Switch every page to `dark`, `light` or `system` (and pages opened later)."""
         if theme not in ("dark", "light", "system"):
             raise ValueError(f"theme {theme!r} must be 'dark', 'light' or 'system'")
@@ -130,16 +135,13 @@ class WidgetHandle:
                 widget.changed()
             return self._engine.emit_to(widget, "pywry:update-theme", {"theme": theme})
 
-    def refresh(self) -> int:
+    def refresh(self) -> int | None:
         """Reload every page."""
         return self.emit("pywry:refresh", {})
 
     # -- toolbars and secrets --------------------------------------------------------------------
     def set_toolbar_value(self, component_id: str, value: Any = ..., **extra: Any) -> int | None:
         """Set a toolbar item on every page (`toolbar:set-value`) and for pages opened later."""
-        from ._register import rerender  # noqa: PLC0415
-        from .toolbar import apply_set_value, set_value_message  # noqa: PLC0415
-
         data = set_value_message(component_id, value, **extra)
         widget = self.widget
         with widget.lock:
@@ -158,22 +160,15 @@ class WidgetHandle:
             secret = widget.state.get("secrets", {}).get(component_id)
         return secret if isinstance(secret, str) else None
 
-    # -- plotly ----------------------------------------------------------------------------------
-    def update_figure(self, fig: Any) -> int | None:
-        """Replace the Plotly figure on every page and for pages opened later."""
-        from .plotly import update_figure  # noqa: PLC0415
 
-        return update_figure(self._engine, self.widget, fig)
+def rerender(widget: Widget) -> None:
+    """Rebuild `widget.content` from `state["body"]` and its toolbars (hold `widget.lock`)."""
+    layout = widget.state.get("layout")
+    body = widget.state.get("body", "")
+    widget.content = layout(body) if callable(layout) else body
+    if widget.changed is not None:  # a shared backend: later pages on every worker see it
+        widget.changed()
 
-    def update_layout(self, **layout: Any) -> int | None:
-        """`Plotly.relayout` on every page (magic underscores work: `xaxis_range=[0, 1]`)."""
-        from .plotly import update_layout  # noqa: PLC0415
 
-        return update_layout(self._engine, self.widget, layout)
-
-    # -- tables ----------------------------------------------------------------------------------
-    def update_data(self, data: Any) -> int | None:
-        """Replace a table's rows (a DataFrame, row dicts or a dict of columns) on every page."""
-        from .dataframe import update_data  # noqa: PLC0415
-
-        return update_data(self._engine, self.widget, data)
+#: The kind of a plain HTML widget (`pywry.inline.show`).
+HTML: WidgetKind[WidgetHandle] = WidgetKind(name="html", handle=WidgetHandle)

@@ -6,13 +6,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._register import register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
 from .core.widgets import Callback
-from .handle import WidgetHandle
+from .dataframe import show_dataframe
+from .handle import HTML, WidgetHandle
+from .plotly import show_plotly
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -28,22 +32,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("pywry")
-
-
-def _layout(toolbars: Sequence[Any] | None) -> Any:
-    if not toolbars:
-        return None
-    from .toolbar import Toolbar, render_layout  # noqa: PLC0415
-
-    bars = list(toolbars)
-    for i, bar in enumerate(bars):
-        if not isinstance(bar, Toolbar):
-            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
-
-    def layout(body: str) -> str:
-        return render_layout(body, bars)
-
-    return layout
 
 
 def show(
@@ -63,44 +51,21 @@ def show(
 
     With an explicit `label` the call is idempotent (every worker running the module registers the
     same widget). Called while a request is being handled, the widget is per-visitor and is
-    collected once its visitors are gone; `per_visitor` overrides that guess.
+    collected once its visitors are gone; `per_visitor` overrides that guess. `kind` names the
+    widget's kind (`widget.kind`); the handle is a plain `WidgetHandle` whatever it is.
     """
-    engine = default_app()
-    layout = _layout(toolbars)
-    widget_state = dict(state or {})
-    widget_state["body"] = content
-    if layout is not None:
-        from ._register import wrap_secret_callbacks  # noqa: PLC0415
-
-        widget_state["layout"] = layout
-        widget_state["toolbars"] = list(toolbars or ())
-        callbacks = wrap_secret_callbacks(callbacks, toolbars, engine)
-    widget = engine.add_widget(
-        layout(content) if layout is not None else content,
+    return register_widget(
+        content,
+        kind=HTML if kind == HTML.name else replace(HTML, name=kind),
         label=label,
         title=title,
         callbacks=callbacks,
-        head=head,
-        kind=kind,
+        toolbars=toolbars,
         theme=theme,
-        per_visitor=engine.shows_per_visitor() if per_visitor is None else per_visitor,
-        state=widget_state,
+        head=head,
+        state=state,
+        per_visitor=per_visitor,
     )
-    return WidgetHandle(engine, widget.label)
-
-
-def show_plotly(*args: Any, **kwargs: Any) -> WidgetHandle:
-    """Show a Plotly figure (see `pywry.plotly.show_plotly`)."""
-    from .plotly import show_plotly as _show  # noqa: PLC0415
-
-    return _show(*args, **kwargs)
-
-
-def show_dataframe(*args: Any, **kwargs: Any) -> WidgetHandle:
-    """Show a table with server-side paging (see `pywry.dataframe.show_dataframe`)."""
-    from .dataframe import show_dataframe as _show  # noqa: PLC0415
-
-    return _show(*args, **kwargs)
 
 
 def get_widget_html(label: str, base_path: str | None = None) -> str | None:

@@ -5,10 +5,10 @@
     w.update_figure(new_fig)          # every page, and pages opened later
     w.update_layout(title="Q3", xaxis_range=[0, 10])
 
-The page loads plotly.js from `{base}/pywry-static/plotly.min.js` (taken from the installed
-`plotly` package, so no internet is needed) unless `PYWRY_SERVER__CDN` is set: a URL ending in
-`.js` is used as is (`{version}` is replaced by the bundled plotly.js version), any other value
-is a prefix that `/plotly.min.js` is appended to.
+`show_plotly` returns a `PlotlyHandle`: a `WidgetHandle` with `update_figure` and
+`update_layout`. The page loads plotly.js from `{base}/pywry-static/plotly.min.js` (the copy in
+the installed `plotly` package, so no internet is needed) unless the `cdn` server setting
+(`PYWRY_SERVER__CDN`, or an adapter's `cdn=` option) says otherwise; see `plotly_script_url`.
 
 Browser -> Python events (only sent when the widget has a callback for them): `plotly:click`,
 `plotly:hover` (throttled), `plotly:selected` with `{"points": [...]}` where each point has the
@@ -25,25 +25,41 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import orjson
+
+from ._register import register_widget
 from .core.app import App
+from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
 from .core.protocol import encode
 from .core.widgets import Callback, Widget
-from .handle import WidgetHandle
+from .handle import WidgetHandle, rerender
 
 __all__ = [
+    "PLOTLY",
     "PLOTLY_EVENTS",
+    "PlotlyHandle",
     "figure_json",
     "plotly_script_url",
     "show_plotly",
-    "update_figure",
-    "update_layout",
 ]
+
+log = logging.getLogger("pywry")
 
 #: Browser -> Python events the chart forwards when the widget has a callback for them.
 PLOTLY_EVENTS = ("plotly:click", "plotly:hover", "plotly:selected", "plotly:relayout")
+#: Python -> browser events the chart's page code (`pywry/static/plotly-glue.js`) applies.
+PLOTLY_UPDATES = ("plotly:update-figure", "plotly:update-layout")
+PLOTLY_JS = "plotly.min.js"
+CDN_URL = "https://cdn.plot.ly/plotly-{version}.min.js"
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no", "")
 DEFAULT_CONFIG: dict[str, Any] = {"responsive": True, "displaylogo": False}
 _FILL_CSS = (
     "<style>html,body{height:100%}.pywry-root{height:100%}"
@@ -53,16 +69,10 @@ _FILL_CSS = (
 )
 
 
-def _orjson_loads(text: str) -> Any:
-    import orjson  # noqa: PLC0415
-
-    return orjson.loads(text)
-
-
 def _to_json_text(obj: Any) -> str:
     """JSON text of a figure-like object (numpy, pandas and dates handled by plotly's encoder)."""
     try:
-        from plotly.io.json import to_json_plotly  # noqa: PLC0415
+        from plotly.io.json import to_json_plotly  # noqa: PLC0415 - optional dependency
     except ImportError:  # plotly not installed: plain JSON types only
         try:
             return encode(obj)
@@ -82,7 +92,7 @@ def _as_dict(fig: Any) -> dict[str, Any]:
         raise TypeError(
             f"fig must be a plotly Figure or a dict with 'data' and 'layout', not {fig!r}"
         )
-    out = _orjson_loads(_to_json_text(obj))
+    out = orjson.loads(_to_json_text(obj))
     if not isinstance(out, dict):
         raise TypeError(f"fig must serialise to an object, not {type(out).__name__}")
     return out
@@ -92,20 +102,20 @@ def _as_dict(fig: Any) -> dict[str, Any]:
 def _template_json(name: str) -> dict[str, Any] | None:
     """A named plotly template as plain JSON (None without plotly or for an unknown name)."""
     try:
-        import plotly.io as pio  # noqa: PLC0415
+        import plotly.io as pio  # noqa: PLC0415 - optional dependency
     except ImportError:
         return None
     try:
         template = pio.templates[name]
     except (KeyError, ValueError):
         return None
-    out = _orjson_loads(_to_json_text(template.to_plotly_json()))
+    out = orjson.loads(_to_json_text(template.to_plotly_json()))
     return out if isinstance(out, dict) else None
 
 
 def _default_template_name() -> str | None:
     try:
-        import plotly.io as pio  # noqa: PLC0415
+        import plotly.io as pio  # noqa: PLC0415 - optional dependency
     except ImportError:
         return None
     name = pio.templates.default
@@ -150,25 +160,57 @@ def theme_templates() -> dict[str, Any]:
     return out
 
 
-def _plotly_js_version() -> str:
+def plotly_js_path() -> Path | None:
+    """The plotly.js bundled with the installed `plotly` package, or None without it."""
     try:
-        from plotly.offline import get_plotlyjs_version  # noqa: PLC0415
-
-        return str(get_plotlyjs_version())
+        import plotly  # noqa: PLC0415 - optional dependency
     except ImportError:
-        return "latest"
+        return None
+    path = Path(plotly.__file__).resolve().parent / "package_data" / PLOTLY_JS
+    return path if path.is_file() else None
 
 
-def plotly_script_url(cdn: str | None) -> str:
-    """Where the page loads plotly.js from: pywry's static route, or the configured CDN."""
-    if not cdn:
-        return "%PYWRY_STATIC%/plotly.min.js"
-    cdn = cdn.strip()
-    if "{version}" in cdn:
-        cdn = cdn.replace("{version}", _plotly_js_version())
-    if cdn.endswith(".js"):
-        return cdn
-    return cdn.rstrip("/") + "/plotly.min.js"
+def plotly_js_version() -> str:
+    """The version of the plotly.js bundled with the installed `plotly` package."""
+    try:
+        from plotly.offline import get_plotlyjs_version  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        raise ValueError(
+            "the cdn setting names the installed plotly.js version, but plotly is not "
+            "installed: pip install 'pywry[plotly]', or give the full URL of plotly.js"
+        ) from None
+    return str(get_plotlyjs_version())
+
+
+def plotly_script_url(cdn: bool | str | None) -> str | None:
+    """Where pages load plotly.js from, for the `cdn` server setting; None: from pywry.
+
+    - None, False, or the text "false", "0", "no" (an environment variable): pywry serves the
+      installed package's copy at `{base}/pywry-static/plotly.min.js`;
+    - True, or the text "true", "1", "yes": Plotly's CDN, for the installed plotly.js version
+      (`https://cdn.plot.ly/plotly-<version>.min.js`);
+    - any other text is a URL (`https://`, `http://`, `//` or `/`): used as is when its path
+      ends in `.js`, else `/plotly.min.js` is appended; `{version}` in it is replaced by the
+      installed plotly.js version.
+    """
+    if cdn is None or cdn is False:
+        return None
+    if cdn is True:
+        return CDN_URL.format(version=plotly_js_version())
+    if not isinstance(cdn, str):
+        raise TypeError(f"cdn must be True, False, None or a URL, not {cdn!r}")
+    text = cdn.strip()
+    if text.lower() in _FALSE:
+        return None
+    if text.lower() in _TRUE:
+        return CDN_URL.format(version=plotly_js_version())
+    if not text.startswith(("https://", "http://", "//", "/")):
+        raise ValueError(f"cdn must be True, False or a URL of plotly.js (got {cdn!r})")
+    if "{version}" in text:
+        text = text.replace("{version}", plotly_js_version())
+    if urlsplit(text).path.endswith(".js"):
+        return text
+    return text.rstrip("/") + "/" + PLOTLY_JS
 
 
 def _check_config(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -203,101 +245,19 @@ def _body(state: dict[str, Any]) -> str:
     )
 
 
-def _head(engine: App) -> str:
-    src = html.escape(plotly_script_url(engine.settings.server.cdn), quote=True)
-    glue = engine.assets.version("plotly-glue.js")
-    return (
-        _FILL_CSS + f'<script type="application/json" id="pywry-plotly-templates">'
-        f"{script_json(theme_templates())}</script>"
-        f'<script src="{src}" charset="utf-8"></script>'
-        f'<script src="%PYWRY_STATIC%/plotly-glue.js?v={glue}"></script>'
-    )
-
-
-def show_plotly(
-    fig: Any,
-    title: str = "PyWry",
-    callbacks: dict[str, Callback] | None = None,
-    toolbars: list[Any] | None = None,
-    config: dict[str, Any] | None = None,
-    theme: str | None = None,
-    label: str | None = None,
-    engine: App | None = None,
-    **kw: Any,
-) -> WidgetHandle:
-    """Register a Plotly chart widget and return its handle (`update_figure`, `update_layout`).
-
-    `config` is Plotly's config object (merged over `{"responsive": true, "displaylogo":
-    false}`); `theme` is `dark`, `light` or `system` for this page; other keyword arguments
-    (`head`, `per_visitor`) are those of `pywry.inline.show`.
-    """
-    from ._register import register_widget  # noqa: PLC0415
-    from .core.app import default_app  # noqa: PLC0415
-
-    unknown = set(kw) - {"head", "per_visitor"}
-    if unknown:
-        raise TypeError(f"show_plotly() got unexpected keyword arguments {sorted(unknown)}")
-    eng = engine or default_app()
-    figure, themeable = figure_json(fig)
-    state: dict[str, Any] = {
-        "figure": figure,
-        "themeable": themeable,
-        "config": _check_config(config),
-        "events": _forwarded_events(callbacks),
-    }
-    return register_widget(
-        _body(state),
-        engine=eng,
-        label=label,
-        title=title,
-        callbacks=callbacks,
-        toolbars=toolbars,
-        theme=theme,
-        head=_head(eng) + kw.get("head", ""),
-        kind="plotly",
-        state=state,
-        per_visitor=kw.get("per_visitor"),
-    )
-
-
-def _require_plotly_widget(widget: Widget) -> None:
-    if widget.kind != "plotly" or "figure" not in widget.state:
-        raise TypeError(f"widget {widget.label!r} is not a Plotly widget (kind {widget.kind!r})")
-
-
-def _rerender(widget: Widget) -> None:
-    from ._register import rerender  # noqa: PLC0415
-
-    widget.state["body"] = _body(widget.state)
-    rerender(widget)
-
-
-def update_figure(engine: App, widget: Widget, fig: Any) -> int | None:
-    """Store `fig` as the widget's figure and send `plotly:update-figure` to every page."""
-    _require_plotly_widget(widget)
-    figure, themeable = figure_json(fig)
-    with widget.lock:
-        widget.state["figure"] = figure
-        widget.state["themeable"] = themeable
-        _rerender(widget)
-        return engine.emit_to(
-            widget, "plotly:update-figure", {"figure": figure, "themeable": themeable}
-        )
-
-
 def layout_json(layout: dict[str, Any]) -> dict[str, Any]:
     """Layout keyword arguments as nested plain JSON (validated, magic underscores expanded)."""
     try:
-        import plotly.graph_objects as go  # noqa: PLC0415
+        import plotly.graph_objects as go  # noqa: PLC0415 - optional dependency
     except ImportError:
         nested: dict[str, Any] = {}
         for key, value in layout.items():
             _deep_merge(nested, _expand(key, value))
-        out = _orjson_loads(_to_json_text(nested))
+        out = orjson.loads(_to_json_text(nested))
     else:
         obj = go.Layout()
         obj.update(layout)
-        out = _orjson_loads(_to_json_text(obj.to_plotly_json()))
+        out = orjson.loads(_to_json_text(obj.to_plotly_json()))
     if not isinstance(out, dict):
         raise TypeError("layout must be a mapping of layout properties")
     return out
@@ -332,18 +292,123 @@ def flatten_layout(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def update_layout(engine: App, widget: Widget, layout: dict[str, Any]) -> int | None:
-    """Merge `layout` into the stored figure and send `plotly:update-layout` to every page."""
-    _require_plotly_widget(widget)
-    nested = layout_json(layout)
-    with widget.lock:
-        figure = widget.state["figure"]
-        _deep_merge(figure.setdefault("layout", {}), nested)
-        if "template" in nested:
-            widget.state["themeable"] = False
-        _rerender(widget)
-        return engine.emit_to(
-            widget,
-            "plotly:update-layout",
-            {"layout": flatten_layout(nested), "themeable": widget.state["themeable"]},
-        )
+def _plotly_widget(widget: Widget) -> Widget:
+    """`widget`, checked to be a Plotly chart (a `PlotlyHandle` can be made for any label)."""
+    if widget.kind != PLOTLY.name or "figure" not in widget.state:
+        raise TypeError(f"widget {widget.label!r} is not a Plotly widget (kind {widget.kind!r})")
+    return widget
+
+
+def _rerender(widget: Widget) -> None:
+    widget.state["body"] = _body(widget.state)
+    rerender(widget)
+
+
+def _head(app: App) -> str:
+    """Fill-the-page CSS, the theme templates, plotly.js (local or CDN) and the chart glue."""
+    url = plotly_script_url(app.settings.server.cdn)
+    if url is not None:
+        plotly_js = f'<script src="{html.escape(url, quote=True)}" charset="utf-8"></script>'
+    else:
+        if app.assets.get(PLOTLY_JS) is None:
+            log.warning(
+                "plotly.js is not available to serve: pip install 'pywry[plotly]', or set "
+                "the cdn setting (PYWRY_SERVER__CDN=true) so pages load it from Plotly's CDN"
+            )
+        plotly_js = app.assets.tag(PLOTLY_JS)
+    templates = script_json(theme_templates())
+    return (
+        _FILL_CSS
+        + f'<script type="application/json" id="pywry-plotly-templates">{templates}</script>'
+        + plotly_js
+        + app.assets.tag("plotly-glue.js")
+    )
+
+
+class PlotlyHandle(WidgetHandle):
+    """The handle of a Plotly chart: a `WidgetHandle` that can also change the figure."""
+
+    def update_figure(self, fig: Any) -> int | None:
+        """Replace the Plotly figure on every page and for pages opened later."""
+        widget = _plotly_widget(self.widget)
+        figure, themeable = figure_json(fig)
+        with widget.lock:
+            widget.state["figure"] = figure
+            widget.state["themeable"] = themeable
+            _rerender(widget)
+            return self._engine.emit_to(
+                widget, "plotly:update-figure", {"figure": figure, "themeable": themeable}
+            )
+
+    def update_layout(self, **layout: Any) -> int | None:
+        """`Plotly.relayout` on every page (magic underscores work: `xaxis_range=[0, 1]`).
+
+        The layout is merged into the stored figure, so pages opened later show it too.
+        """
+        widget = _plotly_widget(self.widget)
+        nested = layout_json(layout)
+        with widget.lock:
+            figure = widget.state["figure"]
+            _deep_merge(figure.setdefault("layout", {}), nested)
+            if "template" in nested:
+                widget.state["themeable"] = False
+            _rerender(widget)
+            return self._engine.emit_to(
+                widget,
+                "plotly:update-layout",
+                {"layout": flatten_layout(nested), "themeable": widget.state["themeable"]},
+            )
+
+
+#: The Plotly chart kind: plotly.js as an asset, its head tags, its events, `PlotlyHandle`.
+PLOTLY: WidgetKind[PlotlyHandle] = register_kind(
+    WidgetKind(
+        name="plotly",
+        handle=PlotlyHandle,
+        assets={PLOTLY_JS: plotly_js_path},
+        head=_head,
+        system_events=frozenset(PLOTLY_EVENTS + PLOTLY_UPDATES),
+    )
+)
+
+
+def show_plotly(
+    fig: Any,
+    title: str = "PyWry",
+    callbacks: dict[str, Callback] | None = None,
+    toolbars: Sequence[Any] | None = None,
+    config: dict[str, Any] | None = None,
+    theme: str | None = None,
+    label: str | None = None,
+    engine: App | None = None,
+    *,
+    head: str = "",
+    per_visitor: bool | None = None,
+) -> PlotlyHandle:
+    """Register a Plotly chart widget and return its handle (`update_figure`, `update_layout`).
+
+    `fig` is a plotly Figure or a dict with `data` and `layout`. `config` is Plotly's config
+    object (merged over `{"responsive": true, "displaylogo": false}`); `theme` is `dark`,
+    `light` or `system` for this page; `head`, `per_visitor` and the rest are those of
+    `pywry.inline.show`.
+    """
+    figure, themeable = figure_json(fig)
+    state: dict[str, Any] = {
+        "figure": figure,
+        "themeable": themeable,
+        "config": _check_config(config),
+        "events": _forwarded_events(callbacks),
+    }
+    return register_widget(
+        _body(state),
+        kind=PLOTLY,
+        state=state,
+        title=title,
+        callbacks=callbacks,
+        toolbars=toolbars,
+        theme=theme,
+        label=label,
+        engine=engine,
+        head=head,
+        per_visitor=per_visitor,
+    )

@@ -6,11 +6,10 @@ import html
 import re
 from typing import Any
 
-from .assets import Assets
+from .assets import STATIC_PLACEHOLDER, Assets
 from .protocol import PROTOCOL_VERSION, encode
 from .widgets import Widget
 
-STATIC_PLACEHOLDER = "%PYWRY_STATIC%"
 _FULL_DOC = re.compile(r"<html[\s>]", re.IGNORECASE)
 _HEAD_OPEN = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HTML_OPEN = re.compile(r"<html[^>]*>", re.IGNORECASE)
@@ -53,11 +52,11 @@ def render(
     boot = bootstrap(widget, base, seq, websocket=websocket, settings=settings)
     theme = boot["theme"] if boot["theme"] in ("dark", "light") else "dark"
     head = (
-        f'<link rel="stylesheet" href="{static}/pywry.css?v={assets.version("pywry.css")}">'
-        f'<link rel="stylesheet" href="{static}/toolbar.css?v={assets.version("toolbar.css")}">'
-        f'<script type="application/json" id="pywry-bootstrap">{script_json(boot)}</script>'
-        f'<script src="{static}/bridge.js?v={assets.version("bridge.js")}"></script>'
-        f'<script src="{static}/toolbar.js?v={assets.version("toolbar.js")}"></script>'
+        assets.tag("pywry.css", static)
+        + assets.tag("toolbar.css", static)
+        + f'<script type="application/json" id="pywry-bootstrap">{script_json(boot)}</script>'
+        + assets.tag("bridge.js", static)
+        + assets.tag("toolbar.js", static)
     )
     if widget.head:
         head += widget.head.replace(STATIC_PLACEHOLDER, static)

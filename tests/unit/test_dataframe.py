@@ -15,7 +15,7 @@ import pytest
 
 from pywry.config import PyWrySettings
 from pywry.core.app import App, set_default_app
-from pywry.dataframe import GridSource, cell, show_dataframe, to_frame
+from pywry.dataframe import GridSource, TableHandle, cell, show_dataframe, to_frame
 from pywry.inline import show
 
 
@@ -281,5 +281,7 @@ def test_update_data_replaces_rows_for_everyone(engine: App) -> None:
     assert msg["data"] == {"columns": [{"name": "x", "kind": "number"}], "totalRows": 2}
     html = engine.page_html("t", "")
     assert html is not None and grid_boot(html)["first"]["rows"] == [[1], [2]]
+    plain = show("<p>x</p>", label="plain")
+    assert not hasattr(plain, "update_data")  # only a table's handle offers it
     with pytest.raises(TypeError, match="not a table"):
-        show("<p>x</p>", label="plain").update_data([{"x": 1}])
+        TableHandle(engine, "plain").update_data([{"x": 1}])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,11 +13,18 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import pytest
+from plotly.offline import get_plotlyjs_version
 
 from pywry import inline
 from pywry.config import PyWrySettings
 from pywry.core.app import App, set_default_app
-from pywry.plotly import figure_json, flatten_layout, plotly_script_url, show_plotly
+from pywry.plotly import (
+    PlotlyHandle,
+    figure_json,
+    flatten_layout,
+    plotly_script_url,
+    show_plotly,
+)
 from pywry.toolbar import Button, Div, Option, SecretInput, Select, Toolbar
 from tests.support import run_async
 
@@ -84,13 +92,75 @@ def test_figure_errors_name_the_problem(bad: object) -> None:
         figure_json(bad)
 
 
-def test_cdn_setting_and_version_placeholder() -> None:
-    assert plotly_script_url(None) == "%PYWRY_STATIC%/plotly.min.js"
-    assert (
-        plotly_script_url("https://mirror.example/js/") == "https://mirror.example/js/plotly.min.js"
-    )
-    url = plotly_script_url("https://cdn.plot.ly/plotly-{version}.min.js")
-    assert re.fullmatch(r"https://cdn\.plot\.ly/plotly-\d+\.\d+\.\d+\.min\.js", url)
+# -- where pages load plotly.js (the cdn setting) --------------------------------------------------
+
+INSTALLED_JS = get_plotlyjs_version()
+PLOTLY_CDN = f"https://cdn.plot.ly/plotly-{INSTALLED_JS}.min.js"
+
+
+@pytest.mark.parametrize("cdn", [None, False, "false", "0", "no", " False ", ""])
+def test_cdn_off_serves_plotly_from_pywry(cdn: object) -> None:
+    assert plotly_script_url(cdn) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cdn", [True, "true", "1", "yes", " TRUE "])
+def test_cdn_on_uses_plotlys_cdn_for_the_installed_version(cdn: bool | str) -> None:
+    assert plotly_script_url(cdn) == PLOTLY_CDN
+
+
+@pytest.mark.parametrize(
+    ("cdn", "url"),
+    [
+        ("https://cdn.example/plotly.min.js", "https://cdn.example/plotly.min.js"),
+        ("https://mirror.example/js/", "https://mirror.example/js/plotly.min.js"),
+        ("/assets/js", "/assets/js/plotly.min.js"),
+        ("//cdn.example/p.js?sri=1", "//cdn.example/p.js?sri=1"),
+        (
+            "https://cdn.jsdelivr.net/npm/plotly.js-dist-min@{version}/plotly.min.js",
+            f"https://cdn.jsdelivr.net/npm/plotly.js-dist-min@{INSTALLED_JS}/plotly.min.js",
+        ),
+    ],
+)
+def test_a_cdn_url_is_used_with_the_installed_version_filled_in(cdn: str, url: str) -> None:
+    assert plotly_script_url(cdn) == url
+
+
+def test_a_cdn_that_is_not_a_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="cdn"):
+        plotly_script_url("ftp://cdn.example/plotly.min.js")
+    with pytest.raises(TypeError, match="cdn"):
+        plotly_script_url(3)  # type: ignore[arg-type]
+
+
+def test_the_installed_version_needs_plotly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.offline", None)  # `import` now raises ImportError
+    with pytest.raises(ValueError, match="plotly is not installed"):
+        plotly_script_url(True)
+    assert plotly_script_url("https://cdn.example/plotly.min.js")  # a full URL needs no plotly
+
+
+def with_cdn(cdn: object) -> App:
+    """An app whose `cdn` server setting is `cdn`, as an adapter's `cdn=` option sets it."""
+    settings = PyWrySettings()
+    server = settings.server.model_copy(update={"cdn": cdn})
+    return App(settings.model_copy(update={"server": server}))
+
+
+def test_cdn_true_points_the_page_at_plotlys_cdn() -> None:
+    eng = with_cdn(True)
+    html = eng.page_html(show_plotly(bar([1, 2, 3, 4]), engine=eng, label="c").label, "")
+    assert html is not None and f'<script src="{PLOTLY_CDN}"' in html
+    assert "/pywry-static/plotly.min.js" not in html
+    assert "/pywry-static/plotly-glue.js?v=" in html  # the glue is still pywry's
+
+
+def test_cdn_from_the_environment_is_text() -> None:
+    eng = App(PyWrySettings(server={"cdn": "yes"}))
+    html = eng.page_html(show_plotly(bar([1, 2, 3, 4]), engine=eng, label="c").label, "")
+    assert html is not None and f'<script src="{PLOTLY_CDN}"' in html
+    eng = App(PyWrySettings(server={"cdn": "0"}))
+    html = eng.page_html(show_plotly(bar([1, 2, 3, 4]), engine=eng, label="c").label, "/b")
+    assert html is not None and '<script src="/b/pywry-static/plotly.min.js?v=' in html
 
 
 # -- show_plotly ----------------------------------------------------------------------------------
@@ -101,7 +171,7 @@ def test_page_loads_plotly_from_pywry_and_embeds_the_figure_safely(engine: App) 
     w = show_plotly(fig, label="c", title="Chart", callbacks={"plotly:click": lambda *a: None})
     html = engine.page_html(w.label, "/base")
     assert html is not None
-    assert '<script src="/base/pywry-static/plotly.min.js"' in html
+    assert re.search(r'<script src="/base/pywry-static/plotly\.min\.js\?v=\w+">', html)
     assert "/base/pywry-static/plotly-glue.js?v=" in html and "%PYWRY_STATIC%" not in html
     assert "<script>alert(1)" not in html
     boot = page_figure(html)
@@ -162,8 +232,11 @@ def test_flatten_keeps_lists_and_templates_whole() -> None:
 
 def test_plotly_methods_refuse_other_widgets_and_bad_arguments(engine: App) -> None:
     h = inline.show("<p>x</p>", label="plain")
+    assert not hasattr(h, "update_figure") and not hasattr(h, "update_layout")
     with pytest.raises(TypeError, match="not a Plotly widget"):
-        h.update_figure(bar([1, 2, 3, 4]))
+        PlotlyHandle(engine, "plain").update_figure(bar([1, 2, 3, 4]))
+    with pytest.raises(TypeError, match="not a Plotly widget"):
+        PlotlyHandle(engine, "plain").update_layout(title="x")
     with pytest.raises(TypeError, match="unexpected keyword"):
         show_plotly(bar([1, 2, 3, 4]), colour="red")
     with pytest.raises(TypeError, match="config"):
