@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,7 @@ from pywry.toolbar import (
     Toolbar,
     apply_set_value,
     collect_secret_ids,
+    copy_toolbars,
     render_layout,
     set_value_message,
 )
@@ -130,10 +133,57 @@ def test_seed_full_example_toolbar():
 def test_auto_ids_are_stable_shaped_and_unique():
     a = Button(event="chart:export", label="A")
     b = Button(event="chart:export", label="B")
-    assert re.fullmatch(r"tb-chart-export-\d+", a.component_id)
+    assert re.fullmatch(r"tb-chart-export-[0-9a-f]{8}", a.component_id)
     assert a.component_id != b.component_id
-    assert re.fullmatch(r"tb-div-\d+", Div().component_id)
+    assert re.fullmatch(r"tb-div-[0-9a-f]{8}", Div().component_id)
     assert Button(event="app:x", component_id="mine").component_id == "mine"
+    # the id depends on the item only, not on what was built before it
+    assert Button(event="chart:export", label="A").component_id == a.component_id
+    assert re.fullmatch(r"tb-toolbar-top-[0-9a-f]{8}", Toolbar(items=[a]).component_id)
+
+
+def test_auto_ids_are_the_same_in_every_process():
+    code = (
+        "from pywry.toolbar import Button, Marquee, Toolbar\n"
+        "bar = Toolbar(items=[Button(event='chart:export', label='A'), Marquee(items=['x'])])\n"
+        "print(' '.join(c.component_id for c in [bar, *bar.iter_components()]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(runs) == 1
+    ids = runs.pop().split()
+    bar = Toolbar(items=[Button(event="chart:export", label="A"), Marquee(items=["x"])])
+    assert ids == [c.component_id for c in [bar, *bar.iter_components()]]
+
+
+def test_identical_items_need_their_own_ids():
+    with pytest.raises(ValidationError, match="give them each a component_id"):
+        Toolbar(items=[Button(event="app:go", label="Go"), Button(event="app:go", label="Go")])
+    toolbar = Toolbar(
+        items=[
+            Button(event="app:go", label="Go", component_id="go-1"),
+            Button(event="app:go", label="Go", component_id="go-2"),
+        ]
+    )
+    assert [i.component_id for i in toolbar.items] == ["go-1", "go-2"]
+
+
+def test_marquee_string_tickers_get_ids_unique_per_marquee():
+    first = Marquee(items=["AAPL", "AAPL"], event="app:a")
+    second = Marquee(items=["AAPL"], event="app:b")
+    toolbar = Toolbar(items=[first, second])
+    ids = [c.component_id for c in toolbar.iter_components()]
+    assert len(set(ids)) == len(ids) == 5
+    assert Marquee(items=["AAPL", "AAPL"], event="app:a").items[1].component_id == ids[2]
 
 
 def test_items_in_toolbar_keep_identity():
@@ -527,6 +577,31 @@ def test_apply_set_value():
     assert apply_set_value([toolbar], {"componentId": "other", "value": True}) is False
     with pytest.raises(ValueError):
         apply_set_value([toolbar], {"componentId": "live", "value": "yes"})
+
+
+def test_copied_toolbars_do_not_share_values():
+    shared = Toolbar(
+        items=[
+            Select(event="app:s", component_id="region", options=["a", "b"], selected="a"),
+            Marquee(items=[TickerItem(text="AAPL", component_id="aapl")]),
+        ]
+    )
+    first, second = copy_toolbars([shared]), copy_toolbars(shared)
+    assert first[0].render() == second[0].render() == shared.render()
+    assert apply_set_value(first, {"componentId": "region", "value": "b"}) is True
+    assert apply_set_value(first, {"componentId": "aapl", "text": "AAPL 190"}) is True
+    assert apply_set_value(first, {"componentId": "region", "options": ["b", "c"]}) is True
+    assert first[0].find("region").selected == "b"
+    for untouched in (second[0], shared):
+        assert untouched.find("region").selected == "a"
+        assert [o.value for o in untouched.find("region").options] == ["a", "b"]
+        assert untouched.find("aapl").text == "AAPL"
+        assert "AAPL 190" not in untouched.render()
+    assert "AAPL 190" in first[0].render()
+    assert [c.component_id for c in first[0].iter_components()] == [
+        c.component_id for c in shared.iter_components()
+    ]
+    assert copy_toolbars(None) == []
 
 
 # --------------------------------------------------------------------------- golden HTML
