@@ -188,6 +188,26 @@ def test_config_file_env_missing_file(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert str(missing) in str(info.value)
 
 
+def test_tool_pywry_must_be_a_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[tool]\npywry = 1\n")
+    with pytest.raises(ConfigError, match=r"^pyproject\.toml tool\.pywry: must be a table"):
+        PyWrySettings()
+    named = tmp_path / "conf" / "pyproject.toml"
+    named.parent.mkdir()
+    _write(named, "[tool]\npywry = 'x'\n")
+    monkeypatch.setenv("PYWRY_CONFIG_FILE", str(named))
+    with pytest.raises(ConfigError, match=r"pyproject\.toml tool\.pywry: must be a table"):
+        PyWrySettings()
+
+
+def test_config_file_env_may_name_a_pyproject(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    named = _write(tmp_path / "pyproject.toml", "[tool.pywry.server]\nport = 4000\n")
+    monkeypatch.setenv("PYWRY_CONFIG_FILE", str(named))
+    assert PyWrySettings().server.port == 4000
+
+
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     _write(tmp_path / "pywry.toml", "[server\nport = 1\n")
     with pytest.raises(ConfigError, match=r"^pywry\.toml: invalid TOML"):
