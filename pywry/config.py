@@ -1,14 +1,14 @@
 """pywry settings: the ``server`` and ``deploy`` sections and where their values come from.
 
 Every setting can be given in four places. For each field the first of these that has a value
-wins (DESIGN section 6):
+wins:
 
 1. explicit arguments: ``PyWrySettings(server={"port": 9000})`` or ``PyWrySettings.load(...)``;
 2. environment variables: ``PYWRY_SERVER__PORT=9000``, ``PYWRY_DEPLOY__STATE_BACKEND=redis``;
 3. a config file: the file named by ``PYWRY_CONFIG_FILE``, else ``pywry.toml`` in the current
    working directory (``[server]`` / ``[deploy]`` tables), else the ``[tool.pywry]`` table of
    ``pyproject.toml`` in the current working directory (``[tool.pywry.server]``, ...);
-4. the defaults below, which match the tables of the seed guides.
+4. the defaults declared on :class:`ServerSettings` and :class:`DeploySettings` below.
 
 Sources combine per field: ``PYWRY_SERVER__PORT`` and ``host`` from ``pywry.toml`` both apply.
 Unknown keys and invalid values raise :class:`ConfigError`, whose message names the key the way
@@ -140,9 +140,10 @@ class StateBackend(str, Enum):
 class ServerSettings(BaseSettings):
     """HTTP/WebSocket server settings (env prefix ``PYWRY_SERVER__``).
 
-    Covers the uvicorn options of the seed guides, TLS, the widget URL prefix and the limits
-    the core enforces (payload size, rates, replay buffers). Constructed directly it reads the
-    environment only; :class:`PyWrySettings` adds the config file and strict key checking.
+    Covers the uvicorn options pywry passes on (host, port, workers, timeouts, limits), TLS, the
+    widget URL prefix and the limits the core enforces (payload size, rates, replay buffers).
+    Constructed directly it reads the environment only; :class:`PyWrySettings` adds the config
+    file and strict key checking.
     """
 
     model_config = SettingsConfigDict(
@@ -485,7 +486,7 @@ def _build_section(section: str, merged: dict[str, tuple[object, str]]) -> BaseS
 
 
 class PyWrySettings(BaseSettings):
-    """All pywry settings: ``server`` and ``deploy`` sections, loaded with DESIGN's precedence.
+    """All pywry settings: ``server`` and ``deploy`` sections, merged from their four sources.
 
     ``PyWrySettings(server={...}, deploy={...})`` merges, per field, explicit arguments over
     ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*`` environment variables over the config file over

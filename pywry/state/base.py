@@ -1,4 +1,4 @@
-"""The interface every shared state backend implements (DESIGN section 5).
+"""The interface every shared state backend implements.
 
 The memory backend is the engine's own in-process structures; a shared backend (sqlite, redis)
 adds what several workers need to agree on: the widget store, a global per-widget `seq` and

@@ -36,10 +36,10 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-# --- defaults (seed tables 000/001/003) ------------------------------------------------------
+# --- defaults -------------------------------------------------------------------------------
 
 
-def test_server_defaults_match_seed_tables() -> None:
+def test_server_defaults() -> None:
     s = PyWrySettings().server
     assert s.host == "127.0.0.1"
     assert s.port == 8765
@@ -84,7 +84,7 @@ def test_server_defaults_for_pywry_limits() -> None:
     assert s.trust_forwarded_prefix is False
 
 
-def test_deploy_defaults_match_seed_tables() -> None:
+def test_deploy_defaults() -> None:
     d = PyWrySettings().deploy
     assert d.enabled is False
     assert d.state_backend is StateBackend.MEMORY

@@ -93,7 +93,7 @@ def test_each_item_renders_with_data_attributes(kind, factory, interactive):
     assert html in Toolbar(items=[item]).render()
 
 
-def test_seed_full_example_toolbar():
+def test_module_docstring_example_toolbar():
     toolbar = Toolbar(
         position="top",
         items=[
