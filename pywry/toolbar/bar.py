@@ -12,7 +12,7 @@ from .button import Button
 from .choice import MultiSelect, RadioGroup, Select, TabGroup
 from .dates import DateInput
 from .display import Div, Marquee, TickerItem
-from .fields import check_class_name, check_component_id
+from .fields import ComponentId, check_class_name
 from .ids import auto_id, with_id_hint
 from .markup import attrs
 from .messages import SetValueData, set_value_message
@@ -79,19 +79,9 @@ class Toolbar(StrictModel):
 
     position: Position = "top"
     items: list[AnyItem] = Field(default_factory=list)
-    component_id: str = ""
+    component_id: ComponentId = ""
     class_name: str = ""
     style: str = ""
-
-    @field_validator("component_id", mode="before")
-    @classmethod
-    def _none_is_unset(cls, value: object) -> object:
-        return "" if value is None else value
-
-    @field_validator("component_id")
-    @classmethod
-    def _valid_component_id(cls, value: str) -> str:
-        return value if value == "" else check_component_id(value)
 
     @field_validator("class_name")
     @classmethod

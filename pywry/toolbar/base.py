@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator, model_validator
 
-from .fields import check_component_id, check_event
+from .fields import ComponentId, check_event
 from .ids import auto_id
 from .markup import attrs, escape
 
@@ -31,21 +31,11 @@ class Component(StrictModel):
     """Identity, event and common attributes of anything that can fire or be updated."""
 
     kind: str = ""
-    component_id: str = ""
+    component_id: ComponentId = ""
     description: str = ""
     disabled: StrictBool = False
     style: str = ""
     event: str | None = None
-
-    @field_validator("component_id", mode="before")
-    @classmethod
-    def _none_is_unset(cls, value: object) -> object:
-        return "" if value is None else value
-
-    @field_validator("component_id")
-    @classmethod
-    def _valid_component_id(cls, value: str) -> str:
-        return value if value == "" else check_component_id(value)
 
     @field_validator("event")
     @classmethod

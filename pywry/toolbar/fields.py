@@ -10,7 +10,15 @@ import re
 from datetime import date, datetime
 from typing import Annotated, TypeVar
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 from pywry.core.protocol import RESERVED_NAMESPACES
 
@@ -108,3 +116,15 @@ def check_json(value: T, field: str) -> T:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{field} {value!r} is not JSON-serialisable: {exc}") from None
     return value
+
+
+def _none_is_unset(value: object) -> object:
+    return "" if value is None else value
+
+
+def _valid_or_unset(value: str) -> str:
+    return value if value == "" else check_component_id(value)
+
+
+#: A ``component_id`` field: a valid id, or ``""`` (also given as None) until one is generated.
+ComponentId = Annotated[str, BeforeValidator(_none_is_unset), AfterValidator(_valid_or_unset)]
