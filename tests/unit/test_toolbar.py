@@ -347,7 +347,7 @@ def test_secret_input_never_has_a_value():
     assert 'type="password"' in html
     assert "value" not in secret.model_dump()
     with pytest.raises(ValueError):
-        secret.value = "hunter2"  # type: ignore[attr-defined]
+        secret.value = "hunter2"  # type: ignore[attr-defined]  # no such field, on purpose
 
 
 def test_component_id_is_validated():
