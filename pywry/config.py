@@ -1,14 +1,14 @@
 """pywry settings: the ``server`` and ``deploy`` sections and where their values come from.
 
 Every setting can be given in four places. For each field the first of these that has a value
-wins (DESIGN section 6):
+wins:
 
 1. explicit arguments: ``PyWrySettings(server={"port": 9000})`` or ``PyWrySettings.load(...)``;
 2. environment variables: ``PYWRY_SERVER__PORT=9000``, ``PYWRY_DEPLOY__STATE_BACKEND=redis``;
 3. a config file: the file named by ``PYWRY_CONFIG_FILE``, else ``pywry.toml`` in the current
    working directory (``[server]`` / ``[deploy]`` tables), else the ``[tool.pywry]`` table of
    ``pyproject.toml`` in the current working directory (``[tool.pywry.server]``, ...);
-4. the defaults below, which match the tables of the seed guides.
+4. the defaults declared on :class:`ServerSettings` and :class:`DeploySettings` below.
 
 Sources combine per field: ``PYWRY_SERVER__PORT`` and ``host`` from ``pywry.toml`` both apply.
 Unknown keys and invalid values raise :class:`ConfigError`, whose message names the key the way
@@ -30,6 +30,7 @@ from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -84,7 +85,7 @@ class ConfigError(ValueError):
         self.keys = keys
 
 
-def parse_size(value: Any) -> int:
+def parse_size(value: object) -> int:
     """Turn a size such as ``500``, ``"500"``, ``"40K"``, ``"3M"`` or ``"1G"`` into bytes.
 
     Units are powers of 1024, case-insensitive, with an optional trailing ``B`` (``"40kb"``).
@@ -109,7 +110,7 @@ def parse_size(value: Any) -> int:
     return result
 
 
-def _split_list(value: Any) -> Any:
+def _split_list(value: object) -> object:
     """Accept a JSON list (``'["a","b"]'``) or a comma-separated string (``"a, b"``)."""
     if not isinstance(value, str):
         return value
@@ -139,9 +140,10 @@ class StateBackend(str, Enum):
 class ServerSettings(BaseSettings):
     """HTTP/WebSocket server settings (env prefix ``PYWRY_SERVER__``).
 
-    Covers the uvicorn options of the seed guides, TLS, the widget URL prefix and the limits
-    the core enforces (payload size, rates, replay buffers). Constructed directly it reads the
-    environment only; :class:`PyWrySettings` adds the config file and strict key checking.
+    Covers the uvicorn options pywry passes on (host, port, workers, timeouts, limits), TLS, the
+    widget URL prefix and the limits the core enforces (payload size, rates, replay buffers).
+    Constructed directly it reads the environment only; :class:`PyWrySettings` adds the config
+    file and strict key checking.
     """
 
     model_config = SettingsConfigDict(
@@ -189,7 +191,7 @@ class ServerSettings(BaseSettings):
 
     @field_validator("log_level", mode="before")
     @classmethod
-    def _check_log_level(cls, value: Any) -> Any:
+    def _check_log_level(cls, value: object) -> object:
         if isinstance(value, str):
             level = value.strip().lower()
             if level not in _LOG_LEVELS:
@@ -199,7 +201,7 @@ class ServerSettings(BaseSettings):
 
     @field_validator("theme", mode="before")
     @classmethod
-    def _check_theme(cls, value: Any) -> Any:
+    def _check_theme(cls, value: object) -> object:
         if isinstance(value, str):
             theme = value.strip().lower()
             if theme not in _THEMES:
@@ -209,7 +211,7 @@ class ServerSettings(BaseSettings):
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_origins(cls, value: object) -> object:
         return _split_list(value)
 
     @field_validator("widget_prefix")
@@ -226,7 +228,7 @@ class ServerSettings(BaseSettings):
 
     @field_validator("max_payload_size", mode="before")
     @classmethod
-    def _parse_payload_size(cls, value: Any) -> int:
+    def _parse_payload_size(cls, value: object) -> int:
         return parse_size(value)
 
     @model_validator(mode="after")
@@ -269,7 +271,7 @@ class DeploySettings(BaseSettings):
 
     @field_validator("state_backend", mode="before")
     @classmethod
-    def _lower_backend(cls, value: Any) -> Any:
+    def _lower_backend(cls, value: object) -> object:
         if isinstance(value, str) and not isinstance(value, StateBackend):
             name = value.strip().lower()
             if name not in {b.value for b in StateBackend}:
@@ -296,10 +298,12 @@ class DeploySettings(BaseSettings):
 
 
 _SECTIONS: dict[str, type[BaseSettings]] = {"server": ServerSettings, "deploy": DeploySettings}
+# A section as given to PyWrySettings(...): a mapping of its fields, the section model, or None.
+_SectionArg = Mapping[str, object] | ServerSettings | DeploySettings | None
 _ENV_PREFIXES = {"server": _SERVER_ENV_PREFIX, "deploy": _DEPLOY_ENV_PREFIX}
 
 # Per section: field name -> (value, the key as the user wrote it).
-_Layer = dict[str, dict[str, tuple[Any, str]]]
+_Layer = dict[str, dict[str, tuple[object, str]]]
 
 
 def _empty_layer() -> _Layer:
@@ -324,7 +328,7 @@ def _env_layer(environ: Mapping[str, str]) -> _Layer:
             field = upper[len(prefix) :].lower()
             if field not in model.model_fields:
                 raise ConfigError(f"{var}: unknown setting", (var,))
-            value: Any = raw
+            value: str | None = raw
             if field in _optional_fields(model) and raw.strip().lower() in ("", "none", "null"):
                 value = None
             layer[section][field] = (value, var)
@@ -332,7 +336,7 @@ def _env_layer(environ: Mapping[str, str]) -> _Layer:
 
 
 def _table_layer(
-    data: Mapping[str, Any], file_label: str, table_prefix: str, layer: _Layer
+    data: Mapping[str, object], file_label: str, table_prefix: str, layer: _Layer
 ) -> None:
     """Copy ``[server]`` / ``[deploy]`` tables of a parsed TOML document into ``layer``."""
     where = f"{file_label} [{table_prefix}]" if table_prefix else file_label
@@ -354,14 +358,25 @@ def _table_layer(
             layer[section][field] = (value, key)
 
 
-def _read_toml(path: Path, label: str) -> dict[str, Any]:
+def _read_toml(path: Path, label: str) -> dict[str, object]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            document: dict[str, object] = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: invalid TOML: {exc}", (label,)) from None
     except OSError as exc:
         raise ConfigError(f"{label}: cannot read config file: {exc}", (label,)) from None
+    return document
+
+
+def _tool_pywry(document: Mapping[str, object], label: str) -> Mapping[str, object]:
+    """The ``[tool.pywry]`` table of a parsed ``pyproject.toml`` (empty when it has none)."""
+    tool = document.get("tool", {})
+    table = tool.get("pywry", {}) if isinstance(tool, Mapping) else {}
+    if not isinstance(table, Mapping):
+        key = f"{label} tool.pywry"
+        raise ConfigError(f"{key}: must be a table ([tool.pywry])", (key,))
+    return table
 
 
 def _file_layer(environ: Mapping[str, str], cwd: Path) -> _Layer:
@@ -376,12 +391,11 @@ def _file_layer(environ: Mapping[str, str], cwd: Path) -> _Layer:
             raise ConfigError(
                 f"{CONFIG_FILE_ENV}: config file not found: {named}", (CONFIG_FILE_ENV,)
             )
-        data = _read_toml(path, named)
+        document = _read_toml(path, named)
         if path.name == "pyproject.toml":
-            data = data.get("tool", {}).get("pywry", {})
-            _table_layer(data, named, "tool.pywry", layer)
+            _table_layer(_tool_pywry(document, named), named, "tool.pywry", layer)
         else:
-            _table_layer(data, named, "", layer)
+            _table_layer(document, named, "", layer)
         return layer
 
     pywry_toml = cwd / "pywry.toml"
@@ -391,17 +405,14 @@ def _file_layer(environ: Mapping[str, str], cwd: Path) -> _Layer:
 
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
-        tool = _read_toml(pyproject, "pyproject.toml").get("tool", {})
-        pywry_table = tool.get("pywry") if isinstance(tool, Mapping) else None
-        if pywry_table is not None:
-            if not isinstance(pywry_table, Mapping):
-                key = "pyproject.toml tool.pywry"
-                raise ConfigError(f"{key}: must be a table ([tool.pywry])", (key,))
-            _table_layer(pywry_table, "pyproject.toml", "tool.pywry", layer)
+        document = _read_toml(pyproject, "pyproject.toml")
+        _table_layer(_tool_pywry(document, "pyproject.toml"), "pyproject.toml", "tool.pywry", layer)
     return layer
 
 
-def _argument_layer(server: Any, deploy: Any, extra: Mapping[str, Any]) -> _Layer:
+def _argument_layer(
+    server: _SectionArg, deploy: _SectionArg, extra: Mapping[str, object]
+) -> _Layer:
     """Turn ``server=`` / ``deploy=`` arguments (mappings or section models) into a layer."""
     if extra:
         name = next(iter(extra))
@@ -411,7 +422,7 @@ def _argument_layer(server: Any, deploy: Any, extra: Mapping[str, Any]) -> _Laye
         if given is None:
             continue
         model = _SECTIONS[section]
-        values: Mapping[str, Any]
+        values: Mapping[str, object]
         if isinstance(given, model):
             values = {name: getattr(given, name) for name in given.model_fields_set}
         elif isinstance(given, Mapping):
@@ -429,7 +440,7 @@ def _argument_layer(server: Any, deploy: Any, extra: Mapping[str, Any]) -> _Laye
     return layer
 
 
-def _error_text(error: Mapping[str, Any], field: str) -> str:
+def _error_text(error: ErrorDetails, field: str) -> str:
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -438,7 +449,7 @@ def _error_text(error: Mapping[str, Any], field: str) -> str:
     return msg
 
 
-def _build_section(section: str, merged: dict[str, tuple[Any, str]]) -> BaseSettings:
+def _build_section(section: str, merged: dict[str, tuple[object, str]]) -> BaseSettings:
     """Validate one section's merged values, mapping pydantic errors to the user's key names."""
     model = _SECTIONS[section]
 
@@ -475,7 +486,7 @@ def _build_section(section: str, merged: dict[str, tuple[Any, str]]) -> BaseSett
 
 
 class PyWrySettings(BaseSettings):
-    """All pywry settings: ``server`` and ``deploy`` sections, loaded with DESIGN's precedence.
+    """All pywry settings: ``server`` and ``deploy`` sections, merged from their four sources.
 
     ``PyWrySettings(server={...}, deploy={...})`` merges, per field, explicit arguments over
     ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*`` environment variables over the config file over
@@ -490,16 +501,16 @@ class PyWrySettings(BaseSettings):
 
     def __init__(
         self,
-        server: Mapping[str, Any] | ServerSettings | None = None,
-        deploy: Mapping[str, Any] | DeploySettings | None = None,
-        **sections: Any,
+        server: Mapping[str, object] | ServerSettings | None = None,
+        deploy: Mapping[str, object] | DeploySettings | None = None,
+        **sections: object,
     ) -> None:
         args = _argument_layer(server, deploy, sections)
         env = _env_layer(os.environ)
         files = _file_layer(os.environ, Path.cwd())
         built: dict[str, BaseSettings] = {}
         for section in _SECTIONS:
-            merged: dict[str, tuple[Any, str]] = {}
+            merged: dict[str, tuple[object, str]] = {}
             for layer in (files, env, args):  # lowest precedence first
                 merged.update(layer[section])
             built[section] = _build_section(section, merged)
@@ -520,8 +531,8 @@ class PyWrySettings(BaseSettings):
     @classmethod
     def load(
         cls,
-        server: Mapping[str, Any] | ServerSettings | None = None,
-        deploy: Mapping[str, Any] | DeploySettings | None = None,
+        server: Mapping[str, object] | ServerSettings | None = None,
+        deploy: Mapping[str, object] | DeploySettings | None = None,
     ) -> PyWrySettings:
         """Load settings from arguments, environment, config file and defaults."""
         return cls(server=server, deploy=deploy)
@@ -570,7 +581,7 @@ def _mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def settings_summary(s: PyWrySettings) -> dict[str, Any]:
+def settings_summary(s: PyWrySettings) -> dict[str, Any]:  # JSON: {"server": {...}, ...}
     """Return the settings as a JSON-ready dict that is safe to log or show.
 
     Secrets (``ssl_keyfile_password``, ``internal_api_token``) that are set become ``"***"``,

@@ -1,4 +1,4 @@
-"""Deploy-mode detection and worker identity (seed 001), and the state backends."""
+"""Deploy-mode detection, worker identity and the configured state backend."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ def _env_true(name: str) -> bool:
 
 
 def is_deploy_mode() -> bool:
-    """True when deploy mode is on, by the rules of the seed's "Detecting Deploy Mode"."""
+    """True when deploy mode is on.
+
+    That is when ``PYWRY_DEPLOY_MODE`` or ``PYWRY_DEPLOY__ENABLED`` is true, when the state
+    backend is ``redis`` (it only makes sense for several workers), or when ``PYWRY_HEADLESS`` is
+    true and a state backend is named at all.
+    """
     backend = os.environ.get("PYWRY_DEPLOY__STATE_BACKEND", "").strip().lower()
     return (
         _env_true("PYWRY_DEPLOY_MODE")

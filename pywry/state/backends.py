@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..config import StateBackend
+from ..config import PyWrySettings, StateBackend
 from .base import Backend
 
 
-def create_backend(settings: Any, worker_id: str) -> Backend | None:
+def create_backend(settings: PyWrySettings, worker_id: str) -> Backend | None:
     """The backend named by `PYWRY_DEPLOY__STATE_BACKEND`; imports its client library lazily."""
     kind = StateBackend(settings.deploy.state_backend)
     if kind == StateBackend.MEMORY:

@@ -1,4 +1,4 @@
-"""The interface every shared state backend implements (DESIGN section 5).
+"""The interface every shared state backend implements.
 
 The memory backend is the engine's own in-process structures; a shared backend (sqlite, redis)
 adds what several workers need to agree on: the widget store, a global per-widget `seq` and
@@ -12,6 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from ..config import PyWrySettings
+
+#: A decoded JSON object (an event, or its reply, routed between workers).
+JsonObject = dict[str, Any]
 
 
 class BackendUnavailable(ConnectionError):
@@ -33,14 +38,14 @@ class WidgetData:
     owner: str
     seq: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str | int | bool]:
         """Plain dict (for storage)."""
         return asdict(self)
 
 
 # What a backend hands back to the engine as things happen on other workers.
 MessageSink = Callable[[str, int, str], None]  # (label, seq, encoded message)
-RoutedSink = Callable[[dict[str, Any]], Awaitable[None]]  # an event routed to this worker
+RoutedSink = Callable[[JsonObject], Awaitable[None]]  # an event routed to this worker
 WidgetSink = Callable[[str, str, str], None]  # (label, "deleted" | "updated", by worker)
 
 
@@ -49,7 +54,7 @@ class Backend(ABC):
 
     name = "abstract"
 
-    def __init__(self, settings: Any, worker_id: str) -> None:
+    def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         self.settings = settings
         self.worker_id = worker_id
 
@@ -80,7 +85,7 @@ class Backend(ABC):
         """The stored widget, or None."""
 
     @abstractmethod
-    async def update_widget(self, label: str, **fields: Any) -> None:
+    async def update_widget(self, label: str, **fields: str) -> None:
         """Change stored fields (content after update(), theme) and tell the other workers."""
 
     @abstractmethod
@@ -102,7 +107,7 @@ class Backend(ABC):
         """Record event `ident` of `client` atomically; False when it was handled before."""
 
     async def accept_and_route(
-        self, label: str, client: str, ident: int, worker: str, payload: dict[str, Any]
+        self, label: str, client: str, ident: int, worker: str, payload: JsonObject
     ) -> int:
         """De-duplicate an event and hand it to its owner: -1 seen before, 0 owner gone, 1 sent.
 
@@ -113,7 +118,7 @@ class Backend(ABC):
         return 1 if await self.route(worker, payload) else 0
 
     @abstractmethod
-    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+    async def route(self, worker: str, payload: JsonObject) -> bool:
         """Hand an event (or a reply) to another worker; False when nobody can take it."""
 
     # -- liveness ------------------------------------------------------------------------------

@@ -24,16 +24,20 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from redis import asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ..config import PyWrySettings
 from .base import (
     Backend,
     BackendUnavailable,
+    JsonObject,
     MessageSink,
     RoutedSink,
     WidgetData,
@@ -41,6 +45,7 @@ from .base import (
 )
 
 log = logging.getLogger("pywry.state.redis")
+T = TypeVar("T")
 
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
@@ -107,7 +112,7 @@ class RedisBackend(Backend):
 
     name = "redis"
 
-    def __init__(self, settings: Any, worker_id: str) -> None:
+    def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         super().__init__(settings, worker_id)
         deploy = settings.deploy
         self.prefix = deploy.redis_prefix
@@ -125,7 +130,7 @@ class RedisBackend(Backend):
         self._accept = self.redis.register_script(_ACCEPT)
         self._since = self.redis.register_script(_SINCE)
         self._accept_route = self.redis.register_script(_ACCEPT_ROUTE)
-        self._pubsub: Any = None
+        self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self.widget_ttl = int(deploy.widget_ttl)
         self.client_ttl = int(max(deploy.connection_ttl, settings.server.reconnect_timeout * 2))
@@ -136,7 +141,8 @@ class RedisBackend(Backend):
         """A key under this app's prefix."""
         return ":".join((self.prefix, *parts))
 
-    async def _call(self, coro: Any) -> Any:
+    async def _call(self, coro: Awaitable[T]) -> T:
+        """Await a Redis call; a lost connection becomes BackendUnavailable."""
         try:
             return await coro
         except _UNAVAILABLE as exc:
@@ -157,7 +163,7 @@ class RedisBackend(Backend):
         )
 
     async def _listen(
-        self, pubsub: Any, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
+        self, pubsub: PubSub, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         bus = self.k("bus").encode()
         while True:
@@ -265,7 +271,7 @@ class RedisBackend(Backend):
             seq=int(seq or 0),
         )
 
-    async def update_widget(self, label: str, **fields: Any) -> None:
+    async def update_widget(self, label: str, **fields: str) -> None:
         """Change stored fields of a live widget."""
         if fields:
             key = self.k("widget", label)
@@ -339,7 +345,7 @@ class RedisBackend(Backend):
         return bool(int(fresh))
 
     async def accept_and_route(
-        self, label: str, client: str, ident: int, worker: str, payload: dict[str, Any]
+        self, label: str, client: str, ident: int, worker: str, payload: JsonObject
     ) -> int:
         """De-duplicate and publish to the owner in one round trip."""
         result = await self._call(
@@ -350,7 +356,7 @@ class RedisBackend(Backend):
         )
         return int(result)
 
-    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+    async def route(self, worker: str, payload: JsonObject) -> bool:
         """Publish an event or reply on the worker's routing channel; False if none listens."""
         receivers = await self._call(
             self.redis.publish(self.k("route", worker), json.dumps(payload))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -18,15 +19,44 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import Any, Protocol, TypeVar
 
-from .base import Backend, BackendUnavailable, MessageSink, RoutedSink, WidgetData, WidgetSink
+from ..config import PyWrySettings
+from .base import (
+    Backend,
+    BackendUnavailable,
+    JsonObject,
+    MessageSink,
+    RoutedSink,
+    WidgetData,
+    WidgetSink,
+)
 
 log = logging.getLogger("pywry.state.sqlite")
 T = TypeVar("T")
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor used here (rows are tuples of column values)."""
+
+    def fetchone(self) -> Any: ...  # a row tuple or None, as DB-API types it
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What is used of a connection; both sqlite3's and sqlcipher3's have it."""
+
+    def execute(self, sql: str, parameters: Sequence[object] = ..., /) -> Cursor: ...
+
+    def executescript(self, sql_script: str, /) -> object: ...
+
+    def close(self) -> None: ...
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS widgets (
@@ -52,12 +82,12 @@ CREATE INDEX IF NOT EXISTS routes_worker ON routes(worker, id);
 """
 
 
-def _sqlcipher() -> Any:
+def _sqlcipher() -> ModuleType | None:
+    """SQLCipher's DB-API module when the optional ``sqlite`` extra is installed, else None."""
     try:
-        from sqlcipher3 import dbapi2  # noqa: PLC0415 - optional extra
+        return importlib.import_module("sqlcipher3.dbapi2")
     except ImportError:
         return None
-    return dbapi2
 
 
 def encryption_key(path: Path) -> str:
@@ -91,7 +121,7 @@ class SqliteBackend(Backend):
 
     name = "sqlite"
 
-    def __init__(self, settings: Any, worker_id: str) -> None:
+    def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         super().__init__(settings, worker_id)
         deploy = settings.deploy
         self.path = Path(os.path.expanduser(deploy.sqlite_path))
@@ -101,7 +131,7 @@ class SqliteBackend(Backend):
         self.outbox_size = int(settings.server.outbox_size)
         self.poll_interval = 0.01
         self.encrypted = False
-        self._db: Any = None
+        self._db: Connection | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pywry-sqlite")
         self._poller: asyncio.Task[None] | None = None
         self._last_message = 0
@@ -111,6 +141,7 @@ class SqliteBackend(Backend):
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         cipher = _sqlcipher()
+        db: Connection
         if cipher is not None:
             db = cipher.connect(str(self.path), timeout=10, isolation_level=None)
             key = encryption_key(self.path).replace("'", "''")
@@ -131,10 +162,18 @@ class SqliteBackend(Backend):
         self._last_message = int(row[0])
         self._db = db
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    @property
+    def _conn(self) -> Connection:
+        """The open connection (only touched on the database thread)."""
+        if self._db is None:
+            raise BackendUnavailable("SQLite state database is not open (call start() first)")
+        return self._db
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the database thread; database errors become BackendUnavailable."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            return await loop.run_in_executor(self._executor, fn)
         except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
             raise BackendUnavailable(f"SQLite state database failed: {exc}") from None
         except Exception as exc:
@@ -142,8 +181,12 @@ class SqliteBackend(Backend):
                 raise BackendUnavailable(f"SQLite state database failed: {exc}") from None
             raise
 
-    def _tx(self, fn: Callable[[Any], T]) -> T:
-        db = self._db
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` in one write transaction on the database thread."""
+        return await self._run(lambda: self._tx(fn))
+
+    def _tx(self, fn: Callable[[Connection], T]) -> T:
+        db = self._conn
         db.execute("BEGIN IMMEDIATE")
         try:
             result = fn(db)
@@ -189,7 +232,7 @@ class SqliteBackend(Backend):
                 await asyncio.sleep(self.poll_interval)
 
     def _fetch_new(self) -> tuple[list[tuple[str, int, str]], list[str]]:
-        db = self._db
+        db = self._conn
         rows = db.execute(
             "SELECT id, label, seq, text FROM messages WHERE id > ? ORDER BY id LIMIT 1000",
             (self._last_message,),
@@ -210,7 +253,7 @@ class SqliteBackend(Backend):
         return [(r[1], r[2], r[3]) for r in rows], [r[1] for r in routes]
 
     def _cleanup(self, now: float) -> None:
-        db = self._db
+        db = self._conn
         for table in ("widgets", "clients", "conns", "workers"):
             db.execute(f"DELETE FROM {table} WHERE expires < ?", (now,))  # noqa: S608
         db.execute("DELETE FROM routes WHERE ts < ?", (now - 60,))
@@ -231,14 +274,14 @@ class SqliteBackend(Backend):
 
     async def ping(self) -> None:
         """Raise BackendUnavailable unless the database answers."""
-        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
+        await self._run(lambda: self._conn.execute("SELECT 1").fetchone())
 
     # -- widgets -------------------------------------------------------------------------------
     async def save_widget(self, data: WidgetData) -> tuple[str, int]:
         """Create or refresh a widget; an existing live token wins."""
         ttl = self.conn_ttl if data.per_visitor else self.widget_ttl
 
-        def save(db: Any) -> tuple[str, int]:
+        def save(db: Connection) -> tuple[str, int]:
             now = time.time()
             row = db.execute(
                 "SELECT token, seq FROM widgets WHERE label = ? AND expires >= ?",
@@ -270,13 +313,13 @@ class SqliteBackend(Backend):
             )
             return token, int(seq)
 
-        return await self._run(self._tx, save)
+        return await self._write(save)
 
     async def load_widget(self, label: str) -> WidgetData | None:
         """The stored widget, or None."""
 
         def load() -> WidgetData | None:
-            row = self._db.execute(
+            row = self._conn.execute(
                 "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq"
                 " FROM widgets WHERE label = ? AND expires >= ?",
                 (label, time.time()),
@@ -298,14 +341,14 @@ class SqliteBackend(Backend):
 
         return await self._run(load)
 
-    async def update_widget(self, label: str, **fields: Any) -> None:
+    async def update_widget(self, label: str, **fields: str) -> None:
         """Change stored fields of a widget."""
         allowed = {k: v for k, v in fields.items() if k in ("content", "theme", "title", "head")}
         if not allowed:
             return
         sets = ", ".join(f"{k} = ?" for k in allowed)
 
-        def update(db: Any) -> None:
+        def update(db: Connection) -> None:
             db.execute(
                 f"UPDATE widgets SET {sets}, expires = ? WHERE label = ?",  # noqa: S608
                 (*allowed.values(), time.time() + self.widget_ttl, label),
@@ -315,12 +358,12 @@ class SqliteBackend(Backend):
                 (label, self.worker_id, time.time()),
             )
 
-        await self._run(self._tx, update)
+        await self._write(update)
 
     async def delete_widget(self, label: str) -> None:
         """Remove a widget and tell the other workers (a seq-0 message marks a deletion)."""
 
-        def delete(db: Any) -> None:
+        def delete(db: Connection) -> None:
             for table in ("widgets", "clients", "conns", "messages"):
                 db.execute(f"DELETE FROM {table} WHERE label = ?", (label,))  # noqa: S608
             db.execute(
@@ -328,13 +371,13 @@ class SqliteBackend(Backend):
                 (label, self.worker_id, time.time()),
             )
 
-        await self._run(self._tx, delete)
+        await self._write(delete)
 
     # -- messages ------------------------------------------------------------------------------
     async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
         """Sequence and store messages in one transaction; pollers deliver them."""
 
-        def publish(db: Any) -> list[int]:
+        def publish(db: Connection) -> list[int]:
             now = time.time()
             out = []
             for label, kind, data_json in items:
@@ -358,13 +401,13 @@ class SqliteBackend(Backend):
                 out.append(seq)
             return out
 
-        return await self._run(self._tx, publish)
+        return await self._write(publish)
 
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages after `after`, or None for a gap."""
 
         def since() -> list[str] | None:
-            db = self._db
+            db = self._conn
             row = db.execute("SELECT seq FROM widgets WHERE label = ?", (label,)).fetchone()
             seq = int(row[0]) if row else 0
             if after == seq:
@@ -385,7 +428,7 @@ class SqliteBackend(Backend):
     async def accept_event(self, label: str, client: str, ident: int) -> bool:
         """Atomic check-and-set of the client's highest handled event id."""
 
-        def accept(db: Any) -> bool:
+        def accept(db: Connection) -> bool:
             now = time.time()
             row = db.execute(
                 "SELECT last_id FROM clients WHERE label = ? AND client = ? AND expires >= ?",
@@ -401,20 +444,20 @@ class SqliteBackend(Backend):
             )
             return True
 
-        return await self._run(self._tx, accept)
+        return await self._write(accept)
 
-    async def route(self, worker: str, payload: dict[str, Any]) -> bool:
+    async def route(self, worker: str, payload: JsonObject) -> bool:
         """Queue an event or reply for another worker (it polls for them); False if it is dead."""
         if not await self.worker_alive(worker):
             return False
 
-        def route(db: Any) -> None:
+        def route(db: Connection) -> None:
             db.execute(
                 "INSERT INTO routes (worker, payload, ts) VALUES (?, ?, ?)",
                 (worker, json.dumps(payload), time.time()),
             )
 
-        await self._run(self._tx, route)
+        await self._write(route)
         return True
 
     # -- liveness ------------------------------------------------------------------------------
@@ -423,7 +466,7 @@ class SqliteBackend(Backend):
     async def heartbeat(self, connections: dict[str, list[str]]) -> None:
         """Refresh this worker's row and its connections' expiry."""
 
-        def beat(db: Any) -> None:
+        def beat(db: Connection) -> None:
             now = time.time()
             db.execute(
                 "INSERT INTO workers (id, expires, pid, host) VALUES (?, ?, ?, ?)"
@@ -442,12 +485,12 @@ class SqliteBackend(Backend):
                     (now, now + self.widget_ttl if ids else 0, label),
                 )
 
-        await self._run(self._tx, beat)
+        await self._write(beat)
 
     async def worker_alive(self, worker: str) -> bool:
         """True while the worker's heartbeat row is fresh and (same host) its process exists."""
         row = await self._run(
-            lambda: self._db.execute(
+            lambda: self._conn.execute(
                 "SELECT pid, host FROM workers WHERE id = ? AND expires >= ?", (worker, time.time())
             ).fetchone()
         )
@@ -467,7 +510,7 @@ class SqliteBackend(Backend):
         """Live connections on any worker, and when the widget was last in use."""
 
         def presence() -> tuple[int, float | None]:
-            db = self._db
+            db = self._conn
             now = time.time()
             count = db.execute(
                 "SELECT COUNT(*) FROM conns WHERE label = ? AND expires >= ?", (label, now)
@@ -480,8 +523,8 @@ class SqliteBackend(Backend):
     async def connection_closed(self, label: str, conn_id: str) -> None:
         """Forget a connection and note when the widget was last in use."""
 
-        def closed(db: Any) -> None:
+        def closed(db: Connection) -> None:
             db.execute("DELETE FROM conns WHERE label = ? AND conn_id = ?", (label, conn_id))
             db.execute("UPDATE widgets SET last_seen = ? WHERE label = ?", (time.time(), label))
 
-        await self._run(self._tx, closed)
+        await self._write(closed)

@@ -1,5 +1,6 @@
 /*
- * pywry bridge: the browser side of wire protocol v1 (see DESIGN.md section 3).
+ * pywry bridge: the browser side of wire protocol v1, whose messages pywry/core/protocol.py
+ * parses and encodes on the server.
  *
  * Loaded as a classic script in <head>, right after the bootstrap JSON, so that
  * `window.pywry` exists before any author script in the body runs. It picks a

@@ -12,8 +12,8 @@
  *   data-pywry-data             JSON object merged into a button's payload
  *   data-pywry-debounce         ms of quiet typing before a text/number field sends
  *
- * Payloads: see pywry/toolbar.py. Strings from messages only ever reach the page through
- * textContent, value and setAttribute, never innerHTML.
+ * Payloads: see the docstring of pywry/toolbar/__init__.py. Strings from messages only ever
+ * reach the page through textContent, value and setAttribute, never innerHTML.
  */
 (function () {
   "use strict";

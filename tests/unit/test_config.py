@@ -36,10 +36,10 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-# --- defaults (seed tables 000/001/003) ------------------------------------------------------
+# --- defaults -------------------------------------------------------------------------------
 
 
-def test_server_defaults_match_seed_tables() -> None:
+def test_server_defaults() -> None:
     s = PyWrySettings().server
     assert s.host == "127.0.0.1"
     assert s.port == 8765
@@ -84,7 +84,7 @@ def test_server_defaults_for_pywry_limits() -> None:
     assert s.trust_forwarded_prefix is False
 
 
-def test_deploy_defaults_match_seed_tables() -> None:
+def test_deploy_defaults() -> None:
     d = PyWrySettings().deploy
     assert d.enabled is False
     assert d.state_backend is StateBackend.MEMORY
@@ -186,6 +186,26 @@ def test_config_file_env_missing_file(monkeypatch: pytest.MonkeyPatch, tmp_path:
     with pytest.raises(ConfigError, match="PYWRY_CONFIG_FILE") as info:
         PyWrySettings()
     assert str(missing) in str(info.value)
+
+
+def test_tool_pywry_must_be_a_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[tool]\npywry = 1\n")
+    with pytest.raises(ConfigError, match=r"^pyproject\.toml tool\.pywry: must be a table"):
+        PyWrySettings()
+    named = tmp_path / "conf" / "pyproject.toml"
+    named.parent.mkdir()
+    _write(named, "[tool]\npywry = 'x'\n")
+    monkeypatch.setenv("PYWRY_CONFIG_FILE", str(named))
+    with pytest.raises(ConfigError, match=r"pyproject\.toml tool\.pywry: must be a table"):
+        PyWrySettings()
+
+
+def test_config_file_env_may_name_a_pyproject(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    named = _write(tmp_path / "pyproject.toml", "[tool.pywry.server]\nport = 4000\n")
+    monkeypatch.setenv("PYWRY_CONFIG_FILE", str(named))
+    assert PyWrySettings().server.port == 4000
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

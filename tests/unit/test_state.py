@@ -1,4 +1,4 @@
-"""Deploy-mode detection and worker identity, exactly as seed 001 lists them."""
+"""Deploy-mode detection, worker identity and the configured state backend."""
 
 from __future__ import annotations
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,7 @@ from pywry.toolbar import (
     Toolbar,
     apply_set_value,
     collect_secret_ids,
+    copy_toolbars,
     render_layout,
     set_value_message,
 )
@@ -89,7 +93,7 @@ def test_each_item_renders_with_data_attributes(kind, factory, interactive):
     assert html in Toolbar(items=[item]).render()
 
 
-def test_seed_full_example_toolbar():
+def test_module_docstring_example_toolbar():
     toolbar = Toolbar(
         position="top",
         items=[
@@ -129,10 +133,57 @@ def test_seed_full_example_toolbar():
 def test_auto_ids_are_stable_shaped_and_unique():
     a = Button(event="chart:export", label="A")
     b = Button(event="chart:export", label="B")
-    assert re.fullmatch(r"tb-chart-export-\d+", a.component_id)
+    assert re.fullmatch(r"tb-chart-export-[0-9a-f]{8}", a.component_id)
     assert a.component_id != b.component_id
-    assert re.fullmatch(r"tb-div-\d+", Div().component_id)
+    assert re.fullmatch(r"tb-div-[0-9a-f]{8}", Div().component_id)
     assert Button(event="app:x", component_id="mine").component_id == "mine"
+    # the id depends on the item only, not on what was built before it
+    assert Button(event="chart:export", label="A").component_id == a.component_id
+    assert re.fullmatch(r"tb-toolbar-top-[0-9a-f]{8}", Toolbar(items=[a]).component_id)
+
+
+def test_auto_ids_are_the_same_in_every_process():
+    code = (
+        "from pywry.toolbar import Button, Marquee, Toolbar\n"
+        "bar = Toolbar(items=[Button(event='chart:export', label='A'), Marquee(items=['x'])])\n"
+        "print(' '.join(c.component_id for c in [bar, *bar.iter_components()]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(runs) == 1
+    ids = runs.pop().split()
+    bar = Toolbar(items=[Button(event="chart:export", label="A"), Marquee(items=["x"])])
+    assert ids == [c.component_id for c in [bar, *bar.iter_components()]]
+
+
+def test_identical_items_need_their_own_ids():
+    with pytest.raises(ValidationError, match="give them each a component_id"):
+        Toolbar(items=[Button(event="app:go", label="Go"), Button(event="app:go", label="Go")])
+    toolbar = Toolbar(
+        items=[
+            Button(event="app:go", label="Go", component_id="go-1"),
+            Button(event="app:go", label="Go", component_id="go-2"),
+        ]
+    )
+    assert [i.component_id for i in toolbar.items] == ["go-1", "go-2"]
+
+
+def test_marquee_string_tickers_get_ids_unique_per_marquee():
+    first = Marquee(items=["AAPL", "AAPL"], event="app:a")
+    second = Marquee(items=["AAPL"], event="app:b")
+    toolbar = Toolbar(items=[first, second])
+    ids = [c.component_id for c in toolbar.iter_components()]
+    assert len(set(ids)) == len(ids) == 5
+    assert Marquee(items=["AAPL", "AAPL"], event="app:a").items[1].component_id == ids[2]
 
 
 def test_items_in_toolbar_keep_identity():
@@ -296,7 +347,7 @@ def test_secret_input_never_has_a_value():
     assert 'type="password"' in html
     assert "value" not in secret.model_dump()
     with pytest.raises(ValueError):
-        secret.value = "hunter2"  # type: ignore[attr-defined]
+        secret.value = "hunter2"  # type: ignore[attr-defined]  # no such field, on purpose
 
 
 def test_component_id_is_validated():
@@ -526,6 +577,305 @@ def test_apply_set_value():
     assert apply_set_value([toolbar], {"componentId": "other", "value": True}) is False
     with pytest.raises(ValueError):
         apply_set_value([toolbar], {"componentId": "live", "value": "yes"})
+
+
+def test_copied_toolbars_do_not_share_values():
+    shared = Toolbar(
+        items=[
+            Select(event="app:s", component_id="region", options=["a", "b"], selected="a"),
+            Marquee(items=[TickerItem(text="AAPL", component_id="aapl")]),
+        ]
+    )
+    first, second = copy_toolbars([shared]), copy_toolbars(shared)
+    assert first[0].render() == second[0].render() == shared.render()
+    assert apply_set_value(first, {"componentId": "region", "value": "b"}) is True
+    assert apply_set_value(first, {"componentId": "aapl", "text": "AAPL 190"}) is True
+    assert apply_set_value(first, {"componentId": "region", "options": ["b", "c"]}) is True
+    assert first[0].find("region").selected == "b"
+    for untouched in (second[0], shared):
+        assert untouched.find("region").selected == "a"
+        assert [o.value for o in untouched.find("region").options] == ["a", "b"]
+        assert untouched.find("aapl").text == "AAPL"
+        assert "AAPL 190" not in untouched.render()
+    assert "AAPL 190" in first[0].render()
+    assert [c.component_id for c in first[0].iter_components()] == [
+        c.component_id for c in shared.iter_components()
+    ]
+    assert copy_toolbars(None) == []
+
+
+# --------------------------------------------------------------------------- golden HTML
+
+# Every item kind in several configurations, alone, in a toolbar at every position, in layouts
+# and after each kind of toolbar:set-value.  toolbar.js and toolbar.css rely on this markup, so
+# any byte of it changing must be deliberate: then update GOLDEN with the new digests.
+G_XSS = "<script>x</script>&\"'"
+
+
+def _golden_items():
+    return {
+        "button": Button(event="app:go", label="Go", component_id="b1"),
+        "button-full": Button(
+            event="app:go",
+            label=G_XSS,
+            component_id="b2",
+            data={"a": 1, "b": [1, "x"]},
+            variant="danger",
+            disabled=True,
+            description=G_XSS,
+            style="color:red",
+        ),
+        "select": Select(
+            event="app:sel",
+            options=["a", "b", 3, Option(label="T", value=True)],
+            selected="b",
+            component_id="s1",
+            label="Pick",
+        ),
+        "select-none": Select(
+            event="app:sel",
+            options=[Option(value=1.5), Option(label="x")],
+            component_id="s2",
+            disabled=True,
+        ),
+        "multiselect": MultiSelect(
+            event="app:ms",
+            options=["a", "b", 2],
+            selected=["a", 2],
+            component_id="m1",
+            label="M",
+            placeholder="ph",
+        ),
+        "multiselect-empty": MultiSelect(
+            event="app:ms", options=["a"], component_id="m2", disabled=True
+        ),
+        "text": TextInput(
+            event="app:text",
+            value="hi",
+            placeholder="type",
+            component_id="t1",
+            label="T",
+            debounce=10,
+        ),
+        "text-empty": TextInput(event="app:text", component_id="t2"),
+        "textarea": TextArea(
+            event="app:area",
+            value="</textarea>" + G_XSS,
+            rows=4,
+            component_id="ta",
+            placeholder="p",
+        ),
+        "search": SearchInput(event="app:search", placeholder="find", component_id="se", value="q"),
+        "search-empty": SearchInput(event="app:search", component_id="se2", disabled=True),
+        "secret": SecretInput(
+            event="app:key", placeholder="API key", component_id="k1", label="Key"
+        ),
+        "number": NumberInput(
+            event="app:num",
+            value=2,
+            min=0,
+            max=5,
+            step=0.5,
+            component_id="n1",
+            label="N",
+            placeholder="n",
+        ),
+        "number-bare": NumberInput(event="app:num", component_id="n2"),
+        "date": DateInput(
+            event="app:date",
+            value="2024-03-01",
+            min=dt.date(2024, 1, 1),
+            max="2024-12-31",
+            component_id="d1",
+            label="D",
+        ),
+        "date-empty": DateInput(event="app:date", component_id="d2"),
+        "slider": SliderInput(
+            event="app:slide", value=3, min=0, max=10, component_id="sl", label="S"
+        ),
+        "slider-hidden": SliderInput(
+            event="app:slide", step=0.25, show_value=False, component_id="sl2", disabled=True
+        ),
+        "range": RangeInput(
+            event="app:range", start=2, end=8, min=0, max=10, component_id="r1", label="R"
+        ),
+        "range-default": RangeInput(
+            event="app:range", component_id="r2", show_value=False, disabled=True
+        ),
+        "toggle": Toggle(event="app:toggle", value=True, label="Live", component_id="tg"),
+        "toggle-off": Toggle(event="app:toggle", component_id="tg2", disabled=True),
+        "checkbox": Checkbox(event="app:check", label="Show", component_id="cb"),
+        "radio": RadioGroup(
+            event="app:radio", options=["x", "y", 1], selected="x", component_id="rg", label="R"
+        ),
+        "radio-vertical": RadioGroup(
+            event="app:radio",
+            options=["x"],
+            direction="vertical",
+            component_id="rg2",
+            disabled=True,
+        ),
+        "tabs": TabGroup(event="app:tabs", options=["one", "two"], component_id="tb1"),
+        "tabs-labelled": TabGroup(
+            event="app:tabs",
+            options=["one", "two"],
+            selected="two",
+            label="L",
+            component_id="tb2",
+            disabled=True,
+        ),
+        "div": Div(content="<b>hello</b>", component_id="dv"),
+        "div-event": Div(
+            content="<i>x</i>",
+            event="app:div",
+            label="Lbl",
+            component_id="dv2",
+            disabled=True,
+            description="d",
+        ),
+        "marquee": Marquee(
+            items=[
+                TickerItem(text="AAPL 190", component_id="tk1"),
+                TickerItem(
+                    text="MSFT", value=2, component_id="tk2", event="app:tick", disabled=True
+                ),
+            ],
+            component_id="mq",
+        ),
+        "marquee-event": Marquee(
+            items=[TickerItem(text=G_XSS, component_id="tk3", description=G_XSS, style="a:b")],
+            event="app:mq",
+            speed=7.5,
+            direction="right",
+            pause_on_hover=False,
+            label="Ticker",
+            component_id="mq2",
+        ),
+    }
+
+
+def _golden_messages():
+    return [
+        set_value_message("s1", 3),
+        set_value_message("s1", options=["q", "r"]),
+        set_value_message("m1", ["b"]),
+        set_value_message("m1", options=["b", "z"], placeholder="pp"),
+        set_value_message("t1", "new", placeholder="np", label="NL", description="nd"),
+        set_value_message("ta", None),
+        set_value_message("n1", 4.5, min=1, max=6, step=0.5),
+        set_value_message("d1", dt.date(2024, 6, 1)),
+        set_value_message("sl", 7),
+        set_value_message("r1", {"start": 3, "end": 4}),
+        set_value_message("r2", (10, 20)),
+        set_value_message("tg", False, disabled=True),
+        set_value_message("rg", 1),
+        set_value_message("tb1", options=["z", "w"]),
+        set_value_message("tb2", options=["two", "q"]),
+        set_value_message("dv", text=G_XSS),
+        set_value_message("tk1", "V", text="new text"),
+        set_value_message("k1", disabled=True, placeholder="pk"),
+    ]
+
+
+def _golden_cases():
+    cases = {f"item:{name}": item.render() for name, item in _golden_items().items()}
+    positions = ("header", "left", "top", "inside", "bottom", "right", "footer")
+    for pos in positions:
+        bar = Toolbar(
+            position=pos,
+            items=list(_golden_items().values()),
+            component_id=f"bar-{pos}",
+            class_name="a b",
+            style="x:y",
+        )
+        cases[f"bar:{pos}"] = bar.render()
+    bars = [
+        Toolbar(
+            position=p,
+            component_id=f"L-{p}",
+            items=[Button(event=f"app:{p}", label=p, component_id=f"btn-{p}")],
+        )
+        for p in positions
+    ]
+    cases["layout:all"] = render_layout('<div id="c"></div>', bars)
+    cases["layout:one"] = render_layout("x", bars[2])
+    cases["layout:none"] = render_layout("x", [])
+    bar = Toolbar(items=list(_golden_items().values()), component_id="sv")
+    for i, message in enumerate(_golden_messages()):
+        assert apply_set_value([bar], message) is True
+        cases[f"after:{i}"] = bar.render()
+    return cases
+
+
+GOLDEN = {
+    "after:0": "9dd67535e3dce3ca",
+    "after:1": "6abd8b7fc389a835",
+    "after:10": "d8835c82183a68df",
+    "after:11": "de86f32580ee9f44",
+    "after:12": "1c0d55df18ea8531",
+    "after:13": "0f3d799bb3f29ad2",
+    "after:14": "4ef2794ae7335973",
+    "after:15": "30c36db694c786a6",
+    "after:16": "27815704fc957892",
+    "after:17": "5e36ac6de44d55f9",
+    "after:2": "8016b1dfb238149b",
+    "after:3": "986e9f3b2fcaf5ce",
+    "after:4": "84210ee947f5d822",
+    "after:5": "62ec5b14efeb83f2",
+    "after:6": "2eaac1be57005d47",
+    "after:7": "d8e7c51647513ebf",
+    "after:8": "babc34f910fdc494",
+    "after:9": "acfd9b65e7e22135",
+    "bar:bottom": "f88f049944ac57fd",
+    "bar:footer": "f1751df248cab0ec",
+    "bar:header": "c7741f786cd46745",
+    "bar:inside": "40a2bcdcc8e0150e",
+    "bar:left": "24cde03381fc098c",
+    "bar:right": "773d2b90ced67723",
+    "bar:top": "089beb14c4afcacd",
+    "item:button": "b97ee9168cefdb75",
+    "item:button-full": "77205a770099ab26",
+    "item:checkbox": "d7b2f0eb36658981",
+    "item:date": "7455bd92fedbe6cd",
+    "item:date-empty": "fc0e0934a54784ed",
+    "item:div": "d0ff05ed9f0d66af",
+    "item:div-event": "ad0c31ea08c74b25",
+    "item:marquee": "7c51e424a031ed00",
+    "item:marquee-event": "5b32d01292e94e3b",
+    "item:multiselect": "5b0abddbcb3fd5e9",
+    "item:multiselect-empty": "7e91f283e8a3535d",
+    "item:number": "0f6fe8abb71e5a63",
+    "item:number-bare": "a26618f6d42563d0",
+    "item:radio": "1f1d5ed443fdf765",
+    "item:radio-vertical": "7d33ddc061973e7f",
+    "item:range": "bd12427e6c919715",
+    "item:range-default": "3fce908a16af7f1b",
+    "item:search": "c9e40595c810377b",
+    "item:search-empty": "6477dc799b847276",
+    "item:secret": "1680435fd73644f5",
+    "item:select": "554058f9fcb59fa3",
+    "item:select-none": "a4ce4d6785b87c1f",
+    "item:slider": "1e2744436374904d",
+    "item:slider-hidden": "c9441ac98453b3a0",
+    "item:tabs": "57f603a6b35df441",
+    "item:tabs-labelled": "c3e3d7771b3dad2e",
+    "item:text": "a02d33cb956c1d97",
+    "item:text-empty": "6d825aa9fafd30a4",
+    "item:textarea": "239765c01de0383d",
+    "item:toggle": "da6d03284d91742e",
+    "item:toggle-off": "121d193a6752283c",
+    "layout:all": "67ba0c50d7929b69",
+    "layout:none": "2d711642b726b044",
+    "layout:one": "6af41a250215fd1b",
+}
+
+
+def test_rendering_is_byte_for_byte_unchanged():
+    cases = _golden_cases()
+    assert set(cases) == set(GOLDEN)
+    for name, html in cases.items():
+        digest = hashlib.sha256(html.encode()).hexdigest()[:16]
+        assert digest == GOLDEN[name], f"{name} now renders as {digest}: {html}"
 
 
 # --------------------------------------------------------------------------- static files
