@@ -13,7 +13,7 @@ from .core.app import App, default_app
 from .core.kinds import WidgetKind
 from .core.widgets import Callback, check_callbacks
 from .handle import HTML, WidgetHandle
-from .toolbar import SecretInput, Toolbar, render_layout
+from .toolbar import SecretInput, Toolbar, copy_toolbars, render_layout
 
 __all__ = ["check_toolbars", "register_widget", "wrap_secret_callbacks"]
 
@@ -130,7 +130,9 @@ def register_widget(
     handled.
     """
     eng = engine or default_app()
-    bars = check_toolbars(toolbars)
+    # the widget's own copies: toolbar:set-value records values in them, and a Toolbar given
+    # to several widgets must not show one widget's values in another's pages
+    bars = copy_toolbars(check_toolbars(toolbars))
     layout: Callable[[str], str] | None = None
     if bars:
 

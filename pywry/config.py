@@ -177,7 +177,7 @@ class ServerSettings(BaseSettings):
     open_browser: bool = True
     internal_api_token: str | None = Field(default=None, repr=False)
     theme: str = "dark"
-    cdn: str | None = None
+    cdn: bool | str | None = None
     sse_timeout: float = Field(default=25.0, gt=0)
     session_expire_seconds: float = Field(default=60.0, gt=0)
     outbox_size: int = Field(default=1000, ge=1)
