@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from typing_extensions import TypeVar
+from typing_extensions import TypedDict, TypeVar, Unpack
 
 from .core.app import App, default_app
 from .core.kinds import WidgetKind
@@ -109,19 +109,25 @@ def wrap_secret_callbacks(
     return out
 
 
+class WidgetOptions(TypedDict, total=False):
+    """What every `show*` takes besides its content: one declaration for all of them."""
+
+    label: str | None
+    title: str
+    callbacks: dict[str, Callback] | None
+    toolbars: Sequence[Any] | None
+    theme: str | None
+    head: str
+    state: dict[str, Any] | None
+    per_visitor: bool | None
+
+
 def register_widget(
     body: str,
     *,
     kind: WidgetKind[H] = HTML,  # type: ignore[assignment]  # H defaults to WidgetHandle
     engine: App | None = None,
-    label: str | None = None,
-    title: str = "PyWry",
-    callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
-    theme: str | None = None,
-    head: str = "",
-    state: dict[str, Any] | None = None,
-    per_visitor: bool | None = None,
+    **options: Unpack[WidgetOptions],
 ) -> H:
     """Register a widget of `kind` whose body is `body` wrapped in `toolbars`; its handle.
 
@@ -132,27 +138,28 @@ def register_widget(
     eng = engine or default_app()
     # the widget's own copies: toolbar:set-value records values in them, and a Toolbar given
     # to several widgets must not show one widget's values in another's pages
-    bars = copy_toolbars(check_toolbars(toolbars))
+    bars = copy_toolbars(check_toolbars(options.get("toolbars")))
     layout: Callable[[str], str] | None = None
     if bars:
 
         def layout(content: str) -> str:
             return render_layout(content, bars)
 
-    widget_state = dict(state or {})
+    widget_state = dict(options.get("state") or {})
     widget_state["body"] = body
     if layout is not None:
         widget_state["layout"] = layout
         widget_state["toolbars"] = bars
     eng.assets.use(kind)
+    per_visitor = options.get("per_visitor")
     widget = eng.add_widget(
         layout(body) if layout is not None else body,
-        label=label,
-        title=title,
-        callbacks=wrap_secret_callbacks(callbacks, bars, eng),
-        head=kind.head(eng) + head,
+        label=options.get("label"),
+        title=options.get("title", "PyWry"),
+        callbacks=wrap_secret_callbacks(options.get("callbacks"), bars, eng),
+        head=kind.head(eng) + options.get("head", ""),
         kind=kind.name,
-        theme=theme,
+        theme=options.get("theme"),
         per_visitor=eng.shows_per_visitor() if per_visitor is None else per_visitor,
         state=widget_state,
     )

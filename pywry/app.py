@@ -21,19 +21,25 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import ConfigError, PyWrySettings, ServerSettings
+from typing_extensions import Unpack
+
+from ._register import WidgetOptions, register_widget
+from .config import Choice, ConfigError, PyWrySettings, ServerSettings
 from .core import http
 from .core import protocol as p
 from .core.app import App
 from .core.hosts import WILDCARD_HOSTS, HostPolicy
 from .core.origins import OriginCheck
 from .core.tokens import token_from_subprotocols, tokens_equal
-from .core.widgets import Callback, WidgetLimitError, check_label
+from .core.widgets import WidgetLimitError, check_label
+from .dataframe import TableHandle, show_dataframe
 from .handle import WidgetHandle
+from .plotly import PlotlyHandle, show_plotly
+
+H = TypeVar("H", bound="WidgetHandle")
 
 if TYPE_CHECKING:
     import uvicorn
@@ -60,7 +66,7 @@ _counter = itertools.count(1)
 _browser_lock = threading.Lock()
 
 
-class WindowMode(str, Enum):
+class WindowMode(Choice):
     """How widgets are shown. Only BROWSER exists in this pywry; the rest name native windows."""
 
     NEW_WINDOW = "new_window"
@@ -68,9 +74,6 @@ class WindowMode(str, Enum):
     MULTI_WINDOW = "multi_window"
     NOTEBOOK = "notebook"
     BROWSER = "browser"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class UnsupportedModeError(ValueError):
@@ -142,7 +145,7 @@ def _reply(res: http.HttpResponse) -> Response:
     return Response(res.body, res.status, res.headers, media_type=res.content_type)
 
 
-async def register_widget(request: Request) -> Response:
+async def register_widget_route(request: Request) -> Response:
     """`POST /register_widget` {label, html, title}: re-register a widget (kernel restart recovery).
 
     Needs the internal API token (`X-PyWry-Internal-Token`). An existing widget keeps its token,
@@ -391,65 +394,52 @@ class PyWry:
     def show(
         self,
         content: str,
-        label: str | None = None,
-        title: str = "PyWry",
-        callbacks: dict[str, Callback] | None = None,
-        toolbars: Sequence[Any] | None = None,
         *,
-        theme: str | None = None,
-        head: str = "",
         open_browser: bool | None = None,
+        **options: Unpack[WidgetOptions],
     ) -> WidgetHandle:
-        """Register an HTML widget, start the server if needed and open it in the browser."""
-        self._check_alive()
-        from ._register import register_widget as register  # noqa: PLC0415
+        """Register an HTML widget, start the server if needed and open it in the browser.
 
-        already_open = self._has_pages(label)
-        handle = register(
-            content,
-            engine=self._engine,
-            label=label,
-            title=title,
-            callbacks=callbacks,
-            toolbars=toolbars,
-            theme=theme,
-            head=head,
-            per_visitor=False,
-        )
+        `options` are those of `pywry.inline.show`: title, callbacks, toolbars, theme, head.
+        """
+        self._check_alive()
+        already_open = self._has_pages(options.get("label"))
+        options["per_visitor"] = False  # one person's script: its widgets are its own
+        handle = register_widget(content, engine=self._engine, **options)
         if already_open:  # showing a label again updates the tabs that already show it
             widget = handle.widget
             self._engine.emit_to(widget, "pywry:update-html", {"html": widget.content})
         return self._present(handle, open_browser, already_open)
 
     def show_plotly(
-        self, *args: Any, open_browser: bool | None = None, **kwargs: Any
-    ) -> WidgetHandle:
-        """Show a Plotly figure (arguments of `pywry.plotly.show_plotly`) in the browser."""
-        self._check_alive()
-        from .plotly import show_plotly  # noqa: PLC0415
-
-        already_open = self._has_pages(kwargs.get("label"))
-        handle = show_plotly(*args, engine=self._engine, **kwargs)  # type: ignore[misc]
-        return self._present(handle, open_browser, already_open)
+        self, fig: Any, *, open_browser: bool | None = None, **options: Any
+    ) -> PlotlyHandle:
+        """Show a Plotly figure in the browser (`options`: those of `pywry.inline.show_plotly`)."""
+        return self._show_kind(show_plotly, fig, open_browser, options)
 
     def show_dataframe(
-        self, *args: Any, open_browser: bool | None = None, **kwargs: Any
-    ) -> WidgetHandle:
-        """Show a table (arguments of `pywry.dataframe.show_dataframe`) in the browser."""
-        self._check_alive()
-        from .dataframe import show_dataframe  # noqa: PLC0415
+        self, df: Any, *, open_browser: bool | None = None, **options: Any
+    ) -> TableHandle:
+        """Show a table in the browser (`options`: those of `pywry.inline.show_dataframe`)."""
+        return self._show_kind(show_dataframe, df, open_browser, options)
 
-        already_open = self._has_pages(kwargs.get("label"))
-        handle = show_dataframe(*args, engine=self._engine, **kwargs)  # type: ignore[misc]
+    def _show_kind(
+        self,
+        show: Callable[..., H],
+        data: Any,
+        open_browser: bool | None,
+        options: dict[str, Any],
+    ) -> H:
+        self._check_alive()
+        already_open = self._has_pages(options.get("label"))
+        handle = show(data, engine=self._engine, per_visitor=False, **options)
         return self._present(handle, open_browser, already_open)
 
     def _has_pages(self, label: object) -> bool:
         widget = self._engine.get(label) if isinstance(label, str) else None
         return widget is not None and widget.connections > 0
 
-    def _present(
-        self, handle: WidgetHandle, open_browser: bool | None, already_open: bool
-    ) -> WidgetHandle:
+    def _present(self, handle: H, open_browser: bool | None, already_open: bool) -> H:
         self._shown = True
         wanted = self.settings.server.open_browser if open_browser is None else open_browser
         if self.settings.server.auto_start:
@@ -500,7 +490,9 @@ class PyWry:
 
         app = self._engine
         app.default_base = ""
-        internal = Starlette(routes=[Route("/register_widget", register_widget, methods=["POST"])])
+        internal = Starlette(
+            routes=[Route("/register_widget", register_widget_route, methods=["POST"])]
+        )
         internal.state.pywry_engine = app
         return HostGuard(app.asgi.around(internal), self._host_policy)
 

@@ -126,15 +126,19 @@ def _split_list(value: object) -> object:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-class StateBackend(str, Enum):
+class Choice(str, Enum):
+    """A setting with a few named values; prints as its value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class StateBackend(Choice):
     """Where deploy-mode state (widgets, outboxes, connections, sessions) is kept."""
 
     MEMORY = "memory"
     SQLITE = "sqlite"
     REDIS = "redis"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class ServerSettings(BaseSettings):
