@@ -1,4 +1,4 @@
-"""Browser mode (seed 003): `PyWry` serves widgets from a background thread of the user's script.
+"""Browser mode: `PyWry` serves widgets from a background thread of the user's script.
 
 `app.show()` registers a widget, starts a uvicorn server in a daemon thread on first use and opens
 the widget in the system browser; `app.block()` keeps the script alive until every tab is closed;
@@ -37,6 +37,7 @@ from .core.tokens import token_from_subprotocols, tokens_equal
 from .core.widgets import WidgetLimitError, check_label
 from .dataframe import TableHandle, show_dataframe
 from .handle import WidgetHandle
+from .inline import uvicorn_config
 from .plotly import PlotlyHandle, show_plotly
 
 H = TypeVar("H", bound="WidgetHandle")
@@ -276,7 +277,7 @@ class PyWry:
 
     ``PyWry(mode=WindowMode.BROWSER, host=..., port=..., open_browser=..., check_origin=...,
     allowed_hosts=[...], server={...}, settings=...)``: explicit arguments override
-    ``PYWRY_SERVER__*`` variables, which override the config file (DESIGN section 6). Port 0
+    ``PYWRY_SERVER__*`` variables, which override the config file (`pywry.config`). Port 0
     picks a free port, reported by ``handle.url``.
     """
 
@@ -516,8 +517,6 @@ class PyWry:
                 if self._gone.is_set():
                     raise RuntimeError(f"the pywry server stopped: {self._error!r}")
                 return
-            from .inline import uvicorn_config  # noqa: PLC0415
-
             s = self.settings.server
             config = uvicorn_config(self._build_app(), self._uvicorn_settings())
             if config.timeout_graceful_shutdown is None:

@@ -1,4 +1,4 @@
-"""Deploy-mode API of the seeds: register widgets, render their pages, run the server."""
+"""Deploy mode's module-level API: register widgets, render their pages, run the server."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ async def get_widget_html_async(label: str, base_path: str | None = None) -> str
 def get_server_app(apps: Any = None) -> FastAPI:
     """The FastAPI app of deploy mode: pywry's routes at the root, room for the user's routes.
 
-    Sets `PYWRY_HEADLESS=1` as deploy mode expects. Calling it again returns the same app.
+    Sets `PYWRY_HEADLESS=1` (a deployed server opens no browser). Calling it again returns the
+    same app.
     `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
     """
     app = default_app()

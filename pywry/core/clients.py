@@ -45,7 +45,8 @@ class ClientTable:
     ) -> None:
         """A connection closed; `leaving` means the page said it is gone for good.
 
-        `linger` (issue 7, HTTP streams) keeps the client's place that many seconds longer.
+        `linger` (HTTP streams, which end and reopen all the time) keeps the client's place
+        that many seconds longer.
         """
         with self._lock:
             state = self._clients.get((label, client))

@@ -1,7 +1,8 @@
-"""Wire protocol v1: parsing, validation and encoding of the JSON messages (DESIGN section 3)."""
+"""Wire protocol v1: parsing, validation and encoding of the JSON messages (no I/O here)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ MAX_DEPTH = 32
 EVENT_NAME = re.compile(r"^[A-Za-z][\w.\-]*:[A-Za-z][\w.\-:]*$")
 RESERVED_NAMESPACES = frozenset({"pywry", "plotly", "grid", "toolbar"})
 
-# Close codes of DESIGN section 3.
+# WebSocket close codes; the HTTP stream answers the same conditions with HTTP_STATUS.
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
@@ -81,18 +82,14 @@ class Incoming:
     widget_id: str | None
 
 
-_KNOWN_NAMES: set[str] = set()  # names already found well-formed: a set lookup, not a regex
-_KNOWN_NAMES_MAX = 4096
+@functools.lru_cache(maxsize=4096)
+def _well_formed(name: str) -> bool:
+    return len(name) <= 200 and EVENT_NAME.match(name) is not None
 
 
 def is_event_name(name: object) -> bool:
-    """True for a well-formed `namespace:name`."""
-    if type(name) is str and name in _KNOWN_NAMES:
-        return True
-    ok = isinstance(name, str) and len(name) <= 200 and EVENT_NAME.match(name) is not None
-    if ok and len(_KNOWN_NAMES) < _KNOWN_NAMES_MAX:
-        _KNOWN_NAMES.add(name)  # type: ignore[arg-type]
-    return ok
+    """True for a well-formed `namespace:name` (remembered: a dict lookup, not a regex)."""
+    return isinstance(name, str) and _well_formed(str(name))
 
 
 def check_event_name(name: object, *, allow_reserved: bool = True) -> str:
@@ -136,7 +133,7 @@ def byte_length(text: str) -> int:
 
 
 def parse_incoming(text: str | bytes, max_size: int) -> Incoming:
-    """Validate one browser frame; raise ProtocolError with a code from DESIGN section 3."""
+    """Validate one browser frame; raise ProtocolError with its code ("too-big", "bad-message")."""
     size = len(text) if isinstance(text, bytes) else byte_length(text)
     if size > max_size:
         raise ProtocolError("too-big", f"message of {size} bytes exceeds the limit of {max_size}")

@@ -10,7 +10,7 @@ SUBPROTOCOL_PREFIX = "pywry.token."
 
 
 def new_token() -> str:
-    """A fresh unguessable token (DESIGN section 4)."""
+    """A fresh unguessable token (256 bits), compared only with `tokens_equal`."""
     return secrets.token_urlsafe(32)
 
 
