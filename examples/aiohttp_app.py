@@ -9,7 +9,7 @@ import os
 from aiohttp import web
 from sales_dashboard import widget  # the dashboard: examples/sales_dashboard.py
 
-from pywry.adapters.aiohttp import aiohttp_app, embed, pywry_middleware
+from pywry.adapters.aiohttp import aiohttp_app, embed
 
 
 async def home(request: web.Request) -> web.Response:
@@ -25,7 +25,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 def make_app() -> web.Application:
-    app = web.Application(middlewares=[pywry_middleware])  # optional: per-visitor show()
+    app = web.Application()
     app.router.add_get("/", home)
     app.add_subapp("/pywry", aiohttp_app())
     return app

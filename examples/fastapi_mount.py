@@ -9,11 +9,10 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sales_dashboard import widget  # the dashboard: examples/sales_dashboard.py
 
-from pywry.adapters.fastapi import PyWryMiddleware, asgi_app, embed
+from pywry.adapters.fastapi import asgi_app, embed
 
 app = FastAPI(title="Acme sales")
-app.add_middleware(PyWryMiddleware, mount_path="/pywry")  # optional: per-visitor show() in routes
-app.mount("/pywry", asgi_app("/pywry"))
+app.mount("/pywry", asgi_app())
 
 
 @app.get("/", response_class=HTMLResponse)

@@ -17,7 +17,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",  # pywry's posts are exempt: token + origin
-    "pywry.adapters.django.middleware.PyWryMiddleware",  # per-visitor show() in views
 ]
 ROOT_URLCONF = "salesproject.urls"
 TEMPLATES = [
