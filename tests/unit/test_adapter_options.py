@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -16,6 +15,7 @@ from pywry.core.apps import Applications
 from pywry.core.embed import embed_html
 from pywry.core.files import host_file
 from pywry.core.navigation import app_url, go_app
+from tests.support import run_async
 
 
 def configure(app: App, **options: object) -> App:
@@ -114,7 +114,7 @@ def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
     assert apps is not None
 
     def visit(name: str | None) -> object:
-        return asyncio.run(apps.visit(cfg, name, "/pywry", websocket=False))
+        return run_async(apps.visit(cfg, name, "/pywry", websocket=False))
 
     index = visit(None)
     assert index.status == 200 and b'href="/pywry/app/report"' in index.body

@@ -42,6 +42,7 @@ def test_a_value_set_on_one_widget_stays_out_of_the_other(engine: App, register:
     else:
         a = register_widget("<p>a</p>", label="a", toolbars=[shared])
         b = register_widget("<p>b</p>", label="b", toolbars=[shared])
+    assert b.label == "b"
     a.set_toolbar_value("region", "north")
     north = r'<option value="north"[^>]*selected'
     assert re.search(north, engine.page_html("a", "") or "")
