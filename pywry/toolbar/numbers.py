@@ -12,7 +12,7 @@ from pydantic import StrictBool, field_validator, model_validator
 
 from .base import ToolbarItem, Updates
 from .fields import Debounce, Number
-from .markup import attrs, escape, num
+from .markup import attrs, escape, num, typing_attrs
 
 
 class _Bounded(ToolbarItem):
@@ -41,8 +41,10 @@ class _Bounded(ToolbarItem):
             if self.max is not None and value > self.max:
                 raise ValueError(f"{name} ({value!r}) is above max ({self.max!r})")
 
-    def _bound_attrs(self) -> list[tuple[str, object]]:
+    def _number_attrs(self, value: float | None) -> list[tuple[str, object]]:
+        """The ``value`` and bounds attributes of an ``<input>`` holding one of the numbers."""
         return [
+            ("value", num(value)),
             ("min", num(self.min)),
             ("max", num(self.max)),
             ("step", num(self.step) if self.step is not None else "any"),
@@ -73,17 +75,13 @@ class NumberInput(_Bounded):
 
     def render(self) -> str:
         """Render as a labelled ``<input type="number">``."""
-        input_attrs = self._control_attrs(
-            ("type", "number"),
-            ("value", num(self.value)),
-            *self._bound_attrs(),
-            ("placeholder", self.placeholder or None),
-            ("data-pywry-debounce", self.debounce),
+        return self._labelled_input(
+            "number",
+            *self._number_attrs(self.value),
+            *typing_attrs(self.placeholder, self.debounce),
             ("inputmode", "decimal"),
-            ("disabled", self.disabled),
             cls="pywry-tb-input pywry-tb-number",
         )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
 
 
 class _Track(_Bounded):
@@ -126,19 +124,14 @@ class SliderInput(_Track):
 
     def render(self) -> str:
         """Render as a labelled ``<input type="range">`` with an ``<output>``."""
-        input_attrs = self._control_attrs(
-            ("type", "range"),
-            ("value", num(self.value)),
-            *self._bound_attrs(),
-            ("disabled", self.disabled),
-            cls="pywry-tb-slider",
-        )
         out = self._output_attrs(
             "pywry-tb-slider-value", self.show_value, ("for", self.component_id)
         )
-        return self._wrap(
-            f"{self._label_for()}<input{input_attrs}>"
-            f"<output{out}>{escape(num(self.value))}</output>"
+        return self._labelled_input(
+            "range",
+            *self._number_attrs(self.value),
+            cls="pywry-tb-slider",
+            after=f"<output{out}>{escape(num(self.value))}</output>",
         )
 
 
@@ -181,8 +174,7 @@ class RangeInput(_Track):
                     ("type", "range"),
                     ("class", f"pywry-tb-range-{part}"),
                     ("data-pywry-part", part),
-                    ("value", num(value)),
-                    *self._bound_attrs(),
+                    *self._number_attrs(value),
                     ("aria-label", f"{self.label or 'Range'} {part}"),
                     ("disabled", self.disabled),
                 ]
