@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -126,6 +126,20 @@ def _split_list(value: object) -> object:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _one_of(choices: tuple[str, ...]) -> BeforeValidator:
+    """Validates a setting that is one of ``choices``, given in any case and with spaces around."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word not in choices:
+                raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
+            return word
+        return value
+
+    return BeforeValidator(check)
+
+
 class Choice(str, Enum):
     """A setting with a few named values; prints as its value."""
 
@@ -139,6 +153,11 @@ class StateBackend(Choice):
     MEMORY = "memory"
     SQLITE = "sqlite"
     REDIS = "redis"
+
+
+_LogLevel = Annotated[str, _one_of(_LOG_LEVELS)]
+_Theme = Annotated[str, _one_of(_THEMES)]
+_Backend = Annotated[StateBackend, _one_of(tuple(b.value for b in StateBackend))]
 
 
 class ServerSettings(BaseSettings):
@@ -158,7 +177,7 @@ class ServerSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8765, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
-    log_level: str = "info"
+    log_level: _LogLevel = "info"
     access_log: bool = True
     reload: bool = False
     timeout_keep_alive: int = Field(default=5, ge=0)
@@ -180,7 +199,7 @@ class ServerSettings(BaseSettings):
     auto_start: bool = True
     open_browser: bool = True
     internal_api_token: str | None = Field(default=None, repr=False)
-    theme: str = "dark"
+    theme: _Theme = "dark"
     cdn: bool | str | None = None
     sse_timeout: float = Field(default=25.0, gt=0)
     session_expire_seconds: float = Field(default=60.0, gt=0)
@@ -192,26 +211,6 @@ class ServerSettings(BaseSettings):
     max_widgets: int = Field(default=100000, ge=1)
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _check_log_level(cls, value: object) -> object:
-        if isinstance(value, str):
-            level = value.strip().lower()
-            if level not in _LOG_LEVELS:
-                raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)} (got {value!r})")
-            return level
-        return value
-
-    @field_validator("theme", mode="before")
-    @classmethod
-    def _check_theme(cls, value: object) -> object:
-        if isinstance(value, str):
-            theme = value.strip().lower()
-            if theme not in _THEMES:
-                raise ValueError(f"must be one of {', '.join(_THEMES)} (got {value!r})")
-            return theme
-        return value
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod
@@ -262,7 +261,7 @@ class DeploySettings(BaseSettings):
     )
 
     enabled: bool = False
-    state_backend: StateBackend = StateBackend.MEMORY
+    state_backend: _Backend = StateBackend.MEMORY
     sqlite_path: str = Field(default="~/.config/pywry/pywry.db", min_length=1)
     redis_url: str = "redis://localhost:6379/0"
     redis_prefix: str = "pywry"
@@ -272,17 +271,6 @@ class DeploySettings(BaseSettings):
     session_ttl: int = Field(default=86400, ge=1)
     worker_id: str | None = None
     auth_enabled: bool = False
-
-    @field_validator("state_backend", mode="before")
-    @classmethod
-    def _lower_backend(cls, value: object) -> object:
-        if isinstance(value, str) and not isinstance(value, StateBackend):
-            name = value.strip().lower()
-            if name not in {b.value for b in StateBackend}:
-                choices = ", ".join(b.value for b in StateBackend)
-                raise ValueError(f"must be one of {choices} (got {value!r})")
-            return StateBackend(name)
-        return value
 
     @field_validator("redis_url")
     @classmethod

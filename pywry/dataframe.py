@@ -465,51 +465,54 @@ def _request_id(data: Any) -> Any:
     return rid if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
 
 
-def _on_request_page(engine: App) -> Callback:
-    def on_request_page(data: Any, event_type: str, label: str) -> None:
+#: Answers a system event of a table: (engine, the widget, its rows, the event's data).
+_TableAnswer = Callable[[App, Widget, GridSource, Any], None]
+
+
+def _on_table(engine: App, answer: _TableAnswer) -> Callback:
+    """The callback that runs `answer` for an event of a table widget (others are ignored)."""
+
+    def on_table_event(data: Any, event_type: str, label: str) -> None:
         found = _source(engine, label)
-        if found is None:
-            return
-        widget, source = found
-        answer: dict[str, Any]
-        try:
-            if not isinstance(data, dict):
-                raise ValueError("grid:request-page data must be an object")
-            answer = source.page(
-                data.get("page", 1), data.get("pageSize"), data.get("sort"), data.get("filter")
-            )
-        except ValueError as exc:
-            answer = {"error": str(exc)}
-        answer["requestId"] = _request_id(data)
-        engine.emit_to(widget, "grid:page", answer)
+        if found is not None:
+            answer(engine, *found, data)
 
-    return on_request_page
+    return on_table_event
 
 
-def _on_export(engine: App) -> Callback:
-    def on_export(data: Any, event_type: str, label: str) -> None:
-        found = _source(engine, label)
-        if found is None:
-            return
-        widget, source = found
-        data = data if isinstance(data, dict) else {}
-        client = data.get("clientId") if isinstance(data.get("clientId"), str) else None
-        try:
-            content = source.csv(data.get("sort"), data.get("filter"), widget.state["export_limit"])
-        except ValueError as exc:
-            failure = {"requestId": _request_id(data), "error": str(exc)}
-            engine.emit_to(widget, "grid:export-error", failure)
-            return
-        download = {
-            "filename": widget.state["filename"],
-            "content": content,
-            "mimeType": "text/csv;charset=utf-8",
-        }
-        if client:
-            download["clientId"] = client  # the bridge of every other page ignores it
-        engine.emit_to(widget, "pywry:download", download)
+def _send_page(engine: App, widget: Widget, source: GridSource, data: Any) -> None:
+    """`grid:request-page`: answer with `grid:page` (or its error) for every page to match."""
+    answer: dict[str, Any]
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("grid:request-page data must be an object")
+        answer = source.page(
+            data.get("page", 1), data.get("pageSize"), data.get("sort"), data.get("filter")
+        )
+    except ValueError as exc:
+        answer = {"error": str(exc)}
+    answer["requestId"] = _request_id(data)
+    engine.emit_to(widget, "grid:page", answer)
 
-    return on_export
+
+def _send_export(engine: App, widget: Widget, source: GridSource, data: Any) -> None:
+    """`grid:export`: the view as CSV in `pywry:download`, or `grid:export-error`."""
+    data = data if isinstance(data, dict) else {}
+    client = data.get("clientId") if isinstance(data.get("clientId"), str) else None
+    try:
+        content = source.csv(data.get("sort"), data.get("filter"), widget.state["export_limit"])
+    except ValueError as exc:
+        failure = {"requestId": _request_id(data), "error": str(exc)}
+        engine.emit_to(widget, "grid:export-error", failure)
+        return
+    download = {
+        "filename": widget.state["filename"],
+        "content": content,
+        "mimeType": "text/csv;charset=utf-8",
+    }
+    if client:
+        download["clientId"] = client  # the bridge of every other page ignores it
+    engine.emit_to(widget, "pywry:download", download)
 
 
 def _resolving(engine: App, user: Callback, resolve: Callable[[GridSource, Any], Any]) -> Callback:
@@ -557,8 +560,8 @@ def _grid_callbacks(engine: App, callbacks: dict[str, Callback] | None) -> dict[
             if not callable(user):
                 raise TypeError(f"callback for {name!r} is not callable: {user!r}")
             out[name] = _resolving(engine, user, resolve)
-    out["grid:request-page"] = _on_request_page(engine)
-    out["grid:export"] = _on_export(engine)
+    out["grid:request-page"] = _on_table(engine, _send_page)
+    out["grid:export"] = _on_table(engine, _send_export)
     return out
 
 

@@ -8,6 +8,8 @@ and the live connections of every widget (for collection and heartbeats).
 
 from __future__ import annotations
 
+import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -54,15 +56,32 @@ class Backend(ABC):
 
     name = "abstract"
 
+    # The engine's sinks, set by start() before connect() begins delivering to them.
+    on_message: MessageSink
+    on_routed: RoutedSink
+    on_widget: WidgetSink
+
     def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         self.settings = settings
         self.worker_id = worker_id
 
-    @abstractmethod
     async def start(
         self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
     ) -> None:
         """Connect, subscribe, and begin delivering other workers' messages to the sinks."""
+        self.on_message, self.on_routed, self.on_widget = on_message, on_routed, on_widget
+        await self.connect()
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Connect (again, after an outage) and begin delivering to the sinks given to start()."""
+
+    async def deliver_routed(self, raw: str | bytes) -> None:
+        """Hand a routed event or reply (JSON text) to the engine; a failing handler is logged."""
+        try:
+            await self.on_routed(json.loads(raw))
+        except Exception:  # noqa: BLE001
+            logging.getLogger(f"pywry.state.{self.name}").exception("routed event failed")
 
     @abstractmethod
     async def stop(self) -> None:

@@ -34,15 +34,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..config import PyWrySettings
-from .base import (
-    Backend,
-    BackendUnavailable,
-    JsonObject,
-    MessageSink,
-    RoutedSink,
-    WidgetData,
-    WidgetSink,
-)
+from .base import Backend, BackendUnavailable, JsonObject, WidgetData
 
 log = logging.getLogger("pywry.state.redis")
 T = TypeVar("T")
@@ -149,22 +141,16 @@ class RedisBackend(Backend):
             raise BackendUnavailable(f"Redis: {exc}") from None
 
     # -- lifecycle -----------------------------------------------------------------------------
-    async def start(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
-    ) -> None:
+    async def connect(self) -> None:
         """Subscribe to the bus and this worker's routing channel."""
         await self.stop_listener()
         self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await self._call(pubsub.subscribe(self.k("bus"), self.k("route", self.worker_id)))
         self._pubsub = pubsub
-        self._listener = asyncio.get_running_loop().create_task(
-            self._listen(pubsub, on_message, on_routed, on_widget)
-        )
+        self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
 
-    async def _listen(
-        self, pubsub: PubSub, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
-    ) -> None:
+    async def _listen(self, pubsub: PubSub) -> None:
         bus = self.k("bus").encode()
         while True:
             try:
@@ -182,15 +168,12 @@ class RedisBackend(Backend):
                 label, _, rest = data.partition(b"\n")
                 if label in (b"\x00del", b"\x00upd"):
                     name, _, worker = rest.decode().partition("\n")
-                    on_widget(name, "deleted" if label == b"\x00del" else "updated", worker)
+                    self.on_widget(name, "deleted" if label == b"\x00del" else "updated", worker)
                     continue
                 seq, _, text = rest.partition(b"\n")
-                on_message(label.decode(), int(seq), text.decode())
+                self.on_message(label.decode(), int(seq), text.decode())
             else:
-                try:
-                    await on_routed(json.loads(data))
-                except Exception:  # noqa: BLE001
-                    log.exception("routed event failed")
+                await self.deliver_routed(data)
 
     broken: BaseException | None = None
 

@@ -26,15 +26,7 @@ from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from ..config import PyWrySettings
-from .base import (
-    Backend,
-    BackendUnavailable,
-    JsonObject,
-    MessageSink,
-    RoutedSink,
-    WidgetData,
-    WidgetSink,
-)
+from .base import Backend, BackendUnavailable, JsonObject, WidgetData
 
 log = logging.getLogger("pywry.state.sqlite")
 T = TypeVar("T")
@@ -197,20 +189,14 @@ class SqliteBackend(Backend):
         return result
 
     # -- lifecycle -----------------------------------------------------------------------------
-    async def start(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
-    ) -> None:
+    async def connect(self) -> None:
         """Open the database and start polling for other workers' messages and routed events."""
         if self._db is None:
             await self._run(self._open)
         if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(
-                self._poll(on_message, on_routed, on_widget)
-            )
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
 
-    async def _poll(
-        self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
-    ) -> None:
+    async def _poll(self) -> None:
         while True:
             try:
                 messages, routes = await self._run(self._fetch_new)
@@ -220,14 +206,11 @@ class SqliteBackend(Backend):
                 continue
             for label, seq, text in messages:
                 if seq <= 0:  # 0 marks a deletion, -1 a content change; text names the worker
-                    on_widget(label, "deleted" if seq == 0 else "updated", text)
+                    self.on_widget(label, "deleted" if seq == 0 else "updated", text)
                 else:
-                    on_message(label, seq, text)
+                    self.on_message(label, seq, text)
             for payload in routes:
-                try:
-                    await on_routed(json.loads(payload))
-                except Exception:  # noqa: BLE001
-                    log.exception("routed event failed")
+                await self.deliver_routed(payload)
             if not messages and not routes:
                 await asyncio.sleep(self.poll_interval)
 

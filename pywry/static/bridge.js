@@ -593,14 +593,19 @@
     if (!stopped) setState(everOpened ? "reconnecting" : "connecting");
   }
 
-  /** Fatal condition: stop for good and tell the user. */
-  function stop(text, buttonText) {
+  /** Stop connecting: no reconnect, the transport closed with `reason`, state "closed". */
+  function halt(reason) {
     stopped = true;
     clearTimeout(reconnectTimer);
     reconnectTimer = null;
-    teardown(1000, "stopped");
+    teardown(1000, reason);
     transport = null;
     setState("closed");
+  }
+
+  /** Fatal condition: stop for good and tell the user. */
+  function stop(text, buttonText) {
+    halt("stopped");
     if (text) showBanner(text, buttonText, "fatal");
   }
 
@@ -864,12 +869,7 @@
         else window.fetch(url, { method: "POST", keepalive: true });
       } catch (e) { /* best effort: the server also notices the closed connection */ }
     }
-    stopped = true;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    teardown(1000, "page left");
-    transport = null;
-    setState("closed");
+    halt("page left");
   }
 
   /** The page is still here after all (bfcache restore, cancelled unload, download link). */

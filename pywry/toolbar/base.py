@@ -122,6 +122,18 @@ class ToolbarItem(Component):
             ]
         )
 
+    def _labelled_input(
+        self, input_type: str, *extra: tuple[str, object], cls: str, after: str = ""
+    ) -> str:
+        """The item as its ``<label for>`` and an ``<input>`` of ``input_type``, then ``after``.
+
+        The input has the control's attributes, ``extra``, and ``disabled`` last.
+        """
+        input_attrs = self._control_attrs(
+            ("type", input_type), *extra, ("disabled", self.disabled), cls=cls
+        )
+        return self._wrap(f"{self._label_for()}<input{input_attrs}>{after}")
+
     def _wrap(self, inner: str) -> str:
         cls = f"pywry-tb-item pywry-tb-item-{self.kind}"
         if self.disabled:

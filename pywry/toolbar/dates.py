@@ -47,15 +47,13 @@ class DateInput(ToolbarItem):
 
     def render(self) -> str:
         """Render as a labelled ``<input type="date">``."""
-        input_attrs = self._control_attrs(
-            ("type", "date"),
+        return self._labelled_input(
+            "date",
             ("value", self.value.isoformat() if self.value else None),
             ("min", self.min.isoformat() if self.min else None),
             ("max", self.max.isoformat() if self.max else None),
-            ("disabled", self.disabled),
             cls="pywry-tb-input pywry-tb-date",
         )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
 
     def _set_value_updates(self, value: object) -> Updates:
         return {"value": value}

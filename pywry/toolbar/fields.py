@@ -51,16 +51,32 @@ def value_key(value: object) -> ValueKey:
     return ("s", value)
 
 
+def _check_syntax(
+    value: object, field: str, pattern: re.Pattern[str], max_len: int, wanted: str, refused: str
+) -> str:
+    """Return ``value`` if it is a string of at most ``max_len`` characters matching ``pattern``.
+
+    Otherwise raise ValueError: "``field`` must be ``wanted``, got <type>" for a non-string,
+    "``field`` <value> ``refused``" for a string that does not fit.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be {wanted}, got {type(value).__name__}")
+    if len(value) > max_len or not pattern.fullmatch(value):
+        raise ValueError(f"{field} {value!r} {refused}")
+    return value
+
+
 def check_event(value: object, field: str = "event") -> str:
     """Return ``value`` if it is a valid, non-reserved ``namespace:name``; else raise ValueError."""
-    if not isinstance(value, str):
-        raise ValueError(f"{field} must be a string like 'app:click', got {type(value).__name__}")
-    if len(value) > MAX_EVENT_LEN or not EVENT_RE.fullmatch(value):
-        raise ValueError(
-            f"{field} {value!r} is not a valid event name: expected 'namespace:name' made of "
-            "letters, digits, '_', '.' and '-', each part starting with a letter "
-            "(e.g. 'app:click')"
-        )
+    value = _check_syntax(
+        value,
+        field,
+        EVENT_RE,
+        MAX_EVENT_LEN,
+        wanted="a string like 'app:click'",
+        refused="is not a valid event name: expected 'namespace:name' made of letters, digits, "
+        "'_', '.' and '-', each part starting with a letter (e.g. 'app:click')",
+    )
     namespace = value.split(":", 1)[0]
     if namespace.lower() in RESERVED_NAMESPACES:
         reserved = ", ".join(f"'{n}:'" for n in sorted(RESERVED_NAMESPACES))
@@ -73,14 +89,15 @@ def check_event(value: object, field: str = "event") -> str:
 
 def check_component_id(value: object, field: str = "component_id") -> str:
     """Return ``value`` if it can be an element id (letter first, then ``[A-Za-z0-9_-]``)."""
-    if not isinstance(value, str):
-        raise ValueError(f"{field} must be a string, got {type(value).__name__}")
-    if len(value) > MAX_ID_LEN or not COMPONENT_ID_RE.fullmatch(value):
-        raise ValueError(
-            f"{field} {value!r} is not a valid component id: it must start with a letter and "
-            f"contain only letters, digits, '_' and '-' (at most {MAX_ID_LEN} characters)"
-        )
-    return value
+    return _check_syntax(
+        value,
+        field,
+        COMPONENT_ID_RE,
+        MAX_ID_LEN,
+        wanted="a string",
+        refused="is not a valid component id: it must start with a letter and contain only "
+        f"letters, digits, '_' and '-' (at most {MAX_ID_LEN} characters)",
+    )
 
 
 def check_class_name(value: str) -> str:

@@ -28,6 +28,11 @@ def attrs(pairs: Iterable[tuple[str, object]]) -> str:
     return "".join(out)
 
 
+def typing_attrs(placeholder: str, debounce: int) -> tuple[tuple[str, object], ...]:
+    """Attributes of a field typed into: its placeholder (none while empty) and debounce (ms)."""
+    return ("placeholder", placeholder or None), ("data-pywry-debounce", debounce)
+
+
 def to_json(value: object) -> str:
     """Compact JSON as the page parses it (no NaN/Infinity, non-ASCII kept as is)."""
     return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)

@@ -6,13 +6,14 @@ changes them, so the page never shows a number its own control would not allow.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal
 
 from pydantic import StrictBool, field_validator, model_validator
 
 from .base import ToolbarItem, Updates
 from .fields import Debounce, Number
-from .markup import attrs, escape, num
+from .markup import attrs, escape, num, typing_attrs
 
 
 class _Bounded(ToolbarItem):
@@ -22,6 +23,8 @@ class _Bounded(ToolbarItem):
     max: Number | None = None
     step: Number | None = None
     _set_keys = frozenset({"min", "max", "step"})
+    #: The item's number fields, each with the bound it starts at when not given (None: none).
+    _numbers: ClassVar[Mapping[str, str | None]] = {}
 
     @field_validator("step")
     @classmethod
@@ -29,6 +32,14 @@ class _Bounded(ToolbarItem):
         if value is not None and value <= 0:
             raise ValueError(f"step must be > 0, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _numbers_in_bounds(self) -> _Bounded:
+        for name, start_at in self._numbers.items():
+            if getattr(self, name) is None and start_at is not None:
+                setattr(self, name, getattr(self, start_at))
+        self._check_bounds(**{name: getattr(self, name) for name in self._numbers})
+        return self
 
     def _check_bounds(self, **values: float | None) -> None:
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -41,8 +52,10 @@ class _Bounded(ToolbarItem):
             if self.max is not None and value > self.max:
                 raise ValueError(f"{name} ({value!r}) is above max ({self.max!r})")
 
-    def _bound_attrs(self) -> list[tuple[str, object]]:
+    def _number_attrs(self, value: float | None) -> list[tuple[str, object]]:
+        """The ``value`` and bounds attributes of an ``<input>`` holding one of the numbers."""
         return [
+            ("value", num(value)),
             ("min", num(self.min)),
             ("max", num(self.max)),
             ("step", num(self.step) if self.step is not None else "any"),
@@ -65,25 +78,17 @@ class NumberInput(_Bounded):
     placeholder: str = ""
     debounce: Debounce = 300
     _set_keys = frozenset({"min", "max", "step", "placeholder"})
-
-    @model_validator(mode="after")
-    def _bounds(self) -> NumberInput:
-        self._check_bounds(value=self.value)
-        return self
+    _numbers = {"value": None}
 
     def render(self) -> str:
         """Render as a labelled ``<input type="number">``."""
-        input_attrs = self._control_attrs(
-            ("type", "number"),
-            ("value", num(self.value)),
-            *self._bound_attrs(),
-            ("placeholder", self.placeholder or None),
-            ("data-pywry-debounce", self.debounce),
+        return self._labelled_input(
+            "number",
+            *self._number_attrs(self.value),
+            *typing_attrs(self.placeholder, self.debounce),
             ("inputmode", "decimal"),
-            ("disabled", self.disabled),
             cls="pywry-tb-input pywry-tb-number",
         )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
 
 
 class _Track(_Bounded):
@@ -116,29 +121,18 @@ class SliderInput(_Track):
     event: str
     value: Number | None = None
     show_value: StrictBool = True
-
-    @model_validator(mode="after")
-    def _bounds(self) -> SliderInput:
-        if self.value is None:
-            self.value = self.min
-        self._check_bounds(value=self.value)
-        return self
+    _numbers = {"value": "min"}
 
     def render(self) -> str:
         """Render as a labelled ``<input type="range">`` with an ``<output>``."""
-        input_attrs = self._control_attrs(
-            ("type", "range"),
-            ("value", num(self.value)),
-            *self._bound_attrs(),
-            ("disabled", self.disabled),
-            cls="pywry-tb-slider",
-        )
         out = self._output_attrs(
             "pywry-tb-slider-value", self.show_value, ("for", self.component_id)
         )
-        return self._wrap(
-            f"{self._label_for()}<input{input_attrs}>"
-            f"<output{out}>{escape(num(self.value))}</output>"
+        return self._labelled_input(
+            "range",
+            *self._number_attrs(self.value),
+            cls="pywry-tb-slider",
+            after=f"<output{out}>{escape(num(self.value))}</output>",
         )
 
 
@@ -154,16 +148,13 @@ class RangeInput(_Track):
     start: Number | None = None
     end: Number | None = None
     show_value: StrictBool = True
+    _numbers = {"start": "min", "end": "max"}
 
     @model_validator(mode="after")
-    def _bounds(self) -> RangeInput:
-        if self.start is None:
-            self.start = self.min
-        if self.end is None:
-            self.end = self.max
-        self._check_bounds(start=self.start, end=self.end)
-        if self.start > self.end:
-            raise ValueError(f"start ({self.start!r}) must be <= end ({self.end!r})")
+    def _start_before_end(self) -> RangeInput:
+        start, end = self.start, self.end  # never None here: filled in from min and max
+        if start is not None and end is not None and start > end:
+            raise ValueError(f"start ({start!r}) must be <= end ({end!r})")
         return self
 
     def render(self) -> str:
@@ -181,8 +172,7 @@ class RangeInput(_Track):
                     ("type", "range"),
                     ("class", f"pywry-tb-range-{part}"),
                     ("data-pywry-part", part),
-                    ("value", num(value)),
-                    *self._bound_attrs(),
+                    *self._number_attrs(value),
                     ("aria-label", f"{self.label or 'Range'} {part}"),
                     ("disabled", self.disabled),
                 ]

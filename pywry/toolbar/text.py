@@ -12,7 +12,7 @@ from pydantic import Field, StrictInt
 
 from .base import ToolbarItem, Updates
 from .fields import Debounce
-from .markup import escape
+from .markup import escape, typing_attrs
 
 
 class _TextLike(ToolbarItem):
@@ -26,6 +26,16 @@ class _TextLike(ToolbarItem):
     def _set_value_updates(self, value: object) -> Updates:
         return {"value": "" if value is None else value}
 
+    def _one_line(self, input_type: str, value: str | None, cls: str) -> str:
+        """A labelled one-line ``<input>`` showing ``value`` (none when None), no autocomplete."""
+        return self._labelled_input(
+            input_type,
+            ("value", value),
+            *typing_attrs(self.placeholder, self.debounce),
+            ("autocomplete", "off"),
+            cls=cls,
+        )
+
 
 class TextInput(_TextLike):
     """A one-line text field.
@@ -38,17 +48,8 @@ class TextInput(_TextLike):
     event: str
 
     def render(self) -> str:
-        """Render as a labelled ``<input type="text">``."""
-        input_attrs = self._control_attrs(
-            ("type", "text"),
-            ("value", self.value),
-            ("placeholder", self.placeholder or None),
-            ("data-pywry-debounce", self.debounce),
-            ("autocomplete", "off"),
-            ("disabled", self.disabled),
-            cls="pywry-tb-input",
-        )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
+        """Render as a labelled ``<input type="text">`` (``value=""`` while empty)."""
+        return self._one_line("text", self.value, cls="pywry-tb-input")
 
 
 class TextArea(_TextLike):
@@ -65,8 +66,7 @@ class TextArea(_TextLike):
         """Render as a labelled ``<textarea>``."""
         area_attrs = self._control_attrs(
             ("rows", self.rows),
-            ("placeholder", self.placeholder or None),
-            ("data-pywry-debounce", self.debounce),
+            *typing_attrs(self.placeholder, self.debounce),
             ("disabled", self.disabled),
             cls="pywry-tb-textarea",
         )
@@ -85,17 +85,8 @@ class SearchInput(_TextLike):
     event: str
 
     def render(self) -> str:
-        """Render as a labelled ``<input type="search">``."""
-        input_attrs = self._control_attrs(
-            ("type", "search"),
-            ("value", self.value or None),
-            ("placeholder", self.placeholder or None),
-            ("data-pywry-debounce", self.debounce),
-            ("autocomplete", "off"),
-            ("disabled", self.disabled),
-            cls="pywry-tb-input pywry-tb-search",
-        )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
+        """Render as a labelled ``<input type="search">`` (no ``value`` while empty)."""
+        return self._one_line("search", self.value or None, cls="pywry-tb-input pywry-tb-search")
 
 
 class SecretInput(ToolbarItem):
@@ -114,16 +105,14 @@ class SecretInput(ToolbarItem):
 
     def render(self) -> str:
         """Render as a labelled ``<input type="password">`` without a value."""
-        input_attrs = self._control_attrs(
-            ("type", "password"),
+        return self._labelled_input(
+            "password",
             ("placeholder", self.placeholder or None),
             ("autocomplete", "new-password"),
             ("spellcheck", "false"),
             ("data-pywry-secret", "true"),
-            ("disabled", self.disabled),
             cls="pywry-tb-input pywry-tb-secret",
         )
-        return self._wrap(f"{self._label_for()}<input{input_attrs}>")
 
     def _set_value_updates(self, value: object) -> Updates:
         raise ValueError(
