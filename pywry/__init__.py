@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .core.app import App
+from .core.events import Event, current_event
 
 __version__ = "0.1.0"
-__all__ = ["App", "PyWry", "WindowMode", "__version__"]
+__all__ = ["App", "Event", "PyWry", "WindowMode", "__version__", "current_event"]
 
 
 def __getattr__(name: str) -> Any:

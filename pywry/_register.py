@@ -10,9 +10,10 @@ from typing import Any
 from typing_extensions import TypedDict, TypeVar, Unpack
 
 from .core.app import App, default_app
+from .core.events import current_event
 from .core.kinds import WidgetKind
 from .core.widgets import Callback, check_callbacks
-from .handle import HTML, WidgetHandle
+from .handle import HTML, WidgetHandle, secret_key
 from .toolbar import SecretInput, Toolbar, copy_toolbars, render_layout
 
 __all__ = ["check_toolbars", "register_widget", "wrap_secret_callbacks"]
@@ -49,7 +50,7 @@ def _secret_ids_by_event(toolbars: Iterable[Toolbar]) -> dict[str, frozenset[str
 
 
 def _store_secret(engine: App, label: str, data: Any, ids: frozenset[str]) -> tuple[bool, Any]:
-    """Keep a posted secret on the widget; returns (call the user's callback?, data for it)."""
+    """Keep a posted secret in the sender's session; returns (call the user's callback?, data)."""
     if not isinstance(data, dict):
         return True, data
     cid = data.get("componentId")
@@ -59,16 +60,15 @@ def _store_secret(engine: App, label: str, data: Any, ids: frozenset[str]) -> tu
             return False, None
         return True, data
     value = data.get("value")
-    widget = engine.get(label)
-    if widget is None or not isinstance(value, str):
+    ev = current_event()
+    if ev is None or not isinstance(value, str):
         log.warning("ignored a malformed secret post for component %r of widget %r", cid, label)
         return False, None
-    with widget.lock:
-        secrets = widget.state.setdefault("secrets", {})
-        if value:
-            secrets[cid] = value
-        else:
-            secrets.pop(cid, None)
+    key = secret_key(label, cid)
+    if value:
+        ev.session[key] = value
+    else:
+        ev.session.pop(key, None)
     return True, {"componentId": cid, "hasValue": bool(value)}
 
 
@@ -98,8 +98,9 @@ def wrap_secret_callbacks(
 ) -> dict[str, Callback]:
     """`callbacks` with the events of every SecretInput wrapped so the secret stays server-side.
 
-    The wrapper stores the posted value in `widget.state["secrets"][component_id]` and calls the
-    user's callback (or the `*` one) with `{"componentId": id, "hasValue": bool}` only.
+    The wrapper stores the posted value in the sender's session (read it back with
+    `handle.get_secret(component_id)` in a callback) and calls the user's callback (or the `*`
+    one) with `{"componentId": id, "hasValue": bool}` only.
     """
     out = check_callbacks(callbacks)
     eng = engine or default_app()

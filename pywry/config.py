@@ -271,6 +271,7 @@ class DeploySettings(BaseSettings):
     session_ttl: int = Field(default=86400, ge=1)
     worker_id: str | None = None
     auth_enabled: bool = False
+    auth_session_cookie: str = Field(default="pywry_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
 
     @field_validator("redis_url")
     @classmethod

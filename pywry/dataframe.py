@@ -591,10 +591,10 @@ class TableHandle(WidgetHandle):
     """The handle of a table: a `WidgetHandle` that can also replace the rows."""
 
     def update_data(self, data: Any) -> int | None:
-        """Replace the rows (a DataFrame, row dicts or a dict of columns) on every page.
+        """Replace the rows (a DataFrame, row dicts or a dict of columns) for every page.
 
-        Every page reloads its current view (`grid:reset`); pages opened later show the new
-        rows.
+        Every page reloads its current view (`grid:reset`), also when called in a callback (a
+        table's rows are the same for everyone); pages opened later show the new rows.
         """
         widget = self.widget
         old = widget.state.get("grid")
@@ -605,10 +605,11 @@ class TableHandle(WidgetHandle):
             widget.state["grid"] = source
             widget.state["body"] = _body(source, widget.state)
             rerender(widget)
-            return self._engine.emit_to(
+            return self._engine.send(
                 widget,
                 "grid:reset",
                 {"columns": source.column_meta, "totalRows": len(source)},
+                None,
             )
 
 

@@ -328,36 +328,36 @@ def _head(app: App) -> str:
 class PlotlyHandle(WidgetHandle):
     """The handle of a Plotly chart: a `WidgetHandle` that can also change the figure."""
 
-    def update_figure(self, fig: Any) -> int | None:
-        """Replace the Plotly figure on every page and for pages opened later."""
-        widget = _plotly_widget(self.widget)
+    def update_figure(self, fig: Any, *, to: str | None = None) -> int | None:
+        """Replace the Plotly figure (for everyone: also for pages opened later)."""
+        _plotly_widget(self.widget)
         figure, themeable = figure_json(fig)
-        with widget.lock:
+
+        def store(widget: Widget) -> None:
             widget.state["figure"] = figure
             widget.state["themeable"] = themeable
             _rerender(widget)
-            return self._engine.emit_to(
-                widget, "plotly:update-figure", {"figure": figure, "themeable": themeable}
-            )
 
-    def update_layout(self, **layout: Any) -> int | None:
-        """`Plotly.relayout` on every page (magic underscores work: `xaxis_range=[0, 1]`).
+        data = {"figure": figure, "themeable": themeable}
+        return self._change(store, "plotly:update-figure", data, to)
 
-        The layout is merged into the stored figure, so pages opened later show it too.
+    def update_layout(self, *, to: str | None = None, **layout: Any) -> int | None:
+        """`Plotly.relayout` (magic underscores work: `xaxis_range=[0, 1]`).
+
+        For everyone, the layout is merged into the stored figure, so pages opened later show
+        it too.
         """
         widget = _plotly_widget(self.widget)
         nested = layout_json(layout)
-        with widget.lock:
-            figure = widget.state["figure"]
-            _deep_merge(figure.setdefault("layout", {}), nested)
-            if "template" in nested:
-                widget.state["themeable"] = False
-            _rerender(widget)
-            return self._engine.emit_to(
-                widget,
-                "plotly:update-layout",
-                {"layout": flatten_layout(nested), "themeable": widget.state["themeable"]},
-            )
+        themeable = bool(widget.state.get("themeable")) and "template" not in nested
+
+        def store(record: Widget) -> None:
+            _deep_merge(record.state["figure"].setdefault("layout", {}), nested)
+            record.state["themeable"] = themeable
+            _rerender(record)
+
+        data = {"layout": flatten_layout(nested), "themeable": themeable}
+        return self._change(store, "plotly:update-layout", data, to)
 
 
 #: The Plotly chart kind: plotly.js as an asset, its head tags, its events, `PlotlyHandle`.

@@ -41,7 +41,7 @@ for i in range(ROUND_TRIP_WIDGETS):
 
 
 def on_fanout(data, event_type, label):
-    fan.emit("app:tick", data)
+    fan.emit("app:tick", data, to="all")
 
 
 if ROLE != "relay":

@@ -32,9 +32,10 @@ class _Socket:
         self.max_size = max_size
         self.ws: web.WebSocketResponse | None = None
 
-    async def accept(self, subprotocol: str | None) -> None:
+    async def accept(self, subprotocol: str | None, headers: dict[str, str]) -> None:
         protocols = (subprotocol,) if subprotocol else ()
         self.ws = web.WebSocketResponse(protocols=protocols, max_msg_size=self.max_size)
+        self.ws.headers.update(headers)
         await self.ws.prepare(self.request)
 
     async def send(self, text: str) -> None:
@@ -62,7 +63,7 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     path = "/" + request.match_info["path"]
     mount = request.path[: len(request.path) - len(path)] if request.path.endswith(path) else ""
     base = base_from(mount, headers, app.settings.server.trust_forwarded_prefix)
-    req = Request(request.method, path, base, dict(request.query), headers)
+    req = Request(request.method, path, base, dict(request.query), headers, secure=request.secure)
     found = match(app, path)
     if (
         found is not None

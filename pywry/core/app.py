@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,25 @@ from .assets import Assets
 from .clients import ClientTable
 from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
-from .http import HttpResponse, error_response
+from .events import ALL, AUDIENCES, SESSION, Event, current_event
+from .http import HttpResponse, Request, error_response
 from .loop import AppLoop
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
 from .peer import Peer
+from .sessions import (
+    MemorySessions,
+    Session,
+    cookie_header,
+    new_session_id,
+    session_from_cookies,
+)
 from .shared import Shared
 from .stream import PostLimits
+from .streams import CLIENT, Streams, stream_key
+from .streams import SESSION as SESSION_SCOPE
 from .tokens import new_label, tokens_equal
 from .widgets import Callback, Registry, Widget, check_callbacks, check_label
 from .wsgi import WSGIApp
@@ -66,6 +77,8 @@ class App:
         server = self.settings.server
         self.registry = Registry(server.max_widgets)
         self.clients = ClientTable()
+        self.streams = Streams(server.outbox_size, server.outbox_max_age)
+        self.sessions = MemorySessions(self.settings.deploy.session_ttl)
         self.dispatcher = Dispatcher(server.callback_threads)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
         self.assets = Assets()
@@ -202,10 +215,13 @@ class App:
             raise TypeError(f"title must be a string, not {title!r}")
         if theme is not None and theme not in ("dark", "light", "system"):
             raise ValueError(f"theme {theme!r} must be 'dark', 'light' or 'system'")
+        label = self._auto_label(per_visitor) if label is None else check_label(label)
         widget = Widget(
-            label=self._auto_label(per_visitor) if label is None else check_label(label),
+            label=label,
             content=content,
-            outbox=Outbox(self.settings.server.outbox_size, self.settings.server.outbox_max_age),
+            outbox=Outbox(
+                self.settings.server.outbox_size, self.settings.server.outbox_max_age, key=label
+            ),
             title=title,
             callbacks=check_callbacks(callbacks),
             head=head,
@@ -213,6 +229,7 @@ class App:
             theme=theme,
             per_visitor=per_visitor,
             state=state or {},
+            session=self._creator_session() if per_visitor else "",
         )
         widget = self.registry.put(widget)
         if self.shared is not None:
@@ -220,6 +237,25 @@ class App:
             widget.changed = lambda: shared.content_changed(widget)
             shared.register(widget)
         return widget
+
+    def _creator_session(self) -> str:
+        """The session showing a per-visitor widget now, when known (an event, pywry's page)."""
+        ev = current_event()
+        if ev is not None:
+            return ev.session_id
+        info = self.request_info()
+        return "" if info is None else info.session
+
+    def visitor(self, req: Request) -> tuple[str, dict[str, str]]:
+        """The session of a request, and the headers that give a browser without one its own."""
+        name = self.settings.deploy.auth_session_cookie
+        sid = session_from_cookies(req.header("cookie"), name)
+        if sid is not None:
+            return sid, {}
+        sid = new_session_id()
+        ttl = self.settings.deploy.session_ttl
+        cookie = cookie_header(name, sid, req.base or "/", secure=req.secure, ttl=ttl)
+        return sid, {"Set-Cookie": cookie}
 
     def _auto_label(self, per_visitor: bool) -> str:
         """A label for a widget the author did not name.
@@ -256,6 +292,7 @@ class App:
         if self.shared is not None and not widget.remote:
             self.shared.enqueue(("delete", label))
         self.clients.drop_widget(label)
+        self.streams.drop_widget(label)
         peers = self.peers.pop(label, set())
         if peers:
             self.loop.call(self.shut_peers, list(peers), p.CLOSE_UNKNOWN_WIDGET)
@@ -278,35 +315,90 @@ class App:
         return len(peers)
 
     # -- emitting ------------------------------------------------------------------------------
-    def emit(self, label: str, kind: str, data: Any = None) -> int | None:
-        """Send a sequenced message to every page of the widget; safe from any thread."""
-        p.check_event_name(kind)
-        return self.emit_to(self.require(label), kind, data)
+    def emit(self, label: str, kind: str, data: Any = None, *, to: str | None = None) -> int | None:
+        """Send a sequenced message to the pages `to` addresses; safe from any thread.
 
-    def emit_to(self, widget: Widget, kind: str, data: Any) -> int | None:
+        Inside a callback for this widget the default is the page that sent the event; outside
+        callbacks, every page (see `audience`).
+        """
+        p.check_event_name(kind)
+        return self.emit_to(self.require(label), kind, data, to=to)
+
+    def audience(self, widget: Widget, to: str | None = None) -> str | None:
+        """The stream an emit on `widget` goes to: None for the widget's own, else a stream key.
+
+        `to` is None (the sender's page inside a callback for this widget, else every page),
+        `"all"`, `"session"` (every page of the sender's session) or `"sender"`.
+        """
+        if to is not None and to not in AUDIENCES:
+            raise ValueError(f"to={to!r} must be one of {', '.join(AUDIENCES)} or None")
+        if to == ALL:
+            return None
+        ev = current_event()
+        if ev is None or ev.app is not self or ev.label != widget.label:
+            if to is None:
+                return None
+            raise RuntimeError(f"to={to!r} addresses the sender of an event: call it in a callback")
+        if to == SESSION:
+            return stream_key(widget.label, SESSION_SCOPE, ev.session_id)
+        return stream_key(widget.label, CLIENT, ev.client)
+
+    def emit_to(self, widget: Widget, kind: str, data: Any, *, to: str | None = None) -> int | None:
         """`emit` for a widget record already in hand.
 
         Returns the message's seq, or None with a shared backend (it assigns seq on publishing).
         """
+        return self.send(widget, kind, data, self.audience(widget, to))
+
+    def send(self, widget: Widget, kind: str, data: Any, key: str | None) -> int | None:
+        """Put a message on the widget's stream (`key` None) or on the stream `key`."""
         payload = {} if data is None else data
         try:
             if self.shared is not None:
-                self.shared.emit(widget.label, kind, payload)
+                self.shared.emit(key or widget.label, kind, payload)
                 return None
-            seq, _ = widget.outbox.append(kind, payload)
+            outbox = widget.outbox if key is None else self.streams.get(key)
+            seq, _ = outbox.append(kind, payload)
         except TypeError as exc:
             raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
-        self.notify(widget.label)
+        self.notify(widget.label, key)
         return seq
 
-    def notify(self, label: str) -> None:
-        """Wake every peer of `label` (hopping to the loop if needed); safe from any thread."""
+    def notify(self, label: str, key: str | None = None) -> None:
+        """Wake the peers that follow stream `key` of `label` (None: all of them); any thread."""
         if label in self.peers:
-            self.loop.call(self._wake, label)
+            self.loop.call(self._wake, label, key)
 
-    def _wake(self, label: str) -> None:
+    def _wake(self, label: str, key: str | None = None) -> None:
         for peer in self.peers.get(label, ()):
-            peer.wake.set()
+            if key is None or key in peer.keys:
+                peer.wake.set()
+
+    # -- sessions --------------------------------------------------------------------------------
+    def sessions_load(self, sid: str) -> Session:
+        """Session `sid` for a callback on a pool thread (it waits for a shared store)."""
+        if self.shared is None:
+            text = self.sessions.get(sid)
+        elif self.loop.on_loop():
+            raise RuntimeError("an async callback's session is loaded before it runs")
+        else:
+            text = self.loop.run(self.shared.backend.load_session(sid), 15)
+        return Session(sid, p.decode_object(text))
+
+    async def sessions_aload(self, sid: str) -> Session:
+        """Session `sid`, loaded on the loop."""
+        if self.shared is None:
+            return Session(sid, p.decode_object(self.sessions.get(sid)))
+        return Session(sid, p.decode_object(await self.shared.backend.load_session(sid)))
+
+    async def sessions_save(self, session: Session) -> None:
+        """Store what a callback changed in a session."""
+        ttl = self.settings.deploy.session_ttl
+        if self.shared is None:
+            await self.sessions.save(session.id, session.dump())
+        else:
+            await self.shared.backend.save_session(session.id, session.dump(), ttl)
+        session.changed = False
 
     # -- loop ----------------------------------------------------------------------------------
     def bind_loop(self) -> None:
@@ -341,18 +433,17 @@ class App:
             return error_response(503, "backend-unavailable", str(exc))
         return None
 
-    async def fetch_since(self, widget: Widget, after: int) -> list[str] | None:
-        """Messages after `after` that the local outbox no longer has, from the shared store."""
+    async def fetch_since(self, outbox: Outbox, after: int) -> list[str] | None:
+        """Messages after `after` that a local stream no longer has, from the shared store."""
         if self.shared is None:
             return None
         try:
-            texts = await self.shared.backend.since(widget.label, after)
+            texts = await self.shared.backend.since(outbox.key, after)
         except BackendUnavailable as exc:
             self.shared.outage(exc)
             return []
         if texts is None:
             return None
-        outbox = widget.outbox
         for i, text in enumerate(texts):
             outbox.append_encoded(after + 1 + i, text)
         if not texts:
@@ -421,13 +512,30 @@ class App:
             return None, p.CLOSE_BAD_TOKEN
         return widget, None
 
-    def attach(self, widget: Widget, client: str, after: int) -> Peer | None:
-        """Register a new peer of `widget` (on the loop); None when it has too many."""
+    def attach(
+        self,
+        widget: Widget,
+        client: str,
+        after: int,
+        session: str = "",
+        cafter: int = 0,
+        safter: int | None = None,
+    ) -> Peer | None:
+        """Register a new peer of `widget` (on the loop); None when it has too many.
+
+        The peer follows the widget's stream from `after`, its page's own from `cafter` and its
+        session's from `safter` (None: from now on).
+        """
         self.bind_loop()
         if widget.connections >= self.settings.server.max_connections_per_widget:
             log.warning("widget %r is at its connection limit", widget.label)
             return None
-        peer = Peer(self, widget, client, after)
+        peer = Peer(self, widget, client, after, session)
+        own = self.streams.get(stream_key(widget.label, CLIENT, client))
+        peer.follow(own, cafter)
+        if session:
+            shared = self.streams.get(stream_key(widget.label, SESSION_SCOPE, session))
+            peer.follow(shared, shared.seq if safter is None else safter)
         if self.shared is not None:
             self.shared.attached(peer)
         self.peers.setdefault(widget.label, set()).add(peer)
@@ -436,6 +544,15 @@ class App:
         widget.touch()
         self.clients.connected(widget.label, client)
         return peer
+
+    def session_allowed(self, widget: Widget, session: str) -> bool:
+        """A per-visitor widget belongs to one session: the one that made it, or first used it."""
+        if not widget.per_visitor:
+            return True
+        if not widget.session:
+            widget.session = session
+            return True
+        return tokens_equal(widget.session, session)
 
     def detach(self, peer: Peer, linger: float = 0.0) -> None:
         """Forget a closed peer; its client's place is kept `linger` seconds past the window."""
@@ -476,7 +593,28 @@ class App:
             peer.push(p.ack(msg.id))
             if not fresh:
                 return
-        await self.dispatcher.run(widget, msg, peer.push)
+        await self.dispatch(widget, msg, peer.push, peer.client, peer.session)
+
+    async def dispatch(
+        self,
+        widget: Widget,
+        msg: p.Incoming,
+        reply: Callable[[str], None],
+        client: str,
+        session: str,
+    ) -> None:
+        """Run the callback for `msg` as the current event; store what it did to the session."""
+        ev = Event(self, widget, msg.type, msg.data, client, session, msg.id)
+        fn = self.dispatcher.find(widget, msg.type)
+        if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
+            ev.loaded(await self.sessions_aload(session))  # it cannot wait for it on the loop
+        await self.dispatcher.run(widget, msg, reply, ev)
+        touched = ev.session_if_loaded
+        if touched is not None and touched.changed:
+            try:
+                await self.sessions_save(touched)
+            except BackendUnavailable as exc:
+                log.error("a session change from %r was lost: %s", msg.type, exc)
 
     # -- housekeeping --------------------------------------------------------------------------
     def health(self, internal_token: str | None) -> dict[str, Any]:
@@ -512,6 +650,9 @@ class App:
             if dead and self.remove_widget(widget.label):
                 removed += 1
         self.clients.expire(server.reconnect_timeout)
+        followed = {key for peers in self.peers.values() for peer in peers for key in peer.keys}
+        self.streams.expire(server.reconnect_timeout + server.outbox_max_age, followed)
+        self.sessions.expire()
         return removed
 
     async def _reap_loop(self) -> None:

@@ -121,7 +121,7 @@ class Applications:
         return self._page(500, f"Application {name!r} failed", None)
 
     async def visit(
-        self, app: App, name: str | None, base: str, *, websocket: bool
+        self, app: App, name: str | None, base: str, *, websocket: bool, session: str = ""
     ) -> HttpResponse:
         """Run application `name` for this visitor and answer with the page of what it showed.
 
@@ -135,7 +135,7 @@ class Applications:
             return self.index_page(base)
         fn = self.factories[chosen]
         try:
-            with request_scope(app, base, websocket):
+            with request_scope(app, base, websocket, session):
                 if inspect.iscoroutinefunction(fn):
                     result = await fn()
                 else:

@@ -88,7 +88,8 @@ def request_of(app: App, scope: Scope) -> Request:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
     base = base_from(root, headers, app.settings.server.trust_forwarded_prefix)
-    return Request(scope.get("method", "GET"), path, base, query, headers)
+    secure = scope.get("scheme") in ("https", "wss")
+    return Request(scope.get("method", "GET"), path, base, query, headers, secure=secure)
 
 
 async def _body(receive: Receive, limit: int) -> bytes | None:
@@ -161,11 +162,12 @@ class _Socket:
         self._send = send
         self._closed = False
 
-    async def accept(self, subprotocol: str | None) -> None:
+    async def accept(self, subprotocol: str | None, headers: dict[str, str]) -> None:
         message = await self._receive()
         if message["type"] != "websocket.connect":
             raise ConnectionError("the browser left before the handshake")
-        await self._send({"type": "websocket.accept", "subprotocol": subprotocol})
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await self._send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": raw})
 
     async def send(self, text: str) -> None:
         await self._send({"type": "websocket.send", "text": text})

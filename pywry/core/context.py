@@ -36,6 +36,7 @@ class RequestInfo:
     base: str | None = None
     websocket: bool | None = None
     owner: object | None = None  # the App whose own route set this (None: a host route)
+    session: str = ""  # the visitor's session, when the request carried one
 
 
 Probe = Callable[[], RequestInfo | None]
@@ -44,9 +45,11 @@ current: ContextVar[RequestInfo | None] = ContextVar("pywry_request", default=No
 
 
 @contextmanager
-def request_scope(owner: object, base: str | None, websocket: bool | None) -> Iterator[None]:
+def request_scope(
+    owner: object, base: str | None, websocket: bool | None, session: str = ""
+) -> Iterator[None]:
     """Mark the code inside as handling a request of `owner` served under `base`."""
-    token = current.set(RequestInfo(base, websocket, owner))
+    token = current.set(RequestInfo(base, websocket, owner, session))
     try:
         yield
     finally:

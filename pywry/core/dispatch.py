@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .events import Event, current
 from .protocol import Incoming, error
 from .widgets import Callback, Widget
 
@@ -36,6 +38,7 @@ class Dispatcher:
         self._lane_lock = threading.Lock()
         # weak keys: per-visitor widgets bring new closures all the time; they must not pile up
         self._is_async: weakref.WeakKeyDictionary[Callback, bool] = weakref.WeakKeyDictionary()
+        self._wants_event: weakref.WeakKeyDictionary[Callback, bool] = weakref.WeakKeyDictionary()
 
     @property
     def lane(self) -> _Lane:
@@ -68,21 +71,57 @@ class Dispatcher:
                 pass
         return known
 
+    def wants_event(self, fn: Callback) -> bool:
+        """True when `fn` takes a fourth parameter (the event being handled)."""
+        try:
+            known = self._wants_event.get(fn)
+        except TypeError:
+            known = None
+        if known is None:
+            known = _takes_four(fn)
+            try:
+                self._wants_event[fn] = known
+            except TypeError:
+                pass
+        return known
+
+    def is_async(self, fn: Callback) -> bool:
+        """True for an `async def` callback (it runs on the loop)."""
+        return self._async(fn)
+
     def find(self, widget: Widget, kind: str) -> Callback | None:
         """The callback for `kind` on `widget` (a `*` callback catches every event)."""
         callbacks = widget.callbacks
         return callbacks.get(kind) or callbacks.get("*")
 
-    async def run(self, widget: Widget, msg: Incoming, reply: Callable[[str], None]) -> bool:
-        """Run the callback for `msg`; returns False when the widget has none for it."""
+    async def run(
+        self,
+        widget: Widget,
+        msg: Incoming,
+        reply: Callable[[str], None],
+        event: Event | None = None,
+    ) -> bool:
+        """Run the callback for `msg` with `event` as the current event.
+
+        Returns False when the widget has no callback for it.
+        """
         fn = self.find(widget, msg.type)
         if fn is None:
             return False
+        args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
+        if event is not None and self.wants_event(fn):
+            args += (event,)
         try:
             if self._async(fn):
-                await fn(msg.data, msg.type, widget.label)
+                token = current.set(event)
+                try:
+                    await fn(*args)
+                finally:
+                    current.reset(token)
             else:
-                result: Any = await self._in_pool(fn, msg.data, msg.type, widget.label)
+                ctx = contextvars.copy_context()
+                ctx.run(current.set, event)
+                result: Any = await self._in_pool(fn, args, ctx)
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:  # noqa: BLE001 - any callback failure is reported, never raised
@@ -103,10 +142,12 @@ class Dispatcher:
             )
         return True
 
-    async def _in_pool(self, fn: Callback, *args: Any) -> Any:
-        """Run `fn(*args)` on a pool thread and return its result (or raise its exception)."""
+    async def _in_pool(
+        self, fn: Callback, args: tuple[Any, ...], ctx: contextvars.Context | None = None
+    ) -> Any:
+        """Run `fn(*args)` on a pool thread (in `ctx`) and return its result or raise."""
         loop = asyncio.get_running_loop()
-        call = _Call(fn, args, loop, loop.create_future())
+        call = _Call(fn, args, loop, loop.create_future(), ctx)
         self.lane.put(call)
         try:
             return await call.fut
@@ -125,7 +166,7 @@ class Dispatcher:
 class _Call:
     """One sync callback waiting for (or running on) a pool thread."""
 
-    __slots__ = ("fn", "args", "loop", "fut", "dropped")
+    __slots__ = ("fn", "args", "loop", "fut", "dropped", "ctx")
 
     def __init__(
         self,
@@ -133,12 +174,14 @@ class _Call:
         args: tuple[Any, ...],
         loop: asyncio.AbstractEventLoop,
         fut: asyncio.Future[Any],
+        ctx: contextvars.Context | None = None,
     ) -> None:
         self.fn = fn
         self.args = args
         self.loop = loop
         self.fut = fut
         self.dropped = False
+        self.ctx = ctx
 
 
 class _Lane:
@@ -229,7 +272,8 @@ class _Lane:
             if call.dropped:
                 continue
             try:
-                result = call.fn(*call.args)
+                ctx = call.ctx
+                result = call.fn(*call.args) if ctx is None else ctx.run(call.fn, *call.args)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
                 running[ident] = 0.0
                 _hand_over(call.loop, call.fut, None, exc)
@@ -273,3 +317,18 @@ def _hand_over(
         loop.call_soon_threadsafe(_settle, fut, result, exc)
     except RuntimeError:
         pass
+
+
+def _takes_four(fn: Callback) -> bool:
+    """Whether `fn` accepts a fourth positional argument."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: the classic three
+        return False
+    count = 0
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:
+            return True
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count >= 4

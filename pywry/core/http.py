@@ -21,7 +21,8 @@ class Request:
     `path` is below the base path (`/widget/board`); `base` is where pywry's routes live as the
     browser sees them (mount path, `root_path`, `SCRIPT_NAME`, a trusted `X-Forwarded-Prefix`).
     `body` is the request body, or None when it was larger than the app accepts.
-    `websocket` says whether pages served for this request may offer the bridge a WebSocket.
+    `websocket` says whether pages served for this request may offer the bridge a WebSocket;
+    `secure` whether it came over HTTPS.
     """
 
     method: str
@@ -31,6 +32,8 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = b""
     websocket: bool = True
+    secure: bool = False  # HTTPS (the session cookie is then Secure)
+    session: str = ""  # the visitor's session id, once known
 
     def header(self, name: str) -> str | None:
         """A header by its lower-case name."""

@@ -134,3 +134,9 @@ def find_asset(name: str) -> AssetLoader | None:
         if loader is not None:
             return loader
     return None
+
+
+def kind_named(name: str) -> WidgetKind[Any] | None:
+    """The registered kind called `name`, if any."""
+    with _kinds_lock:
+        return _kinds.get(name)

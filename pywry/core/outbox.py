@@ -13,15 +13,21 @@ GAP = None  # returned by `since` when the requested history is no longer kept
 
 
 class Outbox:
-    """Ordered log of one widget's messages.
+    """Ordered log of one stream's messages: a widget's, one page's or one session's.
 
     `seq` is strictly increasing and assigned here, under a lock, so emits from any thread get a
-    total order. Each message is encoded once; every connection reads the same text.
+    total order. Each message is encoded once; every peer reads the same text. `key` names the
+    stream in a shared store (the widget's label for its own stream), `field` is the JSON field
+    that carries the position (`seq`, `cseq`, `sseq`).
     """
 
-    __slots__ = ("_lock", "_entries", "seq", "max_age", "_first")
+    __slots__ = ("_lock", "_entries", "seq", "max_age", "_first", "key", "field")
 
-    def __init__(self, size: int, max_age: float, seq: int = 0) -> None:
+    def __init__(
+        self, size: int, max_age: float, seq: int = 0, *, key: str = "", field: str = "seq"
+    ) -> None:
+        self.key = key
+        self.field = field
         self._lock = threading.Lock()
         self._entries: deque[tuple[int, float, str]] = deque(maxlen=size)
         self.seq = seq
@@ -32,7 +38,7 @@ class Outbox:
         """Assign the next seq, encode once, keep it; returns (seq, text)."""
         with self._lock:
             seq = self.seq + 1
-            text = sequenced(kind, data, seq)
+            text = sequenced(kind, data, seq, self.field)
             self._entries.append((seq, time.monotonic(), text))
             self.seq = seq
             self._first = self._entries[0][0]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import protocol as p
 from .cursor import Cursor
+from .outbox import Outbox
 from .widgets import Widget
 
 if TYPE_CHECKING:
@@ -96,12 +97,16 @@ class Wake:
 class Peer:
     """One client of one widget: what it sent, what it still has to be sent, and its limits."""
 
-    def __init__(self, app: App, widget: Widget, client: str, after: int) -> None:
+    def __init__(
+        self, app: App, widget: Widget, client: str, after: int, session: str = ""
+    ) -> None:
         self.app = app
         self.widget = widget
         self.label = widget.label
         self.client = client
+        self.session = session
         self.cursor = Cursor([widget.outbox], [after])
+        self.keys: set[str] = set()  # the page and session streams this peer follows
         self.direct: deque[str] = deque()
         self.wake = Wake()
         self.closed = False
@@ -112,6 +117,16 @@ class Peer:
         # end of handling, so ack and answer usually leave in one frame.
         self._holding = False
         self.ended = asyncio.Event()  # set once the transport is gone and the peer detached
+
+    def follow(self, stream: Outbox, position: int) -> None:
+        """Also receive `stream` (the page's own, its session's) from `position` on."""
+        self.cursor.add(stream, position)
+        self.keys.add(stream.key)
+
+    def positions(self) -> dict[str, int]:
+        """Where this peer stands in each stream, by the field its messages carry."""
+        cursor = self.cursor
+        return {s.field: cursor.position(i) for i, s in enumerate(cursor.streams)}
 
     @property
     def last_seq(self) -> int:
@@ -151,10 +166,14 @@ class Peer:
         texts, gaps = cursor.take()
         frames.extend(texts)
         for index in gaps:
-            fetched = await self.app.fetch_since(self.widget, cursor.position(index))
+            fetched = await self.app.fetch_since(cursor.streams[index], cursor.position(index))
             if fetched is None:
-                cursor.resync(index)
-                frames.append(self.app.resync_message(self.widget))
+                head = cursor.resync(index)
+                if index == 0:
+                    frames.append(self.app.resync_message(self.widget))
+                else:  # a page's or session's replies are gone: move the page past them
+                    field = cursor.streams[index].field
+                    frames.append(p.unsequenced("pywry:skip", {"field": field, "seq": head}))
             else:
                 frames.extend(fetched)
                 cursor.fill(index, fetched)

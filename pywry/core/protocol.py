@@ -166,9 +166,20 @@ def parse_incoming(text: str | bytes, max_size: int) -> Incoming:
     return Incoming(type=kind, data={} if data is None else data, id=ident, widget_id=wid)  # type: ignore[arg-type]
 
 
-def sequenced(kind: str, data: Any, seq: int) -> str:
-    """Encode a Python -> browser message that carries a per-widget sequence number."""
-    return encode({"type": kind, "data": data, "seq": seq})
+def decode_object(text: str | bytes | None) -> dict[str, Any]:
+    """A stored JSON object (a session); empty for nothing or for anything but an object."""
+    if not text:
+        return {}
+    value = _loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def sequenced(kind: str, data: Any, seq: int, field: str = "seq") -> str:
+    """Encode a Python -> browser message with its position in its stream.
+
+    `field` names the stream: `seq` the widget's, `cseq` the page's own, `sseq` its session's.
+    """
+    return encode({"type": kind, "data": data, field: seq})
 
 
 def unsequenced(kind: str, data: Any) -> str:

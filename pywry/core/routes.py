@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Handler = Callable[["App", Request, str], Awaitable[Response]]
 
 SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app")
+VISITED = ("page", "sse", "events", "index", "app")  # routes that give a browser its session
 METHODS = {
     "page": ("GET", "HEAD"),
     "ws": ("GET",),
@@ -71,8 +72,13 @@ async def respond(app: App, req: Request) -> Response:
     route, param = found
     if req.method not in METHODS[route]:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
-    with request_scope(app, req.base, req.websocket):
+    if route not in VISITED:
         return await HANDLERS[route](app, req, param)
+    req.session, cookie = app.visitor(req)
+    with request_scope(app, req.base, req.websocket, req.session):
+        res = await HANDLERS[route](app, req, param)
+    res.headers.update(cookie)
+    return res
 
 
 async def _page(app: App, req: Request, label: str) -> Response:
@@ -122,7 +128,7 @@ async def _application(app: App, req: Request, name: str) -> Response:
     if apps is None:
         return error_response(404, "not-found", "no applications are configured")
     chosen = req.query.get("app") if name == "" else name
-    return await apps.visit(app, chosen, req.base, websocket=req.websocket)
+    return await apps.visit(app, chosen, req.base, websocket=req.websocket, session=req.session)
 
 
 async def _sse(app: App, req: Request, label: str) -> Response:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..state.base import Backend, BackendUnavailable, WidgetData
 from . import protocol as p
 from .outbox import Outbox
+from .streams import FIELDS, split_key
 from .widgets import Widget
 
 if TYPE_CHECKING:
@@ -34,9 +35,9 @@ MAX_BATCH = 256
 MAX_QUEUE = 100_000
 
 
-def envelope(kind: str, data_json: str, seq: int) -> str:
+def envelope(kind: str, data_json: str, seq: int, field: str = "seq") -> str:
     """The encoded message, exactly as the backends build it."""
-    return '{"type":%s,"data":%s,"seq":%d}' % (json.dumps(kind), data_json, seq)
+    return '{"type":%s,"data":%s,"%s":%d}' % (json.dumps(kind), data_json, field, seq)
 
 
 class Shared:
@@ -151,7 +152,7 @@ class Shared:
         widget = Widget(
             label=label,
             content=data.content,
-            outbox=Outbox(server.outbox_size, server.outbox_max_age, seq=data.seq),
+            outbox=Outbox(server.outbox_size, server.outbox_max_age, seq=data.seq, key=label),
             title=data.title,
             token=data.token,
             head=data.head,
@@ -168,9 +169,14 @@ class Shared:
         return self.engine.registry.put(widget)
 
     # -- publishing ----------------------------------------------------------------------------
-    def emit(self, label: str, kind: str, data: Any) -> None:
-        """Queue a message for ordered publishing; safe from any thread."""
-        self.enqueue(("msg", label, kind, p.encode(data)))
+    def emit(self, key: str, kind: str, data: Any) -> None:
+        """Queue a message for ordered publishing on stream `key`; safe from any thread.
+
+        `key` is a widget's label, or a page's or session's stream key (`pywry.core.streams`).
+        """
+        split = split_key(key)
+        field = FIELDS[split[1]] if split else "seq"
+        self.enqueue(("msg", key, kind, p.encode(data), field))
 
     def enqueue(self, item: tuple[Any, ...]) -> None:
         """Add an operation to the ordered publish queue and wake the publisher."""
@@ -194,13 +200,14 @@ class Shared:
                         while queue and queue[0][0] == "msg" and len(batch) < MAX_BATCH:
                             batch.append(queue.popleft())
                         try:
-                            seqs = await self.backend.publish([(i[1], i[2], i[3]) for i in batch])
+                            seqs = await self.backend.publish([i[1:] for i in batch])
                         except BaseException:
                             queue.extendleft(reversed(batch))
                             raise
                         for item, seq in zip(batch, seqs, strict=True):
                             if seq:
-                                self.on_message(item[1], seq, envelope(item[2], item[3], seq))
+                                text = envelope(item[2], item[3], seq, item[4])
+                                self.on_message(item[1], seq, text)
                     else:
                         await self._apply(head)
                         queue.popleft()
@@ -222,11 +229,21 @@ class Shared:
             await self.backend.connection_closed(label, item[2])
 
     # -- what other workers send ---------------------------------------------------------------
-    def on_message(self, label: str, seq: int, text: str) -> None:
-        """A sequenced message (ours or another worker's) arrived; deliver it locally."""
-        widget = self.engine.registry.get(label)
-        if widget is not None and widget.outbox.append_encoded(seq, text):
-            self.engine._wake(label)
+    def on_message(self, key: str, seq: int, text: str) -> None:
+        """A sequenced message (ours or another worker's) arrived; deliver it locally.
+
+        A page's or session's message is kept only where a peer follows that stream; a page
+        that reconnects elsewhere gets it from the store.
+        """
+        split = split_key(key)
+        if split is None:
+            widget = self.engine.registry.get(key)
+            if widget is not None and widget.outbox.append_encoded(seq, text):
+                self.engine._wake(key)
+            return
+        stream = self.engine.streams.find(key)
+        if stream is not None and stream.append_encoded(seq, text):
+            self.engine._wake(split[0], key)
 
     def on_widget(self, label: str, change: str, worker: str) -> None:
         """Another worker removed a widget or changed its content: follow it here."""
@@ -278,7 +295,8 @@ class Shared:
             reply(p.error("owner-gone", "the worker that served this page is gone; reload"))
             return
         msg = p.Incoming(payload["type"], payload["data"], payload.get("id"), label)
-        await self.engine.dispatcher.run(widget, msg, reply)
+        client, session = str(payload.get("client", "")), str(payload.get("session", ""))
+        await self.engine.dispatch(widget, msg, reply, client, session)
 
     async def _send_reply(self, worker: str, conn_id: str, text: str) -> None:
         if worker == self.worker_id:
@@ -311,6 +329,8 @@ class Shared:
             "id": msg.id,
             "origin": self.worker_id,
             "conn": self.conn_ids.get(conn, ""),
+            "client": conn.client,
+            "session": conn.session,
         }
         if msg.id is None:
             outcome = 1 if owner and await self.backend.route(owner, payload) else 0

@@ -28,8 +28,8 @@ WRITER_GRACE = 1.0  # how long a closing peer's writer may take to flush
 class Socket(Protocol):
     """What a server driver provides for one WebSocket."""
 
-    async def accept(self, subprotocol: str | None) -> None:
-        """Complete the handshake, echoing `subprotocol` when given."""
+    async def accept(self, subprotocol: str | None, headers: dict[str, str]) -> None:
+        """Complete the handshake, echoing `subprotocol` when given, with extra `headers`."""
 
     async def send(self, text: str) -> None:
         """Send one text frame."""
@@ -50,19 +50,30 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     token, echo = token_from_subprotocols(split_header(req.header("sec-websocket-protocol")))
     refused = await app.prepare_or_refuse(label)
     if refused is not None:
-        await ws.accept(echo)
+        await ws.accept(echo, {})
         await ws.close(CLOSE_TRY_LATER, "try again later")
         return
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
-    await ws.accept(echo)
+    session, cookie = app.visitor(req)
+    await ws.accept(echo, cookie)
     if widget is None:
         await ws.close(code or p.CLOSE_POLICY)
+        return
+    if not app.session_allowed(widget, session):
+        await ws.close(p.CLOSE_BAD_ORIGIN, "this page belongs to another visitor")
         return
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
-    after = query_int(req.query.get("after"), widget.outbox.seq) or 0
-    peer = app.attach(widget, client, after)
+    q = req.query
+    peer = app.attach(
+        widget,
+        client,
+        query_int(q.get("after"), widget.outbox.seq) or 0,
+        session,
+        query_int(q.get("cafter"), 0) or 0,
+        query_int(q.get("safter"), None),
+    )
     if peer is None:
         await ws.close(p.CLOSE_POLICY, "too many connections")
         return

@@ -64,7 +64,7 @@ class PostLimits:
         return bucket.allow()
 
 
-def _sse(frames: list[str], seq: int) -> str:
+def _sse(frames: list[str], seq: str) -> str:
     return f"id: {seq}\ndata: {p.batch(frames)}\n\n"
 
 
@@ -85,7 +85,7 @@ async def _events(app: App, peer: Peer) -> AsyncIterator[bytes]:
             frames = await peer.collect()
             now = loop.time()
             if frames:
-                seq = peer.last_seq
+                seq = ".".join(str(n) for n in peer.cursor.positions)
                 yield "".join(
                     _sse(frames[i : i + MAX_BATCH], seq) for i in range(0, len(frames), MAX_BATCH)
                 ).encode()
@@ -112,13 +112,25 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
+    if not app.session_allowed(widget, req.session):
+        return close_code_response(p.CLOSE_BAD_ORIGIN)
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
-    after = query_int(req.header("last-event-id"), None)
-    if after is None:
-        after = query_int(req.query.get("after"), widget.outbox.seq)
-    peer = app.attach(widget, client, after or 0)
+    # resume points: `id: seq.cseq.sseq` of the last event seen, else the query's
+    resumed = (req.header("last-event-id") or "").split(".")
+    points = [query_int(v, None) for v in resumed] + [None] * 3
+    after = points[0] if points[0] is not None else query_int(req.query.get("after"), None)
+    cafter = points[1] if points[1] is not None else query_int(req.query.get("cafter"), 0)
+    safter = points[2] if points[2] is not None else query_int(req.query.get("safter"), None)
+    peer = app.attach(
+        widget,
+        client,
+        widget.outbox.seq if after is None else after,
+        req.session,
+        cafter or 0,
+        safter,
+    )
     if peer is None:
         return error_response(429, "policy", "too many connections to this widget")
     return StreamResponse(_events(app, peer), STREAM_TYPE, dict(STREAM_HEADERS))
@@ -147,6 +159,8 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
     )
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
+    if not app.session_allowed(widget, req.session):
+        return close_code_response(p.CLOSE_BAD_ORIGIN)
     client = req.header("x-pywry-client") or ""
     if not CLIENT_ID.match(client):
         return error_response(400, "bad-request", "the X-PyWry-Client header is missing or invalid")
@@ -159,7 +173,7 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
         msg = p.parse_incoming(req.body, limit)
     except p.ProtocolError as exc:
         return error_response(413 if exc.code == "too-big" else 400, exc.code, exc.detail)
-    peer = Peer(app, widget, client, widget.outbox.seq)
+    peer = Peer(app, widget, client, widget.outbox.seq, req.session)
     handling = asyncio.ensure_future(app.handle_event(peer, msg))
     try:
         await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)

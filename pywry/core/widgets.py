@@ -72,6 +72,7 @@ class Widget:
     last_disconnect: float = 0.0
     closed: bool = False
     owner: str = ""  # the worker holding the callbacks (shared backends)
+    session: str = ""  # a per-visitor widget's session (set when made, or at its first peer)
     remote: bool = False  # a copy of a widget another worker registered
     changed: Callable[[], None] | None = None  # set by the engine: content/theme changed
     page_cache: tuple[tuple[Any, ...], str] | None = None  # the last rendered page and its key

@@ -49,7 +49,9 @@ def request_of(app: App, environ: Mapping[str, Any], *, websocket: bool = False)
     base = base_from(
         environ.get("SCRIPT_NAME", ""), headers, app.settings.server.trust_forwarded_prefix
     )
-    req = Request(method, environ.get("PATH_INFO", "") or "/", base, query, headers, b"", websocket)
+    path = environ.get("PATH_INFO", "") or "/"
+    secure = environ.get("wsgi.url_scheme") == "https"
+    req = Request(method, path, base, query, headers, b"", websocket, secure)
     if method == "POST":
         req.body = read_body(
             environ["wsgi.input"].read, headers.get("content-length"), app.payload_limit

@@ -64,6 +64,9 @@ class Backend(ABC):
     def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         self.settings = settings
         self.worker_id = worker_id
+        server = settings.server
+        # a page's or session's own stream is replayed within the reconnect window only
+        self.stream_ttl = int(max(60.0, server.reconnect_timeout * 2 + server.outbox_max_age))
 
     async def start(
         self, on_message: MessageSink, on_routed: RoutedSink, on_widget: WidgetSink
@@ -113,7 +116,15 @@ class Backend(ABC):
 
     # -- messages ------------------------------------------------------------------------------
     @abstractmethod
-    async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
+    async def load_session(self, sid: str) -> str | None:
+        """The stored text of session `sid`, or None."""
+
+    @abstractmethod
+    async def save_session(self, sid: str, text: str, ttl: int) -> None:
+        """Store session `sid` for `ttl` seconds."""
+
+    @abstractmethod
+    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
         """Sequence and store `(label, type, data_json)` messages in order, then broadcast."""
 
     @abstractmethod

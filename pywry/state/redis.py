@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
-local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"seq":' .. seq .. '}'
+local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"' .. ARGV[6] .. '":' .. seq .. '}'
 redis.call('ZADD', KEYS[2], seq, text)
 local keep = tonumber(ARGV[3])
 local n = redis.call('ZCARD', KEYS[2])
@@ -278,7 +278,7 @@ class RedisBackend(Backend):
         await self._call(pipe.execute())
 
     # -- messages ------------------------------------------------------------------------------
-    async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
+    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
         """Sequence, store and broadcast messages in one round trip.
 
         A pipeline of EVALSHA calls, without redis-py's per-pipeline SCRIPT EXISTS check (that
@@ -286,10 +286,9 @@ class RedisBackend(Backend):
         reloaded on NOSCRIPT and the batch retried.
         """
         bus = self.k("bus")
-        ttl = self.widget_ttl
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
-            for label, kind, data_json in items:
+            for label, kind, data_json, field in items:
                 pipe.evalsha(
                     self._publish.sha,
                     3,
@@ -299,8 +298,9 @@ class RedisBackend(Backend):
                     json.dumps(kind),
                     data_json,
                     self.outbox_size,
-                    ttl,
+                    self.widget_ttl if field == "seq" else self.stream_ttl,
                     label,
+                    field,
                 )
             try:
                 return [int(s) for s in await self._call(pipe.execute())]
@@ -309,6 +309,17 @@ class RedisBackend(Backend):
                     raise
                 self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         raise AssertionError("unreachable")
+
+    async def load_session(self, sid: str) -> str | None:
+        """The stored text of session `sid`, or None."""
+        raw = await self._call(self.redis.get(self.k("session", sid)))
+        if raw is None:
+            return None
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    async def save_session(self, sid: str, text: str, ttl: int) -> None:
+        """Store session `sid` for `ttl` seconds."""
+        await self._call(self.redis.set(self.k("session", sid), text, ex=ttl))
 
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages after `after`, or None for a gap."""

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS routes (
   id INTEGER PRIMARY KEY AUTOINCREMENT, worker TEXT NOT NULL, payload TEXT NOT NULL,
   ts REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS routes_worker ON routes(worker, id);
+CREATE TABLE IF NOT EXISTS streams (
+  key TEXT PRIMARY KEY, seq INTEGER NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL);
 """
 
 
@@ -237,7 +241,7 @@ class SqliteBackend(Backend):
 
     def _cleanup(self, now: float) -> None:
         db = self._conn
-        for table in ("widgets", "clients", "conns", "workers"):
+        for table in ("widgets", "clients", "conns", "workers", "streams", "sessions"):
             db.execute(f"DELETE FROM {table} WHERE expires < ?", (now,))  # noqa: S608
         db.execute("DELETE FROM routes WHERE ts < ?", (now - 60,))
         db.execute(
@@ -357,21 +361,33 @@ class SqliteBackend(Backend):
         await self._write(delete)
 
     # -- messages ------------------------------------------------------------------------------
-    async def publish(self, items: list[tuple[str, str, str]]) -> list[int]:
-        """Sequence and store messages in one transaction; pollers deliver them."""
+    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
+        """Sequence and store messages in one transaction; pollers deliver them.
+
+        A widget's own messages (`seq`) count in its row; a page's or session's stream
+        (`cseq`, `sseq`) in `streams`, kept for the reconnect window.
+        """
 
         def publish(db: Connection) -> list[int]:
             now = time.time()
             out = []
-            for label, kind, data_json in items:
-                row = db.execute(
-                    "UPDATE widgets SET seq = seq + 1 WHERE label = ? RETURNING seq", (label,)
-                ).fetchone()
+            for label, kind, data_json, field in items:
+                if field == "seq":
+                    row = db.execute(
+                        "UPDATE widgets SET seq = seq + 1 WHERE label = ? RETURNING seq", (label,)
+                    ).fetchone()
+                else:
+                    row = db.execute(
+                        "INSERT INTO streams (key, seq, expires) VALUES (?, 1, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET seq = seq + 1, expires = excluded.expires "
+                        "RETURNING seq",
+                        (label, now + self.stream_ttl),
+                    ).fetchone()
                 if row is None:  # not stored (yet): keep the message addressable anyway
                     out.append(0)
                     continue
                 seq = int(row[0])
-                text = '{"type":%s,"data":%s,"seq":%d}' % (json.dumps(kind), data_json, seq)
+                text = '{"type":%s,"data":%s,"%s":%d}' % (json.dumps(kind), data_json, field, seq)
                 db.execute(
                     "INSERT INTO messages (label, seq, text, ts) VALUES (?, ?, ?, ?)",
                     (label, seq, text, now),
@@ -386,12 +402,39 @@ class SqliteBackend(Backend):
 
         return await self._write(publish)
 
+    async def load_session(self, sid: str) -> str | None:
+        """The stored text of session `sid`, or None."""
+
+        def load() -> str | None:
+            row = self._conn.execute(
+                "SELECT data FROM sessions WHERE sid = ? AND expires >= ?", (sid, time.time())
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(load)
+
+    async def save_session(self, sid: str, text: str, ttl: int) -> None:
+        """Store session `sid` for `ttl` seconds."""
+
+        def save(db: Connection) -> None:
+            db.execute(
+                "INSERT INTO sessions (sid, data, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires = excluded.expires",
+                (sid, text, time.time() + ttl),
+            )
+
+        await self._write(save)
+
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages after `after`, or None for a gap."""
 
         def since() -> list[str] | None:
             db = self._conn
-            row = db.execute("SELECT seq FROM widgets WHERE label = ?", (label,)).fetchone()
+            table, column = ("streams", "key") if "~" in label else ("widgets", "label")
+            row = db.execute(
+                f"SELECT seq FROM {table} WHERE {column} = ?",  # noqa: S608 - fixed names
+                (label,),
+            ).fetchone()
             seq = int(row[0]) if row else 0
             if after == seq:
                 return []

@@ -105,6 +105,10 @@
   var state = "connecting";          // connecting | open | reconnecting | closed
   var transport = null;              // "websocket" | "http" while a transport is up
   var lastSeq = Number.isInteger(boot.seq) && boot.seq >= 0 ? boot.seq : 0;
+  // This page's own stream (replies to its events) and its session's, beside the widget's:
+  // positions by the field their messages carry. A new page starts its own at 0 and follows
+  // its session's from whatever the server is at (null until the first message).
+  var streamPos = { cseq: 0, sseq: null };
   var nextId = 1;
   var unacked = [];                  // [{id, text}] in id order
   var handlers = new Map();          // type -> Set(fn)
@@ -257,13 +261,43 @@
     if (!isObject(msg) || typeof msg.type !== "string") { warn("ignoring a message without a type"); return; }
     if (msg.type === "pywry:ack") { settleAckData(msg.data); return; }
     // resync means "your position is lost": never gap-check it, or we would loop.
+    if (msg.type === "pywry:skip") { skipTo(msg.data); return; }
     if (typeof msg.seq === "number" && msg.type !== "pywry:resync") {
       if (msg.seq <= lastSeq) return;                    // already reflected: drop silently
       if (msg.seq > lastSeq + 1) { onGap(msg.seq); return; }
       lastSeq = msg.seq;
+    } else if (!inOrder(msg, "cseq") || !inOrder(msg, "sseq")) {
+      return;
     }
     inbox.push(msg);
     drainInbox();
+  }
+
+  /** Order check for a page or session stream message; false when it must not be shown. */
+  function inOrder(msg, field) {
+    var n = msg[field];
+    if (typeof n !== "number") return true;
+    var last = streamPos[field];
+    if (last !== null && n <= last) return false;        // seen before a reconnect: drop
+    if (last !== null && n > last + 1) { onGap(n); return false; }
+    streamPos[field] = n;
+    return true;
+  }
+
+  /** The server no longer has replies this page missed: continue after them. */
+  function skipTo(data) {
+    if (isObject(data) && (data.field === "cseq" || data.field === "sseq") &&
+        typeof data.seq === "number") {
+      warn("some replies to this page were lost while it was away");
+      streamPos[data.field] = data.seq;
+    }
+  }
+
+  /** Resume points of the page and session streams, for a reconnect's query string. */
+  function resumeParams(params) {
+    params.cafter = streamPos.cseq;
+    if (streamPos.sseq !== null) params.safter = streamPos.sseq;
+    return params;
   }
 
   function onGap(seq) {
@@ -638,7 +672,7 @@
   // ------------------------------------------------------------------ WebSocket transport
 
   function openSocket(gen) {
-    var url = buildUrl(boot.ws, { client: clientId, after: lastSeq }, true);
+    var url = buildUrl(boot.ws, resumeParams({ client: clientId, after: lastSeq }), true);
     var ws;
     try {
       ws = new WebSocket(url, [SUBPROTOCOL_PREFIX + token]);
@@ -717,7 +751,9 @@
     var ctrl = new AbortController();
     streamCtrl = ctrl;
     var started = Date.now();
-    var url = buildUrl(boot.stream, { client: clientId, token: token, after: lastSeq }, false);
+    var url = buildUrl(
+      boot.stream, resumeParams({ client: clientId, token: token, after: lastSeq }), false
+    );
     window.fetch(url, {
       headers: { "Last-Event-ID": String(lastSeq), "Accept": "text/event-stream" },
       cache: "no-store",

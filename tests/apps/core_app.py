@@ -13,12 +13,12 @@ calls: dict[str, int] = {"app:click": 0}
 
 def on_click(data, event_type, label):
     calls["app:click"] += 1
-    board.emit("app:answer", {"n": data.get("n"), "calls": calls["app:click"]})
+    board.emit("app:answer", {"n": data.get("n"), "calls": calls["app:click"]}, to="all")
 
 
 def on_burst(data, event_type, label):
     for i in range(int(data.get("count", 3))):
-        board.emit("app:note", {"i": i})
+        board.emit("app:note", {"i": i}, to="all")
 
 
 def on_fail(data, event_type, label):
@@ -27,7 +27,7 @@ def on_fail(data, event_type, label):
 
 async def on_async(data, event_type, label):
     await asyncio.sleep(0)
-    board.emit("app:async-answer", {"ok": True})
+    board.emit("app:async-answer", {"ok": True}, to="all")
 
 
 def on_thread(data, event_type, label):

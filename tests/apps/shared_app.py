@@ -12,16 +12,16 @@ WORKER = os.environ.get("TEST_WORKER_NAME", get_worker_id())
 
 
 def on_click(data, event_type, label):
-    board.emit("app:answer", {"n": data.get("n"), "worker": WORKER})
+    board.emit("app:answer", {"n": data.get("n"), "worker": WORKER}, to="all")
 
 
 def on_burst(data, event_type, label):
     for i in range(int(data.get("count", 3))):
-        board.emit("app:note", {"i": i, "tag": data.get("tag")})
+        board.emit("app:note", {"i": i, "tag": data.get("tag")}, to="all")
 
 
 def on_update(data, event_type, label):
-    board.update(f"<h1>{data.get('text')}</h1>")
+    board.update(f"<h1>{data.get('text')}</h1>", to="all")
 
 
 board = show(

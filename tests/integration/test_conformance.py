@@ -241,6 +241,25 @@ def test_event_reaches_callback_and_emit_reaches_every_connection(
 
 
 @pytest.mark.parametrize(("framework", "transport"), CASES, ids=IDS)
+def test_an_emit_in_a_callback_reaches_the_sender_only(
+    servers: dict[str, Server], framework: str, transport: str
+) -> None:
+    server = _srv(servers, framework)
+    a, b = connect(server, transport), connect(server, "http")
+    try:
+        a.send("app:reply", {"n": 4})
+        got, _ = a.recv_until("app:reply-answer")
+        assert got["data"] == {"n": 4} and got["cseq"] >= 1 and "seq" not in got
+        a.send("app:click", {"n": 5})  # a broadcast, to see what b received before it
+        answer, before = b.recv_until("app:answer")
+        assert answer["data"]["n"] == 5
+        assert "app:reply-answer" not in [m["type"] for m in before]
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize(("framework", "transport"), CASES, ids=IDS)
 def test_duplicate_event_runs_the_callback_once_and_errors_come_back(
     servers: dict[str, Server], framework: str, transport: str
 ) -> None:

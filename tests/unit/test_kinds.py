@@ -30,7 +30,7 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 BASE_METHODS = {
     "label", "widget", "token", "url", "emit", "update", "close", "alert", "download",
     "set_content", "navigate", "inject_css", "remove_css", "set_style", "update_theme",
-    "refresh", "set_toolbar_value", "get_secret",
+    "refresh", "set_toolbar_value", "get_secret", "app",
 }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from plotly.offline import get_plotlyjs_version
 from pywry import inline
 from pywry.config import PyWrySettings
 from pywry.core.app import App, set_default_app
+from pywry.core.events import Event, current
 from pywry.plotly import (
     PlotlyHandle,
     figure_json,
@@ -291,6 +293,16 @@ def test_set_toolbar_value_errors(engine: App) -> None:
 # -- SecretInput on the server --------------------------------------------------------------------
 
 
+@contextmanager
+def visitor(engine: App, label: str, session: str = "session-one-aaaaaaaaaaaa") -> Iterator[None]:
+    """Code inside runs as the callback of an event from `session` on widget `label`."""
+    token = current.set(Event(engine, engine.require(label), "app:key", {}, "c1", session, None))
+    try:
+        yield
+    finally:
+        current.reset(token)
+
+
 def secret_toolbar() -> Toolbar:
     return Toolbar(
         items=[
@@ -311,20 +323,23 @@ def test_a_secret_is_kept_on_the_server_and_the_callback_sees_only_has_value(
         callbacks={"app:key": lambda d, e, lbl: seen.append(d)},
     )
     cb = engine.require("a").callbacks["app:key"]
-    cb({"value": "hunter2", "componentId": "api-key", "secret": True}, "app:key", "a")
-    assert seen == [{"componentId": "api-key", "hasValue": True}]
-    assert w.get_secret("api-key") == "hunter2"
-    cb({"componentId": "other"}, "app:key", "a")  # another item on the same event: untouched
-    assert seen[-1] == {"componentId": "other"}
+    with visitor(engine, "a"):
+        cb({"value": "hunter2", "componentId": "api-key", "secret": True}, "app:key", "a")
+        assert seen == [{"componentId": "api-key", "hasValue": True}]
+        assert w.get_secret("api-key") == "hunter2"
+        cb({"componentId": "other"}, "app:key", "a")  # another item on the same event
+        assert seen[-1] == {"componentId": "other"}
+    assert w.get_secret("api-key") is None  # outside a callback: no session, no secret
     html = engine.page_html("a", "")
     assert html is not None and "hunter2" not in html
     assert all("hunter2" not in t for t in engine.require("a").outbox.since(0) or [])
-    cb({"value": "", "componentId": "api-key", "secret": True}, "app:key", "a")
-    assert seen[-1] == {"componentId": "api-key", "hasValue": False}
-    assert w.get_secret("api-key") is None
+    with visitor(engine, "a"):
+        cb({"value": "", "componentId": "api-key", "secret": True}, "app:key", "a")
+        assert seen[-1] == {"componentId": "api-key", "hasValue": False}
+        assert w.get_secret("api-key") is None
 
 
-def test_secrets_are_per_widget_and_unknown_ids_are_ignored(engine: App) -> None:
+def test_secrets_are_per_widget_and_session_and_unknown_ids_are_ignored(engine: App) -> None:
     seen: list[Any] = []
     a = inline.show(
         "a",
@@ -333,19 +348,22 @@ def test_secrets_are_per_widget_and_unknown_ids_are_ignored(engine: App) -> None
         callbacks={"app:key": lambda d, e, lbl: seen.append(d)},
     )
     b = inline.show("b", label="b", toolbars=[secret_toolbar()])
-    engine.require("a").callbacks["app:key"](
-        {"value": "only-a", "componentId": "api-key", "secret": True}, "app:key", "a"
-    )
-    assert a.get_secret("api-key") == "only-a" and b.get_secret("api-key") is None
-    engine.require("a").callbacks["app:key"](
-        {"value": "x", "componentId": "nope", "secret": True}, "app:key", "a"
-    )
-    assert len(seen) == 1 and a.get_secret("nope") is None
-    # b has no callback for the event, but its secret is still stored
-    engine.require("b").callbacks["app:key"](
-        {"value": "only-b", "componentId": "api-key", "secret": True}, "app:key", "b"
-    )
-    assert b.get_secret("api-key") == "only-b" and a.get_secret("api-key") == "only-a"
+    with visitor(engine, "a"):
+        engine.require("a").callbacks["app:key"](
+            {"value": "only-a", "componentId": "api-key", "secret": True}, "app:key", "a"
+        )
+        assert a.get_secret("api-key") == "only-a" and b.get_secret("api-key") is None
+        engine.require("a").callbacks["app:key"](
+            {"value": "x", "componentId": "nope", "secret": True}, "app:key", "a"
+        )
+        assert len(seen) == 1 and a.get_secret("nope") is None
+        # b has no callback for the event, but its secret is still stored
+        engine.require("b").callbacks["app:key"](
+            {"value": "only-b", "componentId": "api-key", "secret": True}, "app:key", "b"
+        )
+        assert b.get_secret("api-key") == "only-b" and a.get_secret("api-key") == "only-a"
+    with visitor(engine, "a", session="session-two-bbbbbbbbbbbb"):
+        assert a.get_secret("api-key") is None  # another visitor typed nothing
 
 
 def test_async_and_catch_all_callbacks_are_wrapped_too(engine: App) -> None:
@@ -356,13 +374,19 @@ def test_async_and_catch_all_callbacks_are_wrapped_too(engine: App) -> None:
 
     inline.show("a", label="a", toolbars=[secret_toolbar()], callbacks={"*": on_any})
     cb = engine.require("a").callbacks["app:key"]
-    run_async(cb({"value": "s", "componentId": "api-key", "secret": True}, "app:key", "a"))
+
+    async def typed() -> None:
+        with visitor(engine, "a"):
+            await cb({"value": "s", "componentId": "api-key", "secret": True}, "app:key", "a")
+
+    run_async(typed())
     assert seen == [{"componentId": "api-key", "hasValue": True}]
 
 
 def test_plotly_widgets_wrap_secrets_as_well(engine: App) -> None:
     w = show_plotly(bar([1, 2, 3, 4]), label="c", toolbars=[secret_toolbar()])
-    engine.require("c").callbacks["app:key"](
-        {"value": "pw", "componentId": "api-key", "secret": True}, "app:key", "c"
-    )
-    assert w.get_secret("api-key") == "pw"
+    with visitor(engine, "c"):
+        engine.require("c").callbacks["app:key"](
+            {"value": "pw", "componentId": "api-key", "secret": True}, "app:key", "c"
+        )
+        assert w.get_secret("api-key") == "pw"

@@ -32,6 +32,7 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         headers,
         body,
         isinstance(scope, dict) and bool(scope.get("pywry.websocket")),
+        request.is_secure(),
     )
     res = app.loop.run(respond(app, req))
     if isinstance(res, CoreResponse):

@@ -14,12 +14,14 @@ calls = {"n": 0}
 
 def on_click(data, event_type, label):
     calls["n"] += 1
-    board.emit("app:answer", {"n": data.get("n"), "calls": calls["n"], "pid": os.getpid()})
+    board.emit(
+        "app:answer", {"n": data.get("n"), "calls": calls["n"], "pid": os.getpid()}, to="all"
+    )
 
 
 def on_burst(data, event_type, label):
     for i in range(int(data.get("count", 3))):
-        board.emit("app:note", {"i": i})
+        board.emit("app:note", {"i": i}, to="all")
 
 
 def on_fail(data, event_type, label):
@@ -28,7 +30,11 @@ def on_fail(data, event_type, label):
 
 async def on_async(data, event_type, label):
     await asyncio.sleep(0)
-    board.emit("app:async-answer", {"ok": True})
+    board.emit("app:async-answer", {"ok": True}, to="all")
+
+
+def on_reply(data, event_type, label):
+    board.emit("app:reply-answer", {"n": data.get("n")})  # inside a callback: the sender only
 
 
 def on_count(data, event_type, label):
@@ -44,6 +50,7 @@ board = show(
         "app:fail": on_fail,
         "app:async": on_async,
         "app:count": on_count,
+        "app:reply": on_reply,
     },
 )
 
