@@ -21,6 +21,7 @@ from ..core.app import App, default_app
 from ..core.context import RequestInfo
 from ..core.embed import embed_html
 from ..core.http import base_from, join_base
+from ..core.sessions import session_from_cookies
 
 __all__ = ["blueprint", "pywry_widget"]
 
@@ -40,7 +41,11 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         return base_from(request.script_root + mount["prefix"], headers, trust)
 
     def probe() -> RequestInfo | None:
-        return RequestInfo(base(), False) if has_request_context() else None
+        if not has_request_context():
+            return None
+        name = served.settings.deploy.auth_session_cookie
+        session = session_from_cookies(request.headers.get("Cookie"), name) or ""
+        return RequestInfo(base(), False, session=session)
 
     @bp.record_once
     def registered(state: Any) -> None:

@@ -550,7 +550,9 @@ class App:
         if not widget.per_visitor:
             return True
         if not widget.session:
-            widget.session = session
+            widget.session = session  # first come: shown in a host route, first opened now
+            if self.shared is not None:
+                self.shared.enqueue(("update", widget.label, {"session": session}))
             return True
         return tokens_equal(widget.session, session)
 

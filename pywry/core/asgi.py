@@ -54,8 +54,7 @@ class ASGIApp:
         req = request_of(app, scope)
         found = match(app, req.path)
         if found is None and self.fallback is not None:
-            with request_scope(None, req.base, True):
-                await self.fallback(scope, receive, send)
+            await self._host(req, scope, receive, send, self.fallback)
             return
         if kind == "websocket":
             if found is None or found[0] != "ws":
@@ -66,6 +65,26 @@ class ASGIApp:
         if req.method == "POST":
             req.body = await _body(receive, app.payload_limit)
         await _send(await respond(app, req), receive, send, head=req.method == "HEAD")
+
+    async def _host(
+        self, req: Request, scope: Scope, receive: Receive, send: Send, host: ASGI
+    ) -> None:
+        """A request for the host app in front of which this app sits: marked as handled,
+        and given a session (widgets shown in it belong to that visitor)."""
+        session, cookie = self.app.visitor(req)
+        if not cookie or scope["type"] != "http":
+            with request_scope(None, req.base, True, session):
+                await host(scope, receive, send)
+            return
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cookie.items()]
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        with request_scope(None, req.base, True, session):
+            await host(scope, receive, send_with_cookie)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

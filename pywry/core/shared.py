@@ -133,6 +133,7 @@ class Shared:
             per_visitor=widget.per_visitor,
             owner=self.worker_id,
             seq=widget.outbox.seq,
+            session=widget.session,
         )
         try:
             token, seq = await self.backend.save_widget(data)
@@ -159,6 +160,7 @@ class Shared:
             kind=data.kind,
             theme=data.theme or None,
             per_visitor=data.per_visitor,
+            session=data.session,
         )
         widget.owner = data.owner
         widget.remote = True
@@ -270,6 +272,7 @@ class Shared:
             with widget.lock:
                 widget.content = data.content
                 widget.theme = data.theme or None
+                widget.session = data.session or widget.session
 
     def content_changed(self, widget: Widget) -> None:
         """Store a widget's new content (in order with its emits) for every worker."""

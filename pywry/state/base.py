@@ -39,6 +39,7 @@ class WidgetData:
     per_visitor: bool
     owner: str
     seq: int = 0
+    session: str = ""  # the session a per-visitor widget belongs to ("" while unclaimed)
 
     def to_dict(self) -> dict[str, str | int | bool]:
         """Plain dict (for storage)."""

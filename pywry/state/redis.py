@@ -57,6 +57,7 @@ local token = redis.call('HGET', KEYS[1], 'token')
 if not token then token = ARGV[1] end
 redis.call('HSET', KEYS[1], 'token', token, 'content', ARGV[2], 'title', ARGV[3],
   'head', ARGV[4], 'kind', ARGV[5], 'theme', ARGV[6], 'per_visitor', ARGV[7], 'owner', ARGV[8])
+if ARGV[13] ~= '' then redis.call('HSETNX', KEYS[1], 'session', ARGV[13]) end
 redis.call('HSETNX', KEYS[1], 'created', ARGV[11])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
 redis.call('SADD', KEYS[2], ARGV[10])
@@ -227,6 +228,7 @@ class RedisBackend(Backend):
                     label,
                     time.time(),
                     data.seq,
+                    data.session,
                 ],
             )
         )
@@ -252,6 +254,7 @@ class RedisBackend(Backend):
             per_visitor=f.get("per_visitor") == "1",
             owner=f.get("owner", ""),
             seq=int(seq or 0),
+            session=f.get("session", ""),
         )
 
     async def update_widget(self, label: str, **fields: str) -> None:

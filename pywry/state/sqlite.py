@@ -54,7 +54,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS widgets (
   label TEXT PRIMARY KEY, token TEXT NOT NULL, content TEXT NOT NULL, title TEXT, head TEXT,
   kind TEXT, theme TEXT, per_visitor INTEGER, owner TEXT, seq INTEGER NOT NULL DEFAULT 0,
-  created REAL, last_seen REAL, expires REAL NOT NULL);
+  created REAL, last_seen REAL, expires REAL NOT NULL, session TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL, seq INTEGER NOT NULL,
   text TEXT NOT NULL, ts REAL NOT NULL);
@@ -278,11 +278,13 @@ class SqliteBackend(Backend):
             seq = max(int(seq), data.seq)  # a restored store continues the numbering
             db.execute(
                 "INSERT INTO widgets (label, token, content, title, head, kind, theme, per_visitor,"
-                " owner, seq, created, last_seen, expires) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?)"
+                " owner, seq, created, last_seen, expires, session)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)"
                 " ON CONFLICT(label) DO UPDATE SET token=excluded.token, content=excluded.content,"
                 " title=excluded.title, head=excluded.head, kind=excluded.kind,"
                 " theme=excluded.theme, per_visitor=excluded.per_visitor, owner=excluded.owner,"
-                " seq=excluded.seq, expires=excluded.expires",
+                " seq=excluded.seq, expires=excluded.expires,"
+                " session=CASE WHEN session = '' THEN excluded.session ELSE session END",
                 (
                     data.label,
                     token,
@@ -296,6 +298,7 @@ class SqliteBackend(Backend):
                     seq,
                     now,
                     now + ttl,
+                    data.session,
                 ),
             )
             return token, int(seq)
@@ -307,7 +310,7 @@ class SqliteBackend(Backend):
 
         def load() -> WidgetData | None:
             row = self._conn.execute(
-                "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq"
+                "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq, session"
                 " FROM widgets WHERE label = ? AND expires >= ?",
                 (label, time.time()),
             ).fetchone()
@@ -324,13 +327,16 @@ class SqliteBackend(Backend):
                 bool(row[6]),
                 row[7] or "",
                 row[8],
+                row[9] or "",
             )
 
         return await self._run(load)
 
     async def update_widget(self, label: str, **fields: str) -> None:
         """Change stored fields of a widget."""
-        allowed = {k: v for k, v in fields.items() if k in ("content", "theme", "title", "head")}
+        allowed = {
+            k: v for k, v in fields.items() if k in ("content", "theme", "title", "head", "session")
+        }
         if not allowed:
             return
         sets = ", ".join(f"{k} = ?" for k in allowed)

@@ -35,7 +35,7 @@ def on_thread(data, event_type, label):
 
 
 def on_count(data, event_type, label):
-    board.emit("app:count", {"calls": calls["app:click"]})
+    board.emit("app:count", {"calls": calls["app:click"]}, to="all")
 
 
 board = show(

@@ -63,6 +63,8 @@ class StreamClient:
         headers = {"Last-Event-ID": str(self.last_seq), "Accept": "text/event-stream"}
         if self.origin:
             headers["Origin"] = self.origin
+        if self.boot.get("cookie"):
+            headers["Cookie"] = self.boot["cookie"]
         return headers
 
     def _run(self) -> None:
@@ -76,6 +78,10 @@ class StreamClient:
                         "GET", self.boot["stream"], params=params, headers=self._headers()
                     ) as res:
                         self._active = res
+                        if res.cookies and not self.boot.get("cookie"):  # as a browser keeps it
+                            self.boot["cookie"] = "; ".join(
+                                f"{k}={v}" for k, v in res.cookies.items()
+                            )
                         if self.status is None:
                             self.status = res.status_code
                         if res.status_code != 200:
@@ -130,6 +136,8 @@ class StreamClient:
         }
         if self.origin:
             sent["Origin"] = self.origin
+        if self.boot.get("cookie"):
+            sent["Cookie"] = self.boot["cookie"]
         sent.update({k.replace("_", "-"): v for k, v in headers.items()})
         res = self.http.post(self.boot["events"], content=body, headers=sent)
         if res.status_code == 200:

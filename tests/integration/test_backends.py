@@ -44,7 +44,7 @@ async def exercise(backend) -> None:
         assert await backend.save_widget(data(token="tok-a")) == ("tok-a", 0)
         # a second worker registering the same label adopts the first token
         assert (await backend.save_widget(data(token="tok-b")))[0] == "tok-a"
-        seqs = await backend.publish([("w", "app:x", '{"i":%d}' % i) for i in range(8)])
+        seqs = await backend.publish([("w", "app:x", '{"i":%d}' % i, "seq") for i in range(8)])
         assert seqs == list(range(1, 9))
         assert await backend.since("w", 8) == []
         assert [t for t in await backend.since("w", 5)] == [
@@ -95,7 +95,7 @@ def test_redis_backend(tmp_path, redis_server) -> None:
 async def _leave_keys(backend) -> None:
     await backend.start(lambda *m: None, _noop, lambda *w: None)
     await backend.save_widget(data("kept"))
-    await backend.publish([("kept", "app:x", "{}")])
+    await backend.publish([("kept", "app:x", "{}", "seq")])
     await backend.accept_event("kept", "c", 1)
     await backend.heartbeat({"kept": ["c1"]})
     await backend.connection_closed("kept", "c1")
@@ -113,7 +113,7 @@ def test_two_prefixes_on_one_redis_never_see_each_other(tmp_path, redis_server) 
         await a.save_widget(data("same", "token-a"))
         assert await b.load_widget("same") is None
         assert (await b.save_widget(data("same", "token-b")))[0] == "token-b"
-        await a.publish([("same", "app:x", "{}")])
+        await a.publish([("same", "app:x", "{}", "seq")])
         await asyncio.sleep(0.1)
         assert seen_b == []
         await a.stop()
@@ -192,7 +192,7 @@ def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
         await a.start(lambda *m: None, _noop, lambda *w: None)
         await b.start(lambda *m: got.append(m), _noop, lambda *w: None)
         await a.save_widget(data("shared"))
-        await a.publish([("shared", "app:x", "{}")])
+        await a.publish([("shared", "app:x", "{}", "seq")])
         for _ in range(100):
             if got:
                 break

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.integration.sseclient import StreamClient
-from tests.integration.wsclient import Client, bootstrap, page_bootstrap
+from tests.integration.wsclient import Client, bootstrap, page_bootstrap, visit
 from tests.support import ROOT, Server, clean_env, free_port, wait_http
 
 pytestmark = pytest.mark.integration
@@ -433,8 +433,8 @@ def test_applications_are_made_per_visitor(servers: dict[str, Server], framework
     index = httpx.get(server.url + "/pywry/")
     assert index.status_code == 200
     assert 'href="/pywry/app/report"' in index.text and 'href="/pywry/app/summary"' in index.text
-    one = bootstrap(httpx.get(server.url + "/pywry/app/report").text)
-    two = bootstrap(httpx.get(server.url + "/pywry/?app=report").text)
+    one = visit(httpx.get(server.url + "/pywry/app/report"))
+    two = visit(httpx.get(server.url + "/pywry/?app=report"))
     assert one["label"] != two["label"] and one["stream"] == f"/pywry/sse/{one['label']}"
     summary = httpx.get(server.url + "/pywry/app/summary")  # an async factory
     assert summary.status_code == 200 and "<p>summary</p>" in summary.text
@@ -605,6 +605,8 @@ def _fresh_post(server: Server, boot: dict[str, Any], client: str, ident: int, k
     """POST on a new TCP connection, so any worker may take it."""
     body = json.dumps({"type": kind, "data": {"n": ident}, "id": ident})
     headers = {"X-PyWry-Token": boot["token"], "X-PyWry-Client": client}
+    if boot.get("cookie"):
+        headers["Cookie"] = boot["cookie"]  # the browser's session, as on every request
     with httpx.Client(base_url=server.url) as http:
         return http.post(boot["events"], content=body, headers=headers)
 
@@ -642,7 +644,7 @@ def test_per_visitor_application_on_several_workers(
     workers: dict[str, Server], framework: str
 ) -> None:
     server = workers[framework]
-    boot = bootstrap(httpx.get(server.url + "/pywry/app/report").text)
+    boot = visit(httpx.get(server.url + "/pywry/app/report"))
     c = StreamClient(server.url, boot)
     try:
         for ident in range(1, 6):

@@ -246,10 +246,10 @@ def test_health_details_need_the_internal_token(server: Server) -> None:
 def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route: str) -> None:
     res1 = httpx.get(server.url + route)
     res2 = httpx.get(server.url + route)
-    from tests.integration.wsclient import bootstrap
+    from tests.integration.wsclient import visit
 
-    b1, b2 = bootstrap(res1.text), bootstrap(res2.text)
-    assert b1["label"] != b2["label"]
+    b1, b2 = visit(res1), visit(res2)
+    assert b1["label"] != b2["label"] and b1["cookie"] != b2["cookie"]
     c = Client(server.url, b1, client="visitor")
     try:
         c.send("app:hello")
@@ -257,6 +257,17 @@ def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route
         assert answer["data"]["label"] == b1["label"]
     finally:
         c.close()
+    # the widget belongs to the visitor's session: its label and token alone open nothing
+    stranger = {**b1, "cookie": b2["cookie"]}
+    assert Client(server.url, stranger).close_code() == 4003
+    cookieless = {k: v for k, v in b1.items() if k != "cookie"}
+    assert Client(server.url, cookieless).close_code() == 4003
+    post = httpx.post(
+        server.url + b1["events"],
+        content=b'{"type":"app:hello","data":{},"id":1}',
+        headers={"X-PyWry-Token": b1["token"], "X-PyWry-Client": "c9", "Cookie": b2["cookie"]},
+    )
+    assert post.status_code == 403
 
 
 def test_page_views_do_not_grow_widgets_without_bound(server: Server) -> None:
@@ -272,16 +283,18 @@ def test_page_views_do_not_grow_widgets_without_bound(server: Server) -> None:
 
 
 def test_visitor_widget_survives_a_reload_and_goes_after_the_window(server: Server) -> None:
-    from tests.integration.wsclient import bootstrap
+    from tests.integration.wsclient import visit
 
-    boot = bootstrap(httpx.get(server.url + "/sync-visit").text)
+    boot = visit(httpx.get(server.url + "/sync-visit"))
     page = f"{server.url}/widget/{boot['label']}"
     c = Client(server.url, boot, client="reloader")
     c.send("app:hello")
     c.recv_until("app:visitor-answer")
     c.close()
     # a reload within the reconnect window finds the widget and can reconnect
-    again = Client(server.url, page_bootstrap(page), client="reloader", next_id=2)
+    reloaded = visit(httpx.get(page, headers={"Cookie": boot["cookie"]}))
+    reloaded["cookie"] = boot["cookie"]  # the browser keeps its session across the reload
+    again = Client(server.url, reloaded, client="reloader", next_id=2)
     again.send("app:hello")
     again.recv_until("app:visitor-answer")
     again.close()

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.wsclient import Client, bootstrap, page_bootstrap
+from tests.integration.wsclient import Client, page_bootstrap, visit
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
@@ -140,7 +140,7 @@ def test_every_worker_sees_every_emit_in_the_same_order(workers: list[Server]) -
 
 def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]) -> None:
     w1, w2, _ = workers
-    boot = bootstrap(httpx.get(w1.url + "/visit").text)
+    boot = visit(httpx.get(w1.url + "/visit"))
     c = Client(w2.url, boot)
     try:
         c.send("app:hello", {"n": 5})
@@ -172,7 +172,7 @@ def test_update_on_one_worker_reaches_pages_served_by_the_others(workers: list[S
 
 def test_killed_worker_pages_continue_elsewhere(workers: list[Server]) -> None:
     w1, w2, w3 = workers
-    visitor = bootstrap(httpx.get(w3.url + "/visit").text)
+    visitor = visit(httpx.get(w3.url + "/visit"))
     boot = page_bootstrap(w3.url + "/widget/board")
     doomed = Client(w3.url, boot)
     sync(doomed)

@@ -20,10 +20,19 @@ def bootstrap(html: str) -> dict[str, Any]:
 
 
 def page_bootstrap(url: str) -> dict[str, Any]:
-    """GET a widget page and return its bootstrap."""
+    """GET a widget page and return its bootstrap (with the session cookie it set, if any)."""
     res = httpx.get(url, timeout=5)
     assert res.status_code == 200, res.text
-    return bootstrap(res.text)
+    return visit(res)
+
+
+def visit(res: httpx.Response) -> dict[str, Any]:
+    """The bootstrap of a page answer, plus `cookie`: what a browser would send back."""
+    boot = bootstrap(res.text)
+    cookies = "; ".join(f"{name}={value}" for name, value in res.cookies.items())
+    if cookies:
+        boot["cookie"] = cookies
+    return boot
 
 
 class Client:  # noqa: D101
@@ -45,7 +54,9 @@ class Client:  # noqa: D101
         after = boot["seq"] if after is None else after
         token = boot["token"] if token is None else token
         protocols = [f"pywry.token.{token}"] if token else None
-        headers = {"Origin": origin} if origin else None
+        headers = {"Origin": origin} if origin else {}
+        if boot.get("cookie"):
+            headers["Cookie"] = boot["cookie"]
         self.ws: ClientConnection = connect(  # noqa: SIM115 - closed by close()
             f"{ws_url}?client={client}&after={after}",
             subprotocols=protocols,  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ def on_reply(data, event_type, label):
 
 
 def on_count(data, event_type, label):
-    board.emit("app:count", {"calls": calls["n"]})
+    board.emit("app:count", {"calls": calls["n"]}, to="all")
 
 
 board = show(
