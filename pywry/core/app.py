@@ -433,6 +433,16 @@ class App:
             return error_response(503, "backend-unavailable", str(exc))
         return None
 
+    async def stream_head(self, outbox: Outbox) -> int:
+        """The last position of a stream as the shared store has it (this worker's without)."""
+        if self.shared is None:
+            return outbox.seq
+        try:
+            return await self.shared.backend.stream_head(outbox.key)
+        except BackendUnavailable as exc:
+            self.shared.outage(exc)
+            return outbox.seq
+
     async def fetch_since(self, outbox: Outbox, after: int) -> list[str] | None:
         """Messages after `after` that a local stream no longer has, from the shared store."""
         if self.shared is None:
@@ -531,11 +541,9 @@ class App:
             log.warning("widget %r is at its connection limit", widget.label)
             return None
         peer = Peer(self, widget, client, after, session)
-        own = self.streams.get(stream_key(widget.label, CLIENT, client))
-        peer.follow(own, cafter)
+        peer.follow(self.streams.get(stream_key(widget.label, CLIENT, client)), cafter)
         if session:
-            shared = self.streams.get(stream_key(widget.label, SESSION_SCOPE, session))
-            peer.follow(shared, shared.seq if safter is None else safter)
+            peer.follow(self.streams.get(stream_key(widget.label, SESSION_SCOPE, session)), safter)
         if self.shared is not None:
             self.shared.attached(peer)
         self.peers.setdefault(widget.label, set()).add(peer)

@@ -107,6 +107,7 @@ class Peer:
         self.session = session
         self.cursor = Cursor([widget.outbox], [after])
         self.keys: set[str] = set()  # the page and session streams this peer follows
+        self.joining: dict[int, bool] = {}  # streams to catch up with the store: index -> "now"
         self.direct: deque[str] = deque()
         self.wake = Wake()
         self.closed = False
@@ -118,10 +119,13 @@ class Peer:
         self._holding = False
         self.ended = asyncio.Event()  # set once the transport is gone and the peer detached
 
-    def follow(self, stream: Outbox, position: int) -> None:
-        """Also receive `stream` (the page's own, its session's) from `position` on."""
-        self.cursor.add(stream, position)
+    def follow(self, stream: Outbox, position: int | None) -> None:
+        """Also receive `stream` (the page's own, its session's) after `position` (None: now)."""
+        start = stream.seq if position is None else position
+        index = self.cursor.add(stream, start)
         self.keys.add(stream.key)
+        if self.app.shared is not None:  # the store may know more than this worker
+            self.joining[index] = position is None
 
     def positions(self) -> dict[str, int]:
         """Where this peer stands in each stream, by the field its messages carry."""
@@ -161,6 +165,8 @@ class Peer:
         """
         frames = self.replies() if self.direct else []
         cursor = self.cursor
+        if self.joining:
+            await self._join(frames)
         if not cursor.behind():
             return frames
         texts, gaps = cursor.take()
@@ -178,6 +184,26 @@ class Peer:
                 frames.extend(fetched)
                 cursor.fill(index, fetched)
         return frames
+
+    async def _join(self, frames: list[str]) -> None:
+        """With a shared store, catch up on the page and session streams once, at the start.
+
+        What was sent to this page while it was away (on another worker) is in the store, not
+        here: fetch it. A stream joined "from now" starts at the store's head.
+        """
+        joining, self.joining = self.joining, {}
+        cursor = self.cursor
+        for index, from_now in joining.items():
+            stream = cursor.streams[index]
+            if from_now:
+                head = await self.app.stream_head(stream)
+                stream.advance(head)
+                cursor.positions[index] = max(cursor.positions[index], head)
+                continue
+            fetched = await self.app.fetch_since(stream, cursor.position(index))
+            if fetched:
+                frames.extend(fetched)
+                cursor.fill(index, fetched)
 
     # -- what comes in ---------------------------------------------------------------------------
     async def receive_text(self, text: str) -> None:

@@ -117,6 +117,10 @@ class Backend(ABC):
 
     # -- messages ------------------------------------------------------------------------------
     @abstractmethod
+    async def stream_head(self, key: str) -> int:
+        """The last seq of a page's or session's stream (0 for none)."""
+
+    @abstractmethod
     async def load_session(self, sid: str) -> str | None:
         """The stored text of session `sid`, or None."""
 

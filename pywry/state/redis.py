@@ -313,6 +313,10 @@ class RedisBackend(Backend):
                 self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         raise AssertionError("unreachable")
 
+    async def stream_head(self, key: str) -> int:
+        """The last seq of a page's or session's stream (0 for none)."""
+        return int(await self._call(self.redis.get(self.k("seq", key))) or 0)
+
     async def load_session(self, sid: str) -> str | None:
         """The stored text of session `sid`, or None."""
         raw = await self._call(self.redis.get(self.k("session", sid)))

@@ -408,6 +408,15 @@ class SqliteBackend(Backend):
 
         return await self._write(publish)
 
+    async def stream_head(self, key: str) -> int:
+        """The last seq of a page's or session's stream (0 for none)."""
+
+        def head() -> int:
+            row = self._conn.execute("SELECT seq FROM streams WHERE key = ?", (key,)).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return await self._run(head)
+
     async def load_session(self, sid: str) -> str | None:
         """The stored text of session `sid`, or None."""
 

@@ -1,9 +1,11 @@
 """A deploy-mode app run as several processes on one shared backend (the multi-worker tests)."""
 
 import os
+import time
 
 from fastapi.responses import HTMLResponse
 
+from pywry import current_event
 from pywry.inline import deploy, get_server_app, get_widget_html, show
 from pywry.state import get_worker_id
 
@@ -24,10 +26,33 @@ def on_update(data, event_type, label):
     board.update(f"<h1>{data.get('text')}</h1>", to="all")
 
 
+def on_remember(data, event_type, label):
+    ev = current_event()
+    ev.session["region"] = data.get("region")
+    ev.reply("app:remembered", {"worker": WORKER})
+
+
+def on_recall(data, event_type, label):
+    ev = current_event()
+    ev.reply("app:recalled", {"region": ev.session.get("region"), "worker": WORKER})
+
+
+def on_slow(data, event_type, label):
+    time.sleep(float(data.get("delay", 0.5)))  # the page may be gone (and back elsewhere) by now
+    board.emit("app:slow-answer", {"n": data.get("n"), "worker": WORKER})
+
+
 board = show(
     "<h1>Shared board</h1>",
     label="board",
-    callbacks={"app:click": on_click, "app:burst": on_burst, "app:update": on_update},
+    callbacks={
+        "app:click": on_click,
+        "app:burst": on_burst,
+        "app:update": on_update,
+        "app:remember": on_remember,
+        "app:recall": on_recall,
+        "app:slow": on_slow,
+    },
 )
 
 

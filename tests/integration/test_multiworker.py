@@ -193,3 +193,48 @@ def test_killed_worker_pages_continue_elsewhere(workers: list[Server]) -> None:
     assert err["data"]["code"] == "owner-gone"
     again.close()
     orphan.close()
+
+
+def test_a_session_value_set_on_one_worker_is_read_on_another(workers: list[Server]) -> None:
+    w1, w2 = workers[0], workers[1]  # (an earlier test may have stopped the third)
+    boot = page_bootstrap(w1.url + "/widget/board")  # the browser's session cookie with it
+    a = Client(w1.url, boot)
+    try:
+        a.send("app:remember", {"region": "north"})
+        assert until(a, "app:remembered")[0]["data"]["worker"] == "w1"
+    finally:
+        a.close()
+    b = Client(w2.url, boot)  # another tab of the same browser, on another worker
+    stranger = Client(w1.url, page_bootstrap(w1.url + "/widget/board"))  # another browser
+    try:
+        b.send("app:recall")
+        stranger.send("app:recall")
+        got, _ = until(b, "app:recalled")
+        assert got["data"] == {"region": "north", "worker": "w2"} and "cseq" in got
+        theirs, _ = until(stranger, "app:recalled")
+        assert theirs["data"] == {"region": None, "worker": "w1"}
+    finally:
+        b.close()
+        stranger.close()
+
+
+def test_a_reply_in_flight_reaches_its_page_once_after_a_reconnect_elsewhere(
+    workers: list[Server],
+) -> None:
+    w1, w2, _ = workers
+    boot = page_bootstrap(w1.url + "/widget/board")
+    watcher = Client(w2.url, page_bootstrap(w2.url + "/widget/board"))
+    a = Client(w1.url, boot, client="mover")
+    try:
+        a.send("app:slow", {"n": 7, "delay": 0.5})
+        until(a, "pywry:ack")
+        a.close()  # gone while its callback still runs on w1
+        again = Client(w2.url, boot, client="mover", next_id=2)  # back, on the other worker
+        got, _ = until(again, "app:slow-answer")
+        assert got["data"] == {"n": 7, "worker": "w1"} and got["cseq"] == 1
+        later = sync(again)
+        assert not [m for m in later if m["type"] == "app:slow-answer"], "delivered twice"
+        again.close()
+        assert not [m for m in sync(watcher) if m["type"] == "app:slow-answer"]
+    finally:
+        watcher.close()

@@ -48,6 +48,7 @@ class Client:  # noqa: D101
         token: str | None = None,
         origin: str | None = None,
         next_id: int = 1,
+        cafter: int = 0,
     ) -> None:
         client = client or "c" + uuid.uuid4().hex[:12]
         ws_url = base_url.replace("http", "ws", 1) + boot["ws"]
@@ -58,7 +59,7 @@ class Client:  # noqa: D101
         if boot.get("cookie"):
             headers["Cookie"] = boot["cookie"]
         self.ws: ClientConnection = connect(  # noqa: SIM115 - closed by close()
-            f"{ws_url}?client={client}&after={after}",
+            f"{ws_url}?client={client}&after={after}&cafter={cafter}",
             subprotocols=protocols,  # type: ignore[arg-type]
             additional_headers=headers,
             open_timeout=5,
