@@ -143,8 +143,13 @@ class RedisBackend(Backend):
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def connect(self) -> None:
-        """Subscribe to the bus and this worker's routing channel."""
+        """Subscribe to the bus and this worker's routing channel.
+
+        Pooled connections are dropped first: after an outage every one of them is dead, and the
+        first command on each would fail (and start another outage) once Redis is back.
+        """
         await self.stop_listener()
+        await self.redis.connection_pool.disconnect()
         self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await self._call(pubsub.subscribe(self.k("bus"), self.k("route", self.worker_id)))
