@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -110,20 +111,38 @@ class AppLoop:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, target))
 
     def iterate(self, chunks: AsyncIterator[bytes]) -> Iterator[bytes]:
-        """A blocking iterator over an async one that runs on the app's loop (WSGI bodies)."""
+        """A blocking iterator over an async one that runs on the app's loop (WSGI bodies).
+
+        One task on the loop drains `chunks` into a queue that the server's thread reads, so a
+        chunk costs one wake-up of that thread and nothing on the loop beyond producing it.
+        """
         loop = self.ensure()
+        out: queue.SimpleQueue[bytes | None | BaseException] = queue.SimpleQueue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in chunks:
+                    out.put(chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                out.put(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+            else:
+                out.put(None)
+            finally:
+                await finish(chunks)
+
+        task = asyncio.run_coroutine_threadsafe(pump(), loop)
         try:
             while True:
-                future = asyncio.run_coroutine_threadsafe(_next(chunks), loop)
-                chunk = future.result()
-                if chunk is None:
+                item = out.get()
+                if item is None or isinstance(item, asyncio.CancelledError):
                     return
-                yield chunk
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
-            try:
-                asyncio.run_coroutine_threadsafe(finish(chunks), loop).result(5)
-            except Exception:  # noqa: BLE001 - the loop is gone: nothing left to release
-                pass
+            task.cancel()  # the browser left early: end the stream on the loop
 
     async def relay(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """An async iterator for another loop over one that runs on the app's loop."""

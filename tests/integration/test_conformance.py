@@ -654,3 +654,18 @@ def test_per_visitor_application_on_several_workers(
             assert answer["data"]["label"] == boot["label"]
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_pages_give_each_browser_a_session_cookie(
+    servers: dict[str, Server], framework: str
+) -> None:
+    server = servers[framework]
+    res = httpx.get(server.url + "/pywry/widget/board")
+    cookie = res.headers["set-cookie"]
+    assert cookie.startswith("pywry_session=") and "Path=/pywry;" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    again = httpx.get(server.url + "/pywry/widget/board", headers={"Cookie": cookie.split(";")[0]})
+    assert again.status_code == 200 and "set-cookie" not in again.headers
+    other = httpx.get(server.url + "/pywry/widget/board")
+    assert other.headers["set-cookie"].split(";")[0] != cookie.split(";")[0]

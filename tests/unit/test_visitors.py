@@ -160,3 +160,37 @@ def test_a_per_visitor_widget_belongs_to_the_session_that_made_it(app: App) -> N
     assert app.session_allowed(detail, SID) and not app.session_allowed(detail, OTHER)
     claimed = app.add_widget("<p>host route</p>", per_visitor=True)  # no session known
     assert app.session_allowed(claimed, OTHER) and not app.session_allowed(claimed, SID)
+
+
+def test_the_event_follows_the_callback_into_tasks_it_starts(app: App) -> None:
+    import asyncio
+
+    seen: list[Any] = []
+
+    async def on_click(data: Any, event_type: str, label: str) -> None:
+        async def later() -> None:
+            ev = current_event()
+            seen.append(ev.client if ev else None)
+
+        await asyncio.get_running_loop().create_task(later())
+
+    app.add_widget("<p>x</p>", label="w", callbacks={"app:click": on_click})
+    fire(app, "w", "app:click", client="tab-z")
+    assert seen == ["tab-z"]
+
+
+def test_the_session_cookie_is_http_only_lax_scoped_and_secure_over_https(app: App) -> None:
+    from pywry.core.http import Request
+
+    sid, headers = app.visitor(Request("GET", "/widget/w", "/pywry", secure=True))
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith(f"pywry_session={sid}; Path=/pywry;")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and cookie.endswith("; Secure")
+    plain = app.visitor(Request("GET", "/widget/w", ""))[1]["Set-Cookie"]
+    assert "Path=/;" in plain and "Secure" not in plain
+    again, none = app.visitor(
+        Request("GET", "/", "", headers={"cookie": f"a=b; pywry_session={sid}"})
+    )
+    assert again == sid and none == {}
+    forged = app.visitor(Request("GET", "/", "", headers={"cookie": "pywry_session=<script>"}))
+    assert forged[0] != "<script>" and "Set-Cookie" in forged[1]
