@@ -39,7 +39,18 @@ def test_quickstart_page_button_reaches_python_and_back(quickstart: Server, page
     page.wait_for_function("document.getElementById('answer').textContent === 'clicks: 2'")
 
 
-def test_two_browsers_on_one_widget_both_get_every_emit(quickstart: Server, browser) -> None:
+COUNT_ANSWERS = "window.answers = 0; window.pywry.on('app:answer', () => { window.answers += 1; })"
+
+
+RECORD_ANSWERS = """() => {
+  window.shown = [];
+  const el = document.getElementById('answer');
+  new MutationObserver(() => window.shown.push(el.textContent))
+    .observe(el, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_two_browsers_on_one_widget_each_get_their_own_answer(quickstart: Server, browser) -> None:
     ctx_a, ctx_b = browser.new_context(), browser.new_context()
     try:
         a, b = ctx_a.new_page(), ctx_b.new_page()
@@ -47,13 +58,19 @@ def test_two_browsers_on_one_widget_both_get_every_emit(quickstart: Server, brow
         b.goto(quickstart.url + "/widget/dashboard")
         a.evaluate("window.pywry.ready")
         b.evaluate("window.pywry.ready")
+        b.evaluate(RECORD_ANSWERS)
         a.click("#btn")
-        a.wait_for_function("document.getElementById('answer').textContent.startsWith('clicks')")
-        b.wait_for_function("document.getElementById('answer').textContent.startsWith('clicks')")
+        a.wait_for_function("document.getElementById('answer').textContent === 'clicks: 1'")
         b.reload()  # a refresh neither destroys the widget nor disconnects the other browser
         b.evaluate("window.pywry.ready")
+        b.evaluate(RECORD_ANSWERS)
+        a.evaluate(RECORD_ANSWERS)
         b.click("#btn")
-        a.wait_for_function("document.getElementById('answer').textContent === 'clicks: 1'")
+        b.wait_for_function("document.getElementById('answer').textContent === 'clicks: 1'")
+        a.click("#btn")  # a barrier: a's own answer comes after anything b's click sent it
+        a.wait_for_function("document.getElementById('answer').textContent === 'clicks: 2'")
+        assert a.evaluate("window.shown") == ["clicks: 2"]  # b's answer never reached a
+        assert b.evaluate("window.shown") == ["clicks: 1"]  # nor a's answer b
         assert a.evaluate("window.pywry.state") == "open"
     finally:
         ctx_a.close()
