@@ -1,6 +1,7 @@
 # The Full Example of the deploy-mode guide: a dashboard with a toolbar, a Plotly chart and
-# callback-driven interactions. Choosing a region redraws the chart for every visitor (and for
-# visitors who arrive later); "Export CSV" downloads the numbers on screen.
+# callback-driven interactions. Each visitor picks their own region: it redraws their chart only
+# and is kept in their session, so their reloads and other tabs (on any worker) show it too;
+# "Export CSV" downloads the numbers that visitor sees.
 # Run: python examples/deploy_full_example.py   (or `make demo`; then open http://127.0.0.1:8080/)
 import os
 
@@ -10,6 +11,7 @@ os.environ.setdefault("PYWRY_SERVER__PORT", "8080")
 import plotly.express as px
 from fastapi.responses import HTMLResponse
 
+from pywry import current_event
 from pywry.inline import deploy, get_server_app, get_widget_html_async, show_plotly
 from pywry.toolbar import Button, Option, Select, Toolbar
 
@@ -22,7 +24,6 @@ SALES = {
     "south": [40, 60, 60, 80],
 }
 NAMES = {"all": "All regions", "north": "North", "south": "South"}
-current = {"region": "all"}
 
 toolbar = Toolbar(
     position="top",
@@ -53,27 +54,35 @@ def make_figure(region: str):
 fig = make_figure("all")
 
 
+def show_region(region: str) -> None:
+    # Inside a callback these reach only the page that sent the event: other visitors keep
+    # their own chart, and pages opened later start from the stored "All" chart.
+    widget.update_figure(make_figure(region))
+    widget.set_toolbar_value("region", region)
+
+
 def on_region(data, event_type, label):
-    # Filter and update chart based on selected region
     region = data.get("value")
     if region not in SALES:
         widget.alert(f"Unknown region {region!r}", type="error")
         return
-    current["region"] = region
-    widget.update_figure(make_figure(region))
-    widget.set_toolbar_value("region", region)  # later visitors see the same choice
+    # The visitor's session (shared by every worker), not a global: visitors differ.
+    current_event().session["region"] = region
+    show_region(region)
+
+
+def on_ready(data, event_type, label):
+    # A page of this visitor connected (a reload, another tab): show the region they chose
+    # (every page opens on "All", the chart stored for everyone).
+    region = current_event().session.get("region", "all")
+    if region != "all" and region in SALES:
+        show_region(region)
 
 
 def on_export(data, event_type, label):
-    rows = "\n".join(f"{q},{v}" for q, v in zip(QUARTERS, SALES[current["region"]], strict=True))
-    widget.emit(
-        "pywry:download",
-        {
-            "filename": "data.csv",
-            "content": "quarter,value\n" + rows,
-            "mimeType": "text/csv",
-        },
-    )
+    region = current_event().session.get("region", "all")
+    rows = "\n".join(f"{q},{v}" for q, v in zip(QUARTERS, SALES[region], strict=True))
+    widget.download("data.csv", "quarter,value\n" + rows, "text/csv")  # in the sender's page
 
 
 widget = show_plotly(
@@ -81,6 +90,7 @@ widget = show_plotly(
     title="Sales Dashboard",
     toolbars=[toolbar],
     callbacks={
+        "pywry:ready": on_ready,  # sent by every page once it is connected
         "chart:region": on_region,
         "chart:export": on_export,
     },
