@@ -37,7 +37,7 @@ from ._register import register_widget
 from .core.app import App
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
-from .core.protocol import encode
+from .core.protocol import encode, json_problem
 from .core.widgets import Callback, Widget
 from .handle import WidgetHandle, rerender
 
@@ -218,10 +218,9 @@ def _check_config(config: dict[str, Any] | None) -> dict[str, Any]:
         return dict(DEFAULT_CONFIG)
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict of Plotly config options, not {config!r}")
-    try:
-        encode(config)
-    except TypeError as exc:
-        raise TypeError(f"config is not JSON-serialisable: {exc}") from None
+    problem = json_problem(config)
+    if problem is not None:
+        raise TypeError(f"config is not JSON-serialisable: {problem}")
     return {**DEFAULT_CONFIG, **config}
 
 

@@ -12,6 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from .events import Event, current
@@ -57,33 +58,11 @@ class Dispatcher:
         return self.lane.pool
 
     def _async(self, fn: Callback) -> bool:
-        try:
-            known = self._is_async.get(fn)
-        except TypeError:  # not weak-referenceable: just work it out
-            known = None
-        if known is None:
-            known = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-                getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ method
-            )
-            try:
-                self._is_async[fn] = known
-            except TypeError:
-                pass
-        return known
+        return _remembered(self._is_async, fn, _is_coroutine_function)
 
     def wants_event(self, fn: Callback) -> bool:
         """True when `fn` takes a fourth parameter (the event being handled)."""
-        try:
-            known = self._wants_event.get(fn)
-        except TypeError:
-            known = None
-        if known is None:
-            known = _takes_four(fn)
-            try:
-                self._wants_event[fn] = known
-            except TypeError:
-                pass
-        return known
+        return _remembered(self._wants_event, fn, _takes_four)
 
     def is_async(self, fn: Callback) -> bool:
         """True for an `async def` callback (it runs on the loop)."""
@@ -163,25 +142,16 @@ class Dispatcher:
             lane.close()
 
 
+@dataclass(slots=True, eq=False)
 class _Call:
     """One sync callback waiting for (or running on) a pool thread."""
 
-    __slots__ = ("fn", "args", "loop", "fut", "dropped", "ctx")
-
-    def __init__(
-        self,
-        fn: Callback,
-        args: tuple[Any, ...],
-        loop: asyncio.AbstractEventLoop,
-        fut: asyncio.Future[Any],
-        ctx: contextvars.Context | None = None,
-    ) -> None:
-        self.fn = fn
-        self.args = args
-        self.loop = loop
-        self.fut = fut
-        self.dropped = False
-        self.ctx = ctx
+    fn: Callback
+    args: tuple[Any, ...]
+    loop: asyncio.AbstractEventLoop
+    fut: asyncio.Future[Any]
+    ctx: contextvars.Context | None = None
+    dropped: bool = False
 
 
 class _Lane:
@@ -332,3 +302,26 @@ def _takes_four(fn: Callback) -> bool:
         if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
             count += 1
     return count >= 4
+
+
+def _is_coroutine_function(fn: Callback) -> bool:
+    """An `async def` function, or an object with an `async def __call__`."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ method
+    )
+
+
+def _remembered(
+    cache: weakref.WeakKeyDictionary[Callback, bool],
+    fn: Callback,
+    work_out: Callable[[Callback], bool],
+) -> bool:
+    """`work_out(fn)`, remembered per callback (worked out each time for one that cannot be
+    weakly referenced)."""
+    try:
+        known = cache.get(fn)
+    except TypeError:
+        return work_out(fn)
+    if known is None:
+        known = cache[fn] = work_out(fn)
+    return known

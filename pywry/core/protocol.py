@@ -166,6 +166,15 @@ def parse_incoming(text: str | bytes, max_size: int) -> Incoming:
     return Incoming(type=kind, data={} if data is None else data, id=ident, widget_id=wid)  # type: ignore[arg-type]
 
 
+def json_problem(value: Any) -> str | None:
+    """Why `value` cannot be sent or stored as JSON, or None when it can."""
+    try:
+        encode(value)
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 def decode_object(text: str | bytes | None) -> dict[str, Any]:
     """A stored JSON object (a session); empty for nothing or for anything but an object."""
     if not text:

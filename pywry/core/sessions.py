@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-from .protocol import encode
+from .protocol import encode, json_problem
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_\-]{22,64}$")
 MAX_SESSION_BYTES = 64 * 1024
@@ -62,10 +62,9 @@ class Session(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise SessionError(f"session keys are strings, not {key!r}")
-        try:
-            encode(value)
-        except TypeError as exc:
-            raise SessionError(f"session value for {key!r} is not JSON: {exc}") from None
+        problem = json_problem(value)
+        if problem is not None:
+            raise SessionError(f"session value for {key!r} is not JSON: {problem}")
         self._data[key] = value
         if len(encode(self._data)) > MAX_SESSION_BYTES:
             del self._data[key]
