@@ -76,16 +76,18 @@ def _secret_wrapper(user: Callback | None, ids: frozenset[str], engine: App) -> 
     """A callback that keeps the secret on the server and hands `user` only `hasValue`."""
     if user is not None and inspect.iscoroutinefunction(user):
 
-        async def async_wrapper(data: Any, event_type: str, label: str) -> Any:
+        async def async_wrapper(data: Any, event_type: str, label: str, *rest: Any) -> Any:
             go, clean = _store_secret(engine, label, data, ids)
-            return await user(clean, event_type, label) if go else None
+            if not go:
+                return None
+            return await engine.dispatcher.forward(user, clean, event_type, label, rest)
 
         return async_wrapper
 
-    def wrapper(data: Any, event_type: str, label: str) -> Any:
+    def wrapper(data: Any, event_type: str, label: str, *rest: Any) -> Any:
         go, clean = _store_secret(engine, label, data, ids)
         if go and user is not None:
-            return user(clean, event_type, label)
+            return engine.dispatcher.forward(user, clean, event_type, label, rest)
         return None
 
     return wrapper

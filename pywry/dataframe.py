@@ -13,7 +13,7 @@ the first page embedded; `grid.js` asks for others over the bridge:
     Python -> page  grid:page {requestId, rows: [[...], ...], index: [row positions], page,
                                pageSize, pages, total (after filtering), totalRows, sort, filter}
 
-Every page receives the answer and ignores request ids it did not make. The row order of each
+The answer goes to the asking page only (its own stream), as every reply does. The row order of each
 (sort, filter) pair is cached (a bounded LRU), so turning pages of a sorted million-row frame
 only slices an index. A column filter on a numeric column may start with `>`, `>=`, `<`, `<=`,
 `=` or `!=`; other filters match case-insensitive substrings of the shown text.
@@ -481,7 +481,7 @@ def _on_table(engine: App, answer: _TableAnswer) -> Callback:
 
 
 def _send_page(engine: App, widget: Widget, source: GridSource, data: Any) -> None:
-    """`grid:request-page`: answer with `grid:page` (or its error) for every page to match."""
+    """`grid:request-page`: answer with `grid:page` (or its error) for the asking page."""
     answer: dict[str, Any]
     try:
         if not isinstance(data, dict):
@@ -498,7 +498,6 @@ def _send_page(engine: App, widget: Widget, source: GridSource, data: Any) -> No
 def _send_export(engine: App, widget: Widget, source: GridSource, data: Any) -> None:
     """`grid:export`: the view as CSV in `pywry:download`, or `grid:export-error`."""
     data = data if isinstance(data, dict) else {}
-    client = data.get("clientId") if isinstance(data.get("clientId"), str) else None
     try:
         content = source.csv(data.get("sort"), data.get("filter"), widget.state["export_limit"])
     except ValueError as exc:
@@ -510,15 +509,13 @@ def _send_export(engine: App, widget: Widget, source: GridSource, data: Any) -> 
         "content": content,
         "mimeType": "text/csv;charset=utf-8",
     }
-    if client:
-        download["clientId"] = client  # the bridge of every other page ignores it
     engine.emit_to(widget, "pywry:download", download)
 
 
 def _resolving(engine: App, user: Callback, resolve: Callable[[GridSource, Any], Any]) -> Callback:
     """Wrap `user` so it gets rows looked up on the server, not whatever the page claimed."""
 
-    def wrapper(data: Any, event_type: str, label: str) -> Any:
+    def wrapper(data: Any, event_type: str, label: str, *rest: Any) -> Any:
         found = _source(engine, label)
         if found is None:
             return None
@@ -527,7 +524,7 @@ def _resolving(engine: App, user: Callback, resolve: Callable[[GridSource, Any],
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("ignored %s on widget %r: %s", event_type, label, exc)
             return None
-        return user(clean, event_type, label)
+        return engine.dispatcher.forward(user, clean, event_type, label, rest)
 
     return wrapper
 

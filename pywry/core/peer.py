@@ -126,6 +126,15 @@ class Peer:
         self.keys.add(stream.key)
         if self.app.shared is not None:  # the store may know more than this worker
             self.joining[index] = position is None
+        elif position is None:
+            self.direct.append(self._position(index))
+
+    def _position(self, index: int) -> str:
+        """Tell the page where it starts in stream `index`, so a reconnect resumes from there."""
+        stream = self.cursor.streams[index]
+        return p.unsequenced(
+            "pywry:position", {"field": stream.field, "seq": self.cursor.position(index)}
+        )
 
     def positions(self) -> dict[str, int]:
         """Where this peer stands in each stream, by the field its messages carry."""
@@ -199,6 +208,7 @@ class Peer:
                 head = await self.app.stream_head(stream)
                 stream.advance(head)
                 cursor.positions[index] = max(cursor.positions[index], head)
+                frames.append(self._position(index))
                 continue
             fetched = await self.app.fetch_since(stream, cursor.position(index))
             if fetched:

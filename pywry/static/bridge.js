@@ -262,6 +262,7 @@
     if (msg.type === "pywry:ack") { settleAckData(msg.data); return; }
     // resync means "your position is lost": never gap-check it, or we would loop.
     if (msg.type === "pywry:skip") { skipTo(msg.data); return; }
+    if (msg.type === "pywry:position") { startAt(msg.data); return; }
     if (typeof msg.seq === "number" && msg.type !== "pywry:resync") {
       if (msg.seq <= lastSeq) return;                    // already reflected: drop silently
       if (msg.seq > lastSeq + 1) { onGap(msg.seq); return; }
@@ -289,6 +290,14 @@
     if (isObject(data) && (data.field === "cseq" || data.field === "sseq") &&
         typeof data.seq === "number") {
       warn("some replies to this page were lost while it was away");
+      streamPos[data.field] = data.seq;
+    }
+  }
+
+  /** Where this page starts in a stream it joined "from now" (its session's, on first connect). */
+  function startAt(data) {
+    if (isObject(data) && (data.field === "cseq" || data.field === "sseq") &&
+        typeof data.seq === "number" && streamPos[data.field] === null) {
       streamPos[data.field] = data.seq;
     }
   }

@@ -37,6 +37,10 @@ def on_recall(data, event_type, label):
     ev.reply("app:recalled", {"region": ev.session.get("region"), "worker": WORKER})
 
 
+def on_tell_session(data, event_type, label):
+    board.emit("app:told", {"text": data.get("text"), "worker": WORKER}, to="session")
+
+
 def on_slow(data, event_type, label):
     time.sleep(float(data.get("delay", 0.5)))  # the page may be gone (and back elsewhere) by now
     board.emit("app:slow-answer", {"n": data.get("n"), "worker": WORKER})
@@ -52,6 +56,7 @@ board = show(
         "app:remember": on_remember,
         "app:recall": on_recall,
         "app:slow": on_slow,
+        "app:tell-session": on_tell_session,
     },
 )
 

@@ -238,3 +238,31 @@ def test_a_reply_in_flight_reaches_its_page_once_after_a_reconnect_elsewhere(
         assert not [m for m in sync(watcher) if m["type"] == "app:slow-answer"]
     finally:
         watcher.close()
+
+
+def test_a_tab_away_gets_its_sessions_messages_after_reconnecting_elsewhere(
+    workers: list[Server],
+) -> None:
+    w1, w2 = workers[0], workers[1]
+    boot = page_bootstrap(w1.url + "/widget/board")
+    away = Client(w1.url, boot, client="away-tab")
+    start, _ = until(away, "pywry:position")  # where it joins its session's stream
+    assert start["data"]["field"] == "sseq"
+    away.close()
+    other_tab = Client(w2.url, boot)
+    stranger = Client(w1.url, page_bootstrap(w1.url + "/widget/board"))
+    try:
+        other_tab.send("app:tell-session", {"text": "while you were away"})
+        told, _ = until(other_tab, "app:told")
+        assert told["sseq"] == start["data"]["seq"] + 1
+        back = Client(w2.url, boot, client="away-tab", safter=start["data"]["seq"])
+        try:
+            got, _ = until(back, "app:told")
+            assert got["data"] == {"text": "while you were away", "worker": "w2"}
+            assert not [m for m in sync(back) if m["type"] == "app:told"], "delivered twice"
+        finally:
+            back.close()
+        assert not [m for m in sync(stranger) if m["type"] == "app:told"]
+    finally:
+        other_tab.close()
+        stranger.close()

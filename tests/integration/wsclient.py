@@ -49,6 +49,7 @@ class Client:  # noqa: D101
         origin: str | None = None,
         next_id: int = 1,
         cafter: int = 0,
+        safter: int | None = None,
     ) -> None:
         client = client or "c" + uuid.uuid4().hex[:12]
         ws_url = base_url.replace("http", "ws", 1) + boot["ws"]
@@ -59,7 +60,8 @@ class Client:  # noqa: D101
         if boot.get("cookie"):
             headers["Cookie"] = boot["cookie"]
         self.ws: ClientConnection = connect(  # noqa: SIM115 - closed by close()
-            f"{ws_url}?client={client}&after={after}&cafter={cafter}",
+            f"{ws_url}?client={client}&after={after}&cafter={cafter}"
+            + ("" if safter is None else f"&safter={safter}"),
             subprotocols=protocols,  # type: ignore[arg-type]
             additional_headers=headers,
             open_timeout=5,
