@@ -64,7 +64,9 @@ class Dispatcher:
         """True when `fn` takes a fourth parameter (the event being handled)."""
         return _remembered(self._wants_event, fn, _takes_four)
 
-    def forward(self, fn: Callback, data: Any, event_type: str, label: str, rest: tuple[Any, ...]) -> Any:
+    def forward(
+        self, fn: Callback, data: Any, event_type: str, label: str, rest: tuple[Any, ...]
+    ) -> Any:
         """Call `fn` from a wrapping callback: with the event (`rest`) only when it takes one.
 
         A wrapper declares `*rest` so it is handed the event, and passes it on through here.
