@@ -337,6 +337,34 @@ check("a gap closes the socket and reconnects asking after=lastSeq", async () =>
   assert.deepEqual(seen, [6, 7, 8]);
 });
 
+check("page and session streams: positions, order, and where a reconnect resumes", async () => {
+  const t = boot({ readyState: "complete" });
+  const seen = [];
+  t.pywry.on("*", (d, type, msg) => seen.push(type + ":" + (msg.cseq ?? msg.sseq ?? "-")));
+  const first = t.ws();
+  assert.equal(new URL(first.url).searchParams.get("cafter"), "0");
+  assert.equal(new URL(first.url).searchParams.get("safter"), null);   // not known yet
+  first.open();
+  first.recv({ type: "pywry:position", data: { field: "sseq", seq: 41 } });
+  first.recv({ type: "app:mine", data: {}, cseq: 1 });
+  first.recv({ type: "app:tabs", data: {}, sseq: 42 });
+  first.recv({ type: "app:tabs", data: {}, sseq: 42 });                  // a repeat: dropped
+  first.recv({ type: "pywry:position", data: { field: "sseq", seq: 7 } }); // known: ignored
+  assert.deepEqual(seen, ["app:mine:1", "app:tabs:42"]);
+  first.serverClose(1006);
+  await t.clock.advance(300);
+  const again = new URL(t.ws().url).searchParams;
+  assert.equal(again.get("cafter"), "1");
+  assert.equal(again.get("safter"), "42");
+  // a page that got no session message yet still resumes where it joined, not "from now"
+  const quiet = boot({ readyState: "complete" });
+  quiet.ws().open();
+  quiet.ws().recv({ type: "pywry:position", data: { field: "sseq", seq: 41 } });
+  quiet.ws().serverClose(1006);
+  await quiet.clock.advance(300);
+  assert.equal(new URL(quiet.ws().url).searchParams.get("safter"), "41");
+});
+
 check("handlers wait for DOMContentLoaded; a throwing handler is contained", async () => {
   const t = boot();
   const seen = [];
