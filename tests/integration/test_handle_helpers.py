@@ -15,6 +15,7 @@ from tests.integration.wsclient import Client, bootstrap
 from tests.support import Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
+QUIET = ("pywry:ack", "pywry:position")  # protocol bookkeeping every connection gets
 
 CASES: list[tuple[str, list[Any], dict[str, Any], str, dict[str, Any]]] = [
     ("emit", ["app:hello", {"x": 1}], {}, "app:hello", {"x": 1}),
@@ -72,7 +73,7 @@ def test_a_helper_in_a_callback_reaches_the_sender_and_no_one_else(
         sender.send("app:mark", {"n": name})
         marker, before = other.recv_until("app:marker")
         assert marker["data"] == {"n": name}
-        assert [m["type"] for m in before if m["type"] != "pywry:ack"] == []
+        assert [m["type"] for m in before if m["type"] not in QUIET] == []
     finally:
         sender.close()
         other.close()
@@ -110,3 +111,35 @@ def test_to_all_changes_the_widget_for_later_visitors(server: Server) -> None:
     finally:
         sender.close()
         other.close()
+
+
+CHART_CASES = [
+    ("update_figure", [{"data": [{"type": "bar", "x": ["a", "b"], "y": [7, 9]}]}], {},
+     "plotly:update-figure"),
+    ("update_layout", [], {"title": "mine"}, "plotly:update-layout"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "kind"), CHART_CASES, ids=["figure", "layout"])
+def test_a_chart_helper_in_a_callback_changes_the_senders_chart_only(
+    server: Server, name: str, args: list[Any], kwargs: dict[str, Any], kind: str
+) -> None:
+    url = f"{server.url}/widget/helpers-chart"
+    boot = bootstrap(httpx.get(url).text)
+    sender, other = Client(server.url, boot), Client(server.url, boot)
+    try:
+        sender.send("app:call", {"name": name, "args": args, "kwargs": kwargs})
+        got, _ = sender.recv_until(kind)
+        assert "cseq" in got and "seq" not in got
+        if name == "update_figure":
+            assert got["data"]["figure"]["data"][0]["y"] == [7, 9]
+        else:
+            assert got["data"]["layout"] == {"title.text": "mine"}
+        sender.send("app:mark", {"n": name})
+        _, before = other.recv_until("app:marker")
+        assert [m["type"] for m in before if m["type"] not in QUIET] == []
+    finally:
+        sender.close()
+        other.close()
+    page = httpx.get(url).text  # what a later visitor's page starts from: the stored figure
+    assert '"text":"base"' in page and '"y":[1,2]' in page and "[7,9]" not in page
