@@ -80,6 +80,15 @@ def error_response(status: int, code: str, detail: str) -> HttpResponse:
     return json_response(status, {"error": code, "detail": detail})
 
 
+NOT_YOURS = "this page belongs to another visitor"
+
+
+def not_yours() -> HttpResponse:
+    """403 for a per-visitor widget asked for by another session (a new response each time:
+    the caller may add the visitor's cookie to its headers)."""
+    return error_response(403, "forbidden", NOT_YOURS)
+
+
 def close_code_response(code: int) -> HttpResponse:
     """The HTTP answer for a condition that closes a socket with `code`."""
     name = p.ERROR_CODES.get(code, "error")

@@ -22,6 +22,7 @@ from .http import (
     close_code_response,
     error_response,
     json_response,
+    not_yours,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ async def _page(app: App, req: Request, label: str) -> Response:
     refused = await app.prepare_or_refuse(label)
     if refused is not None:
         return refused
+    widget = app.registry.get(label)
+    if widget is not None and not app.session_allowed(widget, req.session):
+        return not_yours()  # its page holds the token: only its own visitor gets it
     return page_response(app, label, req.base, websocket=req.websocket)
 
 

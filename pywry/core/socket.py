@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from . import protocol as p
-from .http import CLIENT_ID, Request, query_int
+from .http import CLIENT_ID, NOT_YOURS, Request, query_int
 from .peer import MAX_BATCH, Peer
 from .tokens import new_label, split_header, token_from_subprotocols
 
@@ -60,7 +60,7 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         await ws.close(code or p.CLOSE_POLICY)
         return
     if not app.session_allowed(widget, session):
-        await ws.close(p.CLOSE_BAD_ORIGIN, "this page belongs to another visitor")
+        await ws.close(p.CLOSE_BAD_ORIGIN, NOT_YOURS)
         return
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):

@@ -27,6 +27,7 @@ from .http import (
     close_code_response,
     error_response,
     json_response,
+    not_yours,
     query_int,
 )
 from .peer import MAX_BATCH, Peer, RateLimiter
@@ -44,7 +45,6 @@ STREAM_TYPE = "text/event-stream; charset=utf-8"
 OPENING = b": pywry event stream\n\n"
 KEEPALIVE_LINE = b": keepalive\n\n"
 MAX_LIMITERS = 10_000
-NOT_YOURS = error_response(403, "forbidden", "this page belongs to another visitor")
 
 
 class PostLimits:
@@ -114,7 +114,7 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):
-        return NOT_YOURS
+        return not_yours()
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
@@ -161,7 +161,7 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):
-        return NOT_YOURS
+        return not_yours()
     client = req.header("x-pywry-client") or ""
     if not CLIENT_ID.match(client):
         return error_response(400, "bad-request", "the X-PyWry-Client header is missing or invalid")

@@ -45,6 +45,7 @@ class StreamClient:
         self.next_id = next_id
         self.reopen = reopen
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.positions: dict[str, int] = {}  # where the server said this page joined a stream
         self.status: int | None = None  # status of the first stream request
         self.error_body: dict[str, Any] | None = None
         self.streams = 0  # how many streams were opened
@@ -160,10 +161,15 @@ class StreamClient:
     # -- receiving -------------------------------------------------------------------------------
     def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         """The next message (stream or post answer)."""
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no message within {timeout}s") from None
+        for _ in range(1000):
+            try:
+                got = self.messages.get(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"no message within {timeout}s") from None
+            if got.get("type") != "pywry:position":  # bookkeeping, kept in `positions`
+                return got
+            self.positions[got["data"]["field"]] = got["data"]["seq"]
+        raise AssertionError("nothing but positions in 1000 messages")
 
     def recv_until(
         self, kind: str, timeout: float = 5.0

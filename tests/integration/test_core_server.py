@@ -268,6 +268,17 @@ def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route
         headers={"X-PyWry-Token": b1["token"], "X-PyWry-Client": "c9", "Cookie": b2["cookie"]},
     )
     assert post.status_code == 403
+    page = f"{server.url}/widget/{b1['label']}"  # its page holds the token: not for others
+    theirs = httpx.get(page, headers={"Cookie": b2["cookie"]})
+    assert theirs.status_code == 403 and b1["token"] not in theirs.text
+    assert httpx.get(page, headers={"Cookie": b1["cookie"]}).status_code == 200
+    # two cookieless refusals: each gets a session of its own, never one made for another
+    stream = f"{server.url}{b1['stream']}?token={b1['token']}&client=c1"
+    for url in (page, stream):
+        newcomer = httpx.get(url)  # refused, with a session of its own
+        known = httpx.get(url, headers={"Cookie": b2["cookie"]})  # refused, keeps its session
+        assert newcomer.status_code == known.status_code == 403
+        assert "pywry_session" in newcomer.cookies and "set-cookie" not in known.headers
 
 
 def test_page_views_do_not_grow_widgets_without_bound(server: Server) -> None:
@@ -299,9 +310,10 @@ def test_visitor_widget_survives_a_reload_and_goes_after_the_window(server: Serv
     again.recv_until("app:visitor-answer")
     again.close()
     deadline = time.monotonic() + 10
-    while httpx.get(page).status_code == 200 and time.monotonic() < deadline:
+    mine = {"Cookie": boot["cookie"]}
+    while httpx.get(page, headers=mine).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert httpx.get(page).status_code == 404
+    assert httpx.get(page, headers=mine).status_code == 404
 
 
 def test_static_assets_have_etags(server: Server) -> None:

@@ -146,8 +146,11 @@ def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]
         c.send("app:hello", {"n": 5})
         answer, _ = until(c, "app:visitor-answer")
         assert answer["data"] == {"worker": "w1", "n": 5}
-        # the page itself can be served by any worker too
-        assert page_bootstrap(f"{w2.url}/widget/{boot['label']}")["token"] == boot["token"]
+        # the page itself can be served to its visitor by any worker too, to no one else
+        page = f"{w2.url}/widget/{boot['label']}"
+        again = httpx.get(page, headers={"Cookie": boot["cookie"]})
+        assert visit(again)["token"] == boot["token"]
+        assert httpx.get(page).status_code == 403
     finally:
         c.close()
 
@@ -246,16 +249,16 @@ def test_a_tab_away_gets_its_sessions_messages_after_reconnecting_elsewhere(
     w1, w2 = workers[0], workers[1]
     boot = page_bootstrap(w1.url + "/widget/board")
     away = Client(w1.url, boot, client="away-tab")
-    start, _ = until(away, "pywry:position")  # where it joins its session's stream
-    assert start["data"]["field"] == "sseq"
+    sync(away)
+    joined = away.positions["sseq"]  # where the server said it joined its session's stream
     away.close()
     other_tab = Client(w2.url, boot)
     stranger = Client(w1.url, page_bootstrap(w1.url + "/widget/board"))
     try:
         other_tab.send("app:tell-session", {"text": "while you were away"})
         told, _ = until(other_tab, "app:told")
-        assert told["sseq"] == start["data"]["seq"] + 1
-        back = Client(w2.url, boot, client="away-tab", safter=start["data"]["seq"])
+        assert told["sseq"] == joined + 1
+        back = Client(w2.url, boot, client="away-tab", safter=joined, next_id=away.next_id)
         try:
             got, _ = until(back, "app:told")
             assert got["data"] == {"text": "while you were away", "worker": "w2"}

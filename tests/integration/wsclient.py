@@ -70,6 +70,7 @@ class Client:  # noqa: D101
         self.label = boot["label"]
         self.next_id = next_id
         self.pending: list[dict[str, Any]] = []
+        self.positions: dict[str, int] = {}  # where the server said this page joined a stream
 
     def send(self, kind: str, data: Any = None, ident: int | None = None) -> int:
         ident = self.next_id if ident is None else ident
@@ -80,10 +81,16 @@ class Client:  # noqa: D101
         return ident
 
     def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        if not self.pending:
-            msg = json.loads(self.ws.recv(timeout=timeout))
-            self.pending.extend(msg["events"] if "events" in msg else [msg])
-        return self.pending.pop(0)
+        """The next message; `pywry:position` is bookkeeping: kept in `positions`, not returned."""
+        for _ in range(1000):
+            if not self.pending:
+                msg = json.loads(self.ws.recv(timeout=timeout))
+                self.pending.extend(msg["events"] if "events" in msg else [msg])
+            got = self.pending.pop(0)
+            if got["type"] != "pywry:position":
+                return got
+            self.positions[got["data"]["field"]] = got["data"]["seq"]
+        raise AssertionError("nothing but positions in 1000 messages")
 
     def recv_until(
         self, kind: str, timeout: float = 5.0

@@ -207,23 +207,22 @@ def test_request_page_answers_with_the_request_id(engine: App) -> None:
     assert bad["data"] == {"error": "unknown sort column 'bogus'", "requestId": "c1:2"}
 
 
-def test_export_sends_the_current_view_as_a_download_for_one_page(engine: App) -> None:
+def test_export_sends_the_current_view_as_a_download(engine: App) -> None:
     show_dataframe(people(), label="t", filename="people.csv", export_limit=3)
     cb = engine.require("t").callbacks["grid:export"]
     cb(
         {
             "requestId": "x",
-            "clientId": "abc",
             "sort": [{"column": "age", "dir": "desc"}],
             "filter": "oslo",
         },
         "grid:export",
         "t",
     )
-    cb({"requestId": "y", "clientId": "abc"}, "grid:export", "t")
+    cb({"requestId": "y"}, "grid:export", "t")
     download, refused = sent(engine, "t")
     assert download["type"] == "pywry:download"
-    assert download["data"]["filename"] == "people.csv" and download["data"]["clientId"] == "abc"
+    assert download["data"]["filename"] == "people.csv"
     assert download["data"]["content"] == "name,age,city\nbob,30.0,Oslo\ncarol,,Oslo\n"
     assert refused["type"] == "grid:export-error" and refused["data"]["requestId"] == "y"
     assert "export limit of 3" in refused["data"]["error"]
