@@ -70,6 +70,7 @@ class Client:  # noqa: D101
         self.label = boot["label"]
         self.next_id = next_id
         self.pending: list[dict[str, Any]] = []
+        self.received_bytes = 0  # UTF-8 payload of every frame read so far
 
     def send(self, kind: str, data: Any = None, ident: int | None = None) -> int:
         ident = self.next_id if ident is None else ident
@@ -81,7 +82,9 @@ class Client:  # noqa: D101
 
     def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         if not self.pending:
-            msg = json.loads(self.ws.recv(timeout=timeout))
+            raw = self.ws.recv(timeout=timeout)
+            self.received_bytes += len(raw.encode() if isinstance(raw, str) else raw)
+            msg = json.loads(raw)
             self.pending.extend(msg["events"] if "events" in msg else [msg])
         return self.pending.pop(0)
 
