@@ -118,6 +118,7 @@ def test_page_turns_and_export_reach_only_the_asking_tab(workers: tuple[Server, 
         # every reply came on A's own ordered stream, one after the other
         assert not [m for m in replies if "seq" in m], "a reply was put on the widget's stream"
         first = replies[0].get("cseq")
+        assert isinstance(first, int), f"the first reply is not on A's own stream: {replies[0]}"
         assert [m.get("cseq") for m in replies] == list(range(first, first + len(replies)))
     finally:
         for c in (a, b, a2):
