@@ -142,6 +142,8 @@ def fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     a = abs(value)
+    if a == 0:
+        return "0"
     if a >= 1000:
         return f"{value:,.0f}"
     if a >= 100:

@@ -18,7 +18,7 @@ from .common import LOGS, RESULTS, Skip, machine, raise_fd_limit, versions
 from .report import Row, Series, write
 from .scenarios import Options
 
-SCENARIOS = ["roundtrip", "page", "fanout", "memory", "crossworker", "httpstream"]
+SCENARIOS = ["roundtrip", "page", "fanout", "memory", "crossworker", "httpstream", "visitors"]
 WITH_PEERS = {"roundtrip", "page", "memory"}
 ALL = [*SCENARIOS, "peers"]
 PACKAGES = [

@@ -71,6 +71,7 @@ class Client:  # noqa: D101
         self.next_id = next_id
         self.pending: list[dict[str, Any]] = []
         self.positions: dict[str, int] = {}  # where the server said this page joined a stream
+        self.received_bytes = 0  # UTF-8 payload of every frame read so far
 
     def send(self, kind: str, data: Any = None, ident: int | None = None) -> int:
         ident = self.next_id if ident is None else ident
@@ -84,7 +85,9 @@ class Client:  # noqa: D101
         """The next message; `pywry:position` is bookkeeping: kept in `positions`, not returned."""
         for _ in range(1000):
             if not self.pending:
-                msg = json.loads(self.ws.recv(timeout=timeout))
+                raw = self.ws.recv(timeout=timeout)
+                self.received_bytes += len(raw.encode() if isinstance(raw, str) else raw)
+                msg = json.loads(raw)
                 self.pending.extend(msg["events"] if "events" in msg else [msg])
             got = self.pending.pop(0)
             if got["type"] != "pywry:position":
