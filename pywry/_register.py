@@ -123,6 +123,8 @@ class WidgetOptions(TypedDict, total=False):
     head: str
     state: dict[str, Any] | None
     per_visitor: bool | None
+    roles: Sequence[str] | None
+    access: Callable[[Any], bool] | None
 
 
 def register_widget(
@@ -165,5 +167,7 @@ def register_widget(
         theme=options.get("theme"),
         per_visitor=eng.shows_per_visitor() if per_visitor is None else per_visitor,
         state=widget_state,
+        roles=options.get("roles"),
+        access=options.get("access"),
     )
     return kind.handle(eng, widget.label)

@@ -47,6 +47,7 @@ __all__ = [
     "CONFIG_FILE_ENV",
     "ConfigError",
     "DeploySettings",
+    "OAuth2Settings",
     "PyWrySettings",
     "ServerSettings",
     "StateBackend",
@@ -61,11 +62,14 @@ CONFIG_FILE_ENV = "PYWRY_CONFIG_FILE"
 
 _SERVER_ENV_PREFIX = "PYWRY_SERVER__"
 _DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
+_OAUTH2_ENV_PREFIX = "PYWRY_OAUTH2__"
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _THEMES = ("dark", "light", "system")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-_SECRET_FIELDS = frozenset({"ssl_keyfile_password", "internal_api_token"})
+_SECRET_FIELDS = frozenset(
+    {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret"}
+)
 _MASK = "***"
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]?)b?\s*$", re.IGNORECASE)
@@ -272,6 +276,15 @@ class DeploySettings(BaseSettings):
     worker_id: str | None = None
     auth_enabled: bool = False
     auth_session_cookie: str = Field(default="pywry_session", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    auth_header: str = Field(default="Authorization", pattern=r"^[A-Za-z0-9\-]{1,64}$")
+    auth_secret: str | None = Field(default=None, min_length=32)
+    default_roles: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=lambda: ["viewer"]
+    )
+    admin_users: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=list
+    )
+    login_attempts_per_minute: int = Field(default=20, ge=1)
 
     @field_validator("redis_url")
     @classmethod
@@ -290,10 +303,67 @@ class DeploySettings(BaseSettings):
         return value
 
 
-_SECTIONS: dict[str, type[BaseSettings]] = {"server": ServerSettings, "deploy": DeploySettings}
+_PROVIDERS = ("oidc", "google", "github", "microsoft", "custom")
+
+
+class OAuth2Settings(BaseSettings):
+    """Sign-in through an OAuth2 / OpenID Connect provider (env prefix ``PYWRY_OAUTH2__``).
+
+    No provider (the default) means no sign-in routes: with access control on, a page then needs
+    a user the host framework, an ``identify=`` callable or a bearer token provides.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=_OAUTH2_ENV_PREFIX, extra="forbid")
+
+    provider: Annotated[str | None, _one_of(_PROVIDERS)] = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=lambda: ["openid", "email", "profile"]
+    )
+    issuer_url: str | None = None
+    tenant_id: str = "common"
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+    use_pkce: bool = True
+    redirect_uri: str | None = None
+
+    @model_validator(mode="after")
+    def _check_provider(self) -> OAuth2Settings:
+        if self.provider is None:
+            return self
+        if not self.client_id:
+            raise ValueError(f"provider {self.provider!r} needs client_id")
+        if self.provider == "oidc" and not self.issuer_url:
+            raise ValueError("provider 'oidc' needs issuer_url (its discovery document's base)")
+        if self.provider == "custom":
+            missing = [
+                name
+                for name in ("authorize_url", "token_url", "userinfo_url")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"provider 'custom' needs {', '.join(missing)}")
+        for name in ("issuer_url", "authorize_url", "token_url", "userinfo_url", "redirect_uri"):
+            value = getattr(self, name)
+            if value and not value.startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be an http(s) URL (got {value!r})")
+        return self
+
+
+_SECTIONS: dict[str, type[BaseSettings]] = {
+    "server": ServerSettings,
+    "deploy": DeploySettings,
+    "oauth2": OAuth2Settings,
+}
 # A section as given to PyWrySettings(...): a mapping of its fields, the section model, or None.
-_SectionArg = Mapping[str, object] | ServerSettings | DeploySettings | None
-_ENV_PREFIXES = {"server": _SERVER_ENV_PREFIX, "deploy": _DEPLOY_ENV_PREFIX}
+_SectionArg = Mapping[str, object] | BaseSettings | None
+_ENV_PREFIXES = {
+    "server": _SERVER_ENV_PREFIX,
+    "deploy": _DEPLOY_ENV_PREFIX,
+    "oauth2": _OAUTH2_ENV_PREFIX,
+}
 
 # Per section: field name -> (value, the key as the user wrote it).
 _Layer = dict[str, dict[str, tuple[object, str]]]
@@ -337,7 +407,8 @@ def _table_layer(
         if section not in _SECTIONS:
             key = f"{where} {section}"
             raise ConfigError(
-                f"{key}: unknown section (settings go under [server] or [deploy])", (key,)
+                f"{key}: unknown section (settings go under [server], [deploy] or [oauth2])",
+                (key,),
             )
         table_name = f"{table_prefix}.{section}" if table_prefix else section
         if not isinstance(table, Mapping):
@@ -406,12 +477,16 @@ def _file_layer(environ: Mapping[str, str], cwd: Path) -> _Layer:
 def _argument_layer(
     server: _SectionArg, deploy: _SectionArg, extra: Mapping[str, object]
 ) -> _Layer:
-    """Turn ``server=`` / ``deploy=`` arguments (mappings or section models) into a layer."""
-    if extra:
-        name = next(iter(extra))
-        raise ConfigError(f"{name}: unknown settings section (expected server or deploy)", (name,))
+    """Turn ``server=`` / ``deploy=`` / ``oauth2=`` arguments (mappings or models) into a layer."""
+    unknown = [name for name in extra if name not in _SECTIONS]
+    if unknown:
+        name = unknown[0]
+        raise ConfigError(
+            f"{name}: unknown settings section (expected server, deploy or oauth2)", (name,)
+        )
     layer = _empty_layer()
-    for section, given in (("server", server), ("deploy", deploy)):
+    given_sections = {"server": server, "deploy": deploy, **extra}
+    for section, given in given_sections.items():
         if given is None:
             continue
         model = _SECTIONS[section]
@@ -491,6 +566,7 @@ class PyWrySettings(BaseSettings):
 
     server: ServerSettings = Field(default_factory=lambda: ServerSettings.model_validate({}))
     deploy: DeploySettings = Field(default_factory=lambda: DeploySettings.model_validate({}))
+    oauth2: OAuth2Settings = Field(default_factory=lambda: OAuth2Settings.model_validate({}))
 
     def __init__(
         self,
@@ -507,7 +583,7 @@ class PyWrySettings(BaseSettings):
             for layer in (files, env, args):  # lowest precedence first
                 merged.update(layer[section])
             built[section] = _build_section(section, merged)
-        super().__init__(server=built["server"], deploy=built["deploy"])
+        super().__init__(server=built["server"], deploy=built["deploy"], oauth2=built["oauth2"])
 
     @classmethod
     def settings_customise_sources(
@@ -577,13 +653,14 @@ def _mask_url(url: str) -> str:
 def settings_summary(s: PyWrySettings) -> dict[str, Any]:  # JSON: {"server": {...}, ...}
     """Return the settings as a JSON-ready dict that is safe to log or show.
 
-    Secrets (``ssl_keyfile_password``, ``internal_api_token``) that are set become ``"***"``,
+    Secrets (``ssl_keyfile_password``, ``internal_api_token``, ``auth_secret``,
+    ``client_secret``) that are set become ``"***"``,
     as does a password inside ``redis_url``; unset secrets stay ``None``.
     """
     summary: dict[str, Any] = s.model_dump(mode="json")
-    server = summary["server"]
-    for name in _SECRET_FIELDS:
-        if server.get(name) is not None:
-            server[name] = _MASK
+    for section in summary.values():
+        for name in _SECRET_FIELDS:
+            if section.get(name) is not None:
+                section[name] = _MASK
     summary["deploy"]["redis_url"] = _mask_url(summary["deploy"]["redis_url"])
     return summary

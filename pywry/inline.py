@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,13 +46,16 @@ def show(
     per_visitor: bool | None = None,
     kind: str = "html",
     state: dict[str, Any] | None = None,
+    roles: Sequence[str] | None = None,
+    access: Callable[[Any], bool] | None = None,
 ) -> WidgetHandle:
     """Register an HTML widget and return its handle; no browser opens.
 
     With an explicit `label` the call is idempotent (every worker running the module registers the
     same widget). Called while a request is being handled, the widget is per-visitor and is
     collected once its visitors are gone; `per_visitor` overrides that guess. `kind` names the
-    widget's kind (`widget.kind`); the handle is a plain `WidgetHandle` whatever it is.
+    widget's kind (`widget.kind`); the handle is a plain `WidgetHandle` whatever it is. With
+    access control on, `roles` lets in users with any of them and `access(user)` decides.
     """
     return register_widget(
         content,
@@ -65,6 +68,8 @@ def show(
         head=head,
         state=state,
         per_visitor=per_visitor,
+        roles=roles,
+        access=access,
     )
 
 

@@ -16,8 +16,10 @@ from aiohttp import WSMsgType, web
 from ..core.app import App, default_app
 from ..core.embed import embed_html
 from ..core.http import HttpResponse, Request, base_from, finish, join_base
+from ..core.identity import ask_identify
 from ..core.routes import match, respond
 from ..core.socket import serve_socket
+from ..core.users import User
 
 __all__ = ["aiohttp_app", "embed", "pywry_middleware"]
 
@@ -56,6 +58,19 @@ class _Socket:
         await self.ws.close(code=code, message=reason.encode())
 
 
+def aiohttp_user(request: web.Request) -> User | None:
+    """`request["user"]` as a pywry user: a `User`, a user name, or an object with `id`."""
+    found = request.get("user")
+    if found is None or isinstance(found, User):
+        return found
+    if isinstance(found, str):
+        return User(found) if found else None
+    ident = getattr(found, "id", None) or getattr(found, "username", None)
+    if not ident:
+        return None
+    return User(str(ident), frozenset(str(r) for r in (getattr(found, "roles", None) or ())))
+
+
 async def _serve(request: web.Request) -> web.StreamResponse:
     app = request.app[APP]
     app.bind_loop()
@@ -64,6 +79,9 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     mount = request.path[: len(request.path) - len(path)] if request.path.endswith(path) else ""
     base = base_from(mount, headers, app.settings.server.trust_forwarded_prefix)
     req = Request(request.method, path, base, dict(request.query), headers, secure=request.secure)
+    if app.access.enabled:
+        req.user = aiohttp_user(request) or ask_identify(app, request)
+        req.address = request.remote or ""
     found = match(app, path)
     if (
         found is not None

@@ -16,11 +16,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
 
 from ..core.app import App, default_app
 from ..core.asgi import ASGI, ASGIApp, Receive, Scope, Send
 from ..core.embed import embed_html
 from ..core.http import join_base
+from ..core.identity import ask_identify
+from ..core.users import User
 from ..core.widgets import WidgetLimitError
 from ..state.base import BackendUnavailable
 
@@ -36,7 +39,24 @@ def asgi_app(mount_path: str = "/pywry", app: App | None = None, **options: Any)
     """
     served = (app or default_app()).configure(**options)
     served.default_base = join_base(mount_path)
-    return served.asgi
+    asgi = served.asgi
+    asgi.host_user = lambda scope: (
+        starlette_user(scope) or ask_identify(served, HTTPConnection(scope))
+    )
+    return asgi
+
+
+def starlette_user(scope: Scope) -> User | None:
+    """The user Starlette's `AuthenticationMiddleware` found (its auth scopes as roles)."""
+    found = scope.get("user")
+    if found is None or not getattr(found, "is_authenticated", False):
+        return None
+    ident = getattr(found, "identity", None) or getattr(found, "display_name", "")
+    if not ident:
+        return None
+    auth = scope.get("auth")
+    roles = frozenset(str(r) for r in (getattr(auth, "scopes", None) or ()))
+    return User(str(ident), roles)
 
 
 def embed(widget: Any, *, height: str = "480px", title: str | None = None) -> str:
@@ -59,6 +79,9 @@ class Routes:
 
     def __init__(self, app: ASGI, pywry: App) -> None:
         self.asgi = pywry.asgi.around(app)
+        self.asgi.host_user = lambda scope: (
+            starlette_user(scope) or ask_identify(pywry, HTTPConnection(scope))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)

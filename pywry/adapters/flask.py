@@ -21,7 +21,8 @@ from ..core.app import App, default_app
 from ..core.context import RequestInfo
 from ..core.embed import embed_html
 from ..core.http import base_from, join_base
-from ..core.sessions import session_from_cookies
+from ..core.identity import USER_KEY, ask_identify
+from ..core.users import User
 
 __all__ = ["blueprint", "pywry_widget"]
 
@@ -40,12 +41,15 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         trust = served.settings.server.trust_forwarded_prefix
         return base_from(request.script_root + mount["prefix"], headers, trust)
 
+    def host_user() -> User | None:
+        """Flask-Login's signed-in user, else what `identify=` says of this request."""
+        return flask_login_user() or ask_identify(served, request)
+
     def probe() -> RequestInfo | None:
         if not has_request_context():
             return None
-        name = served.settings.deploy.auth_session_cookie
-        session = session_from_cookies(request.headers.get("Cookie"), name) or ""
-        return RequestInfo(base(), False, session=session)
+        session = served.session_in(request.headers.get("Cookie")) or ""
+        return RequestInfo(base(), False, session=session, user=host_user())
 
     @bp.record_once
     def registered(state: Any) -> None:
@@ -72,11 +76,27 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         environ["SCRIPT_NAME"] = request.script_root + mount["prefix"]
         environ["PATH_INFO"] = "/" + rest
         environ["wsgi.input"] = request.stream
+        if served.access.enabled:
+            environ[USER_KEY] = host_user()
         reply = WerkzeugResponse.from_app(served.wsgi, environ)
         reply.direct_passthrough = True
         return reply
 
     return bp
+
+
+def flask_login_user() -> User | None:
+    """Flask-Login's `current_user` as a pywry user (its `roles` attribute, if any, as roles)."""
+    if getattr(current_app, "login_manager", None) is None:
+        return None
+    try:
+        from flask_login import current_user  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    roles = getattr(current_user, "roles", ()) or ()
+    return User(str(current_user.get_id()), frozenset(str(r) for r in roles))
 
 
 def pywry_widget(widget: Any, height: str = "480px", title: str | None = None) -> Markup:

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..state.backends import create_backend
 from ..state.base import BackendUnavailable
 from . import context
 from . import protocol as p
+from .access import Access, watch_forever
 from .apps import Applications
 from .asgi import ASGIApp
 from .assets import Assets
@@ -38,17 +39,20 @@ from .outbox import Outbox
 from .page import render
 from .peer import Peer
 from .sessions import (
+    SESSION_ID,
     MemorySessions,
     Session,
+    cookie_from_header,
     cookie_header,
     new_session_id,
-    session_from_cookies,
 )
 from .shared import Shared
+from .signin import SignIn
 from .stream import PostLimits
 from .streams import CLIENT, Streams, stream_key
 from .streams import SESSION as SESSION_SCOPE
 from .tokens import new_label, tokens_equal
+from .users import NOBODY, User, Who, check_roles
 from .widgets import Callback, Registry, Widget, check_callbacks, check_label
 from .wsgi import WSGIApp
 
@@ -99,6 +103,9 @@ class App:
         self._wsgi: WSGIApp | None = None
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
+        self.access = Access(self)
+        self.signin = SignIn(self)
+        self._watcher: asyncio.Task[None] | None = None
         backend = create_backend(self.settings, self.worker_id)
         if backend is not None:
             self.shared = Shared(self, backend)
@@ -207,8 +214,12 @@ class App:
         theme: str | None = None,
         per_visitor: bool = False,
         state: dict[str, Any] | None = None,
+        roles: Sequence[str] | None = None,
+        access: Callable[[Any], bool] | None = None,
     ) -> Widget:
         """Register (or idempotently re-register) a widget and return its record."""
+        if access is not None and not callable(access):
+            raise TypeError(f"access must be a callable taking the user, not {access!r}")
         if not isinstance(content, str):
             raise TypeError(f"content must be an HTML string, not {type(content).__name__}")
         if not isinstance(title, str):
@@ -230,6 +241,8 @@ class App:
             per_visitor=per_visitor,
             state=state or {},
             session=self._creator_session() if per_visitor else "",
+            roles=check_roles(roles),
+            access=access,
         )
         widget = self.registry.put(widget)
         if self.shared is not None:
@@ -246,16 +259,49 @@ class App:
         info = self.request_info()
         return "" if info is None else info.session
 
+    def session_in(self, cookies: str | None) -> str | None:
+        """The session id a `Cookie` header carries (None: none, or forged when signed)."""
+        value = cookie_from_header(cookies, self.settings.deploy.auth_session_cookie)
+        if value is None:
+            return None
+        sid = self.access.session_of(value)
+        return sid if sid is not None and SESSION_ID.match(sid) else None
+
     def visitor(self, req: Request) -> tuple[str, dict[str, str]]:
         """The session of a request, and the headers that give a browser without one its own."""
-        name = self.settings.deploy.auth_session_cookie
-        sid = session_from_cookies(req.header("cookie"), name)
+        sid = self.session_in(req.header("cookie"))
         if sid is not None:
             return sid, {}
         sid = new_session_id()
-        ttl = self.settings.deploy.session_ttl
-        cookie = cookie_header(name, sid, req.base or "/", secure=req.secure, ttl=ttl)
-        return sid, {"Set-Cookie": cookie}
+        return sid, {"Set-Cookie": self.session_cookie(sid, req)}
+
+    def session_cookie(self, sid: str, req: Request, *, ttl: int | None = None) -> str:
+        """The `Set-Cookie` value that gives the browser of `req` session `sid`."""
+        deploy = self.settings.deploy
+        value = self.access.cookie_value(sid)
+        lifetime = deploy.session_ttl if ttl is None else ttl
+        return cookie_header(
+            deploy.auth_session_cookie, value, req.base or "/", secure=req.secure, ttl=lifetime
+        )
+
+    @property
+    def identify(self) -> Callable[[Any], User | None] | None:
+        """The adapter option `identify=`: the host's request -> `User` (or None)."""
+        found: Callable[[Any], User | None] | None = self._options.get("identify")
+        return found
+
+    async def session_text(self, key: str) -> str | None:
+        """A stored session record (a session's values, its sign-in) by key."""
+        if self.shared is None:
+            return self.sessions.get(key)
+        return await self.shared.backend.load_session(key)
+
+    async def session_write(self, key: str, text: str, ttl: int) -> None:
+        """Store a session record for `ttl` seconds."""
+        if self.shared is None:
+            await self.sessions.save(key, text, ttl)
+        else:
+            await self.shared.backend.save_session(key, text, ttl)
 
     def _auto_label(self, per_visitor: bool) -> str:
         """A label for a widget the author did not name.
@@ -407,6 +453,8 @@ class App:
 
     def _bound(self, loop: asyncio.AbstractEventLoop) -> None:
         self._reaper = loop.create_task(self._reap_loop())
+        if self.access.enabled:
+            self._watcher = loop.create_task(watch_forever(self.access))
         if self.shared is not None:
             self._shared_start = loop.create_task(self.shared.start())
 
@@ -530,6 +578,7 @@ class App:
         session: str = "",
         cafter: int = 0,
         safter: int | None = None,
+        who: Who = NOBODY,
     ) -> Peer | None:
         """Register a new peer of `widget` (on the loop); None when it has too many.
 
@@ -540,7 +589,7 @@ class App:
         if widget.connections >= self.settings.server.max_connections_per_widget:
             log.warning("widget %r is at its connection limit", widget.label)
             return None
-        peer = Peer(self, widget, client, after, session)
+        peer = Peer(self, widget, client, after, session, who)
         peer.follow(self.streams.get(stream_key(widget.label, CLIENT, client)), cafter)
         if session:
             peer.follow(self.streams.get(stream_key(widget.label, SESSION_SCOPE, session)), safter)
@@ -603,7 +652,7 @@ class App:
             peer.push(p.ack(msg.id))
             if not fresh:
                 return
-        await self.dispatch(widget, msg, peer.push, peer.client, peer.session)
+        await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
 
     async def dispatch(
         self,
@@ -612,9 +661,10 @@ class App:
         reply: Callable[[str], None],
         client: str,
         session: str,
+        user: User | None = None,
     ) -> None:
         """Run the callback for `msg` as the current event; store what it did to the session."""
-        ev = Event(self, widget, msg.type, msg.data, client, session, msg.id)
+        ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user)
         fn = self.dispatcher.find(widget, msg.type)
         if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
             ev.loaded(await self.sessions_aload(session))  # it cannot wait for it on the loop
@@ -688,6 +738,9 @@ class App:
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         self.loop.unbind()
         self.dispatcher.shutdown()
 

@@ -30,6 +30,7 @@ from .routes import page_response
 
 if TYPE_CHECKING:
     from .app import App
+    from .users import User
 
 __all__ = ["Applications"]
 
@@ -120,8 +121,21 @@ class Applications:
         log.error("application %r failed: %s", name, exc, exc_info=exc)
         return self._page(500, f"Application {name!r} failed", None)
 
+    def refusal(self, app: App, name: str | None, user: User | None) -> int | None:
+        """Why `user` may not open application `name` (its `protect()` rules), or None."""
+        fn = self.factories.get(name) if name else None
+        roles = tuple(getattr(fn, "pywry_roles", ()))
+        return app.access.rules_refusal(user, roles, getattr(fn, "pywry_access", None))
+
     async def visit(
-        self, app: App, name: str | None, base: str, *, websocket: bool, session: str = ""
+        self,
+        app: App,
+        name: str | None,
+        base: str,
+        *,
+        websocket: bool,
+        session: str = "",
+        user: User | None = None,
     ) -> HttpResponse:
         """Run application `name` for this visitor and answer with the page of what it showed.
 
@@ -135,7 +149,7 @@ class Applications:
             return self.index_page(base)
         fn = self.factories[chosen]
         try:
-            with request_scope(app, base, websocket, session):
+            with request_scope(app, base, websocket, session, user):
                 if inspect.iscoroutinefunction(fn):
                     result = await fn()
                 else:

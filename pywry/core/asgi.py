@@ -15,11 +15,14 @@ from urllib.parse import parse_qsl
 
 from .context import request_scope
 from .http import HttpResponse, Request, Response, base_from, finish
-from .routes import match, respond
+from .identity import USER_KEY, user_in
+from .protocol import CLOSE_BAD_TOKEN
+from .routes import match, refused_page, respond
 from .socket import serve_socket
 
 if TYPE_CHECKING:
     from .app import App
+    from .users import User
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,16 +33,27 @@ ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 DRAIN_CAP = 16 * 1024 * 1024  # a refused body up to this size is read to the end
 
 
-class ASGIApp:
-    """The ASGI face of one `App`."""
+HostUser = Callable[[Scope], "User | None"]
 
-    def __init__(self, app: App, fallback: ASGI | None = None) -> None:
+
+class ASGIApp:
+    """The ASGI face of one `App`.
+
+    `host_user`, set by an adapter, finds the host framework's signed-in user in a scope (a
+    Starlette `AuthenticationMiddleware` puts one there). With access control on, an app in
+    front of a host app (`around`, deploy mode) also asks sign-in for the host's own pages.
+    """
+
+    def __init__(
+        self, app: App, fallback: ASGI | None = None, host_user: HostUser | None = None
+    ) -> None:
         self.app = app
         self.fallback = fallback
+        self.host_user = host_user
 
     def around(self, fallback: ASGI) -> ASGIApp:
         """This app in front of `fallback` (which gets every path that is not pywry's)."""
-        return ASGIApp(self.app, fallback)
+        return ASGIApp(self.app, fallback, self.host_user)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -51,6 +65,8 @@ class ASGIApp:
             return
         app = self.app
         app.bind_loop()
+        if self.host_user is not None and app.access.enabled:
+            scope[USER_KEY] = self.host_user(scope)
         req = request_of(app, scope)
         found = match(app, req.path)
         if found is None and self.fallback is not None:
@@ -72,8 +88,15 @@ class ASGIApp:
         """A request for the host app in front of which this app sits: marked as handled,
         and given a session (widgets shown in it belong to that visitor)."""
         session, cookie = self.app.visitor(req)
+        user = None
+        if self.app.access.enabled:
+            req.session = session
+            user = await self.app.access.user(req)
+            if user is None and scope["type"] == "http" and req.method in ("GET", "HEAD"):
+                await _send(refused_page(self.app, req, CLOSE_BAD_TOKEN), receive, send, head=False)
+                return
         if not cookie or scope["type"] != "http":
-            with request_scope(None, req.base, True, session):
+            with request_scope(None, req.base, True, session, user):
                 await host(scope, receive, send)
             return
         extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cookie.items()]
@@ -83,7 +106,7 @@ class ASGIApp:
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        with request_scope(None, req.base, True, session):
+        with request_scope(None, req.base, True, session, user):
             await host(scope, receive, send_with_cookie)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -108,7 +131,11 @@ def request_of(app: App, scope: Scope) -> Request:
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
     base = base_from(root, headers, app.settings.server.trust_forwarded_prefix)
     secure = scope.get("scheme") in ("https", "wss")
-    return Request(scope.get("method", "GET"), path, base, query, headers, secure=secure)
+    req = Request(scope.get("method", "GET"), path, base, query, headers, secure=secure)
+    req.user = user_in(scope)
+    client = scope.get("client")
+    req.address = str(client[0]) if client else ""
+    return req
 
 
 async def _body(receive: Receive, limit: int) -> bytes | None:

@@ -24,6 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from types import FrameType
 
+from .users import User
+
 
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
@@ -37,6 +39,7 @@ class RequestInfo:
     websocket: bool | None = None
     owner: object | None = None  # the App whose own route set this (None: a host route)
     session: str = ""  # the visitor's session, when the request carried one
+    user: User | None = None  # the signed-in user of the request, when known
 
 
 Probe = Callable[[], RequestInfo | None]
@@ -46,10 +49,14 @@ current: ContextVar[RequestInfo | None] = ContextVar("pywry_request", default=No
 
 @contextmanager
 def request_scope(
-    owner: object, base: str | None, websocket: bool | None, session: str = ""
+    owner: object,
+    base: str | None,
+    websocket: bool | None,
+    session: str = "",
+    user: User | None = None,
 ) -> Iterator[None]:
     """Mark the code inside as handling a request of `owner` served under `base`."""
-    token = current.set(RequestInfo(base, websocket, owner, session))
+    token = current.set(RequestInfo(base, websocket, owner, session, user))
     try:
         yield
     finally:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .kinds import kind_named
 from .sessions import Session
+from .users import User
 
 if TYPE_CHECKING:
     from .app import App
@@ -26,7 +27,9 @@ AUDIENCES = (ALL, SESSION, SENDER)
 class Event:
     """One browser event, as its callback sees it."""
 
-    __slots__ = ("app", "record", "type", "data", "client", "session_id", "id", "_session")
+    __slots__ = (
+        "app", "record", "type", "data", "client", "session_id", "id", "user", "_session"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -37,6 +40,7 @@ class Event:
         client: str,
         session_id: str,
         ident: int | None,
+        user: User | None = None,
     ) -> None:
         self.app = app
         self.record = record
@@ -45,6 +49,7 @@ class Event:
         self.client = client
         self.session_id = session_id
         self.id = ident
+        self.user = user  # the signed-in user who sent it (None: nobody is signed in)
         self._session: Session | None = None
 
     def __repr__(self) -> str:
@@ -78,11 +83,6 @@ class Event:
     def session_if_loaded(self) -> Session | None:
         """The session if the callback touched it."""
         return self._session
-
-    @property
-    def user(self) -> Any:
-        """The signed-in user who sent the event (None: nobody is signed in)."""
-        return None
 
     def reply(self, kind: str, data: Any = None) -> int | None:
         """Send `kind` to the page that sent this event only."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from . import protocol as p
+from .users import NOBODY, User, Who
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 HTML = "text/html; charset=utf-8"
@@ -34,6 +35,9 @@ class Request:
     websocket: bool = True
     secure: bool = False  # HTTPS (the session cookie is then Secure)
     session: str = ""  # the visitor's session id, once known
+    user: User | None = None  # the host framework's signed-in user, if the adapter knows one
+    address: str = ""  # the client's address (rate limits)
+    who: Who = NOBODY  # the user pywry's access control found (auth on, visited routes)
 
     def header(self, name: str) -> str | None:
         """A header by its lower-case name."""

@@ -9,7 +9,9 @@ want different values serve two apps):
 - `reconnect_timeout`, `max_payload_size` (500, "40K", "3M"), `session_expire_seconds` and
   `cdn` (True, False or a URL; the widget kinds that load scripts interpret it);
 - `static_dir`: a folder of the host's own files served under `{base}/static/`;
-- `apps`: page factories (`pywry.core.apps`).
+- `apps`: page factories (`pywry.core.apps`);
+- `identify`: a callable taking the framework's request and returning a `pywry.auth.User` or
+  None, asked when the host framework has no signed-in user of its own (access control).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ OPTION_NAMES = (
     "cdn",
     "static_dir",
     "apps",
+    "identify",
 )
 
 
@@ -105,6 +108,9 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     check: OriginCheck | None = out.get("check_origin")
     if check is not None and not callable(check):
         raise TypeError(f"check_origin must be a callable taking the origin, not {check!r}")
+    identify = out.get("identify")
+    if identify is not None and not callable(identify):
+        raise TypeError(f"identify must be a callable taking the request, not {identify!r}")
     if "allowed_origins" in out:
         out["allowed_origins"] = _origins(out["allowed_origins"])
     if "static_dir" in out:

@@ -43,7 +43,11 @@ class OriginPolicy:
 
     @staticmethod
     def _same_host(origin: str, host: str | None) -> bool:
-        if not host:
-            return False
-        netloc = urlsplit(origin).netloc
-        return netloc == host.strip().lower()
+        return same_host(origin, host)
+
+
+def same_host(origin: str | None, host: str | None) -> bool:
+    """True when an Origin header names the host the request went to."""
+    if not origin or not host:
+        return False
+    return urlsplit(origin.strip().lower()).netloc == host.strip().lower()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import protocol as p
 from .cursor import Cursor
 from .outbox import Outbox
+from .users import NOBODY, SIGNED_IN, Who
 from .widgets import Widget
 
 if TYPE_CHECKING:
@@ -98,9 +99,18 @@ class Peer:
     """One client of one widget: what it sent, what it still has to be sent, and its limits."""
 
     def __init__(
-        self, app: App, widget: Widget, client: str, after: int, session: str = ""
+        self,
+        app: App,
+        widget: Widget,
+        client: str,
+        after: int,
+        session: str = "",
+        who: Who = NOBODY,
     ) -> None:
         self.app = app
+        self.user = who.user  # the signed-in user its events run as
+        self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
+        self.expires = who.expires  # a bearer token's end (epoch seconds), 0: none
         self.widget = widget
         self.label = widget.label
         self.client = client

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from . import files, stream
+from . import protocol as p
 from .context import request_scope
 from .http import (
     CLIENT_ID,
@@ -24,14 +26,15 @@ from .http import (
     json_response,
     not_yours,
 )
+from .signin import message_page, redirect
 
 if TYPE_CHECKING:
     from .app import App
 
 Handler = Callable[["App", Request, str], Awaitable[Response]]
 
-SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app")
-VISITED = ("page", "sse", "events", "index", "app")  # routes that give a browser its session
+SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app", "auth")
+VISITED = ("page", "sse", "events", "index", "app", "auth")  # routes that give a session
 METHODS = {
     "page": ("GET", "HEAD"),
     "ws": ("GET",),
@@ -43,6 +46,7 @@ METHODS = {
     "static": ("GET", "HEAD"),
     "index": ("GET",),
     "app": ("GET",),
+    "auth": ("GET", "POST"),
 }
 
 
@@ -76,7 +80,9 @@ async def respond(app: App, req: Request) -> Response:
     if route not in VISITED:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
-    with request_scope(app, req.base, req.websocket, req.session):
+    if app.access.enabled or route == "auth":
+        req.who = await app.access.who(req)
+    with request_scope(app, req.base, req.websocket, req.session, req.who.user):
         res = await HANDLERS[route](app, req, param)
     res.headers.update(cookie)
     return res
@@ -89,7 +95,23 @@ async def _page(app: App, req: Request, label: str) -> Response:
     widget = app.registry.get(label)
     if widget is not None and not app.session_allowed(widget, req.session):
         return not_yours()  # its page holds the token: only its own visitor gets it
+    if widget is not None:
+        code = app.access.refusal(widget, req.who.user)
+        if code is not None:
+            return refused_page(app, req, code)
     return page_response(app, label, req.base, websocket=req.websocket)
+
+
+def refused_page(app: App, req: Request, code: int) -> HttpResponse:
+    """An HTML page nobody may see now: sign in first (a redirect when a provider is set up,
+    else 401), or 403 for a signed-in user without the widget's roles."""
+    if code == p.CLOSE_BAD_TOKEN:
+        if app.signin.configured:
+            query = "&".join(f"{quote(k)}={quote(v)}" for k, v in req.query.items())
+            target = f"{req.base}{req.path}" + (f"?{query}" if query else "")
+            return redirect(app.signin.login_url(req.base, target))
+        return message_page(401, "Sign-in required", "Sign in to see this page.")
+    return message_page(403, "Not allowed", "Your account may not see this page.")
 
 
 def page_response(app: App, label: str, base: str, *, websocket: bool) -> HttpResponse:
@@ -132,7 +154,16 @@ async def _application(app: App, req: Request, name: str) -> Response:
     if apps is None:
         return error_response(404, "not-found", "no applications are configured")
     chosen = req.query.get("app") if name == "" else name
-    return await apps.visit(app, chosen, req.base, websocket=req.websocket, session=req.session)
+    code = apps.refusal(app, chosen, req.who.user)
+    if code is not None:
+        return refused_page(app, req, code)
+    return await apps.visit(
+        app, chosen, req.base, websocket=req.websocket, session=req.session, user=req.who.user
+    )
+
+
+async def _auth(app: App, req: Request, action: str) -> Response:
+    return await app.signin.handle(req, action)
 
 
 async def _sse(app: App, req: Request, label: str) -> Response:
@@ -154,4 +185,5 @@ HANDLERS: dict[str, Handler] = {
     "static": _host_file,
     "index": _application,
     "app": _application,
+    "auth": _auth,
 }

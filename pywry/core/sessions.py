@@ -31,15 +31,24 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def session_from_cookies(header: str | None, name: str) -> str | None:
-    """The session id in a `Cookie` header, if it holds a well-formed one."""
+COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_\-.]{22,160}$")
+
+
+def cookie_from_header(header: str | None, name: str) -> str | None:
+    """The value of cookie `name` in a `Cookie` header, if it looks like a session cookie."""
     if not header:
         return None
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")
-        if key == name and SESSION_ID.match(value):
+        if key == name and COOKIE_VALUE.match(value):
             return value
     return None
+
+
+def session_from_cookies(header: str | None, name: str) -> str | None:
+    """The session id in a `Cookie` header, if it holds a well-formed unsigned one."""
+    value = cookie_from_header(header, name)
+    return value if value is not None and SESSION_ID.match(value) else None
 
 
 def cookie_header(name: str, sid: str, path: str, *, secure: bool, ttl: int) -> str:
@@ -107,10 +116,10 @@ class MemorySessions:
             return None
         return found[0]
 
-    async def save(self, sid: str, text: str) -> None:
-        """Store session `sid` for another `ttl` seconds."""
+    async def save(self, sid: str, text: str, ttl: float | None = None) -> None:
+        """Store session `sid` for another `ttl` seconds (default: the sessions' TTL)."""
         with self._lock:
-            self._items[sid] = (text, time.monotonic() + self.ttl)
+            self._items[sid] = (text, time.monotonic() + (self.ttl if ttl is None else ttl))
 
     def expire(self) -> None:
         """Forget expired sessions."""

@@ -21,6 +21,7 @@ from ..state.base import Backend, BackendUnavailable, WidgetData
 from . import protocol as p
 from .outbox import Outbox
 from .streams import FIELDS, split_key
+from .users import User
 from .widgets import Widget
 
 if TYPE_CHECKING:
@@ -299,7 +300,8 @@ class Shared:
             return
         msg = p.Incoming(payload["type"], payload["data"], payload.get("id"), label)
         client, session = str(payload.get("client", "")), str(payload.get("session", ""))
-        await self.engine.dispatch(widget, msg, reply, client, session)
+        user = User.from_json(payload.get("user"))
+        await self.engine.dispatch(widget, msg, reply, client, session, user)
 
     async def _send_reply(self, worker: str, conn_id: str, text: str) -> None:
         if worker == self.worker_id:
@@ -334,6 +336,7 @@ class Shared:
             "conn": self.conn_ids.get(conn, ""),
             "client": conn.client,
             "session": conn.session,
+            "user": None if conn.user is None else conn.user.to_json(),
         }
         if msg.id is None:
             outcome = 1 if owner and await self.backend.route(owner, payload) else 0

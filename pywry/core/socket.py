@@ -15,6 +15,7 @@ from . import protocol as p
 from .http import CLIENT_ID, NOT_YOURS, Request, query_int
 from .peer import MAX_BATCH, Peer
 from .tokens import new_label, split_header, token_from_subprotocols
+from .users import NOBODY
 
 if TYPE_CHECKING:
     from .app import App
@@ -62,6 +63,14 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     if not app.session_allowed(widget, session):
         await ws.close(p.CLOSE_BAD_ORIGIN, NOT_YOURS)
         return
+    who = NOBODY
+    if app.access.enabled:
+        req.session = session
+        who = await app.access.who(req)
+        code = app.access.refusal(widget, who.user)
+        if code is not None:
+            await ws.close(code, "sign in first" if code == p.CLOSE_BAD_TOKEN else "not allowed")
+            return
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
@@ -73,6 +82,7 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         session,
         query_int(q.get("cafter"), 0) or 0,
         query_int(q.get("safter"), None),
+        who,
     )
     if peer is None:
         await ws.close(p.CLOSE_POLICY, "too many connections")

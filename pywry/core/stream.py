@@ -115,6 +115,9 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):
         return not_yours()
+    code = app.access.refusal(widget, req.who.user)
+    if code is not None:
+        return close_code_response(code)
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
@@ -131,6 +134,7 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
         req.session,
         cafter or 0,
         safter,
+        req.who,
     )
     if peer is None:
         return error_response(429, "policy", "too many connections to this widget")
@@ -162,6 +166,9 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):
         return not_yours()
+    code = app.access.refusal(widget, req.who.user)
+    if code is not None:
+        return close_code_response(code)
     client = req.header("x-pywry-client") or ""
     if not CLIENT_ID.match(client):
         return error_response(400, "bad-request", "the X-PyWry-Client header is missing or invalid")
@@ -174,7 +181,7 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
         msg = p.parse_incoming(req.body, limit)
     except p.ProtocolError as exc:
         return error_response(413 if exc.code == "too-big" else 400, exc.code, exc.detail)
-    peer = Peer(app, widget, client, widget.outbox.seq, req.session)
+    peer = Peer(app, widget, client, widget.outbox.seq, req.session, req.who)
     handling = asyncio.ensure_future(app.handle_event(peer, msg))
     try:
         await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)

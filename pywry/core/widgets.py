@@ -73,6 +73,8 @@ class Widget:
     closed: bool = False
     owner: str = ""  # the worker holding the callbacks (shared backends)
     session: str = ""  # a per-visitor widget's session (set when made, or at its first peer)
+    roles: tuple[str, ...] = ()  # with access control on: users need one of these
+    access: Callable[[Any], bool] | None = None  # with access control on: user -> allowed
     remote: bool = False  # a copy of a widget another worker registered
     changed: Callable[[], None] | None = None  # set by the engine: content/theme changed
     page_cache: tuple[tuple[Any, ...], str] | None = None  # the last rendered page and its key
@@ -94,6 +96,8 @@ _REPLACEABLE = (
     "state",
     "owner",
     "remote",
+    "roles",
+    "access",
 )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .http import HttpResponse, Request, Response, base_from
+from .identity import user_in
 from .routes import respond
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ def request_of(app: App, environ: Mapping[str, Any], *, websocket: bool = False)
     path = environ.get("PATH_INFO", "") or "/"
     secure = environ.get("wsgi.url_scheme") == "https"
     req = Request(method, path, base, query, headers, b"", websocket, secure)
+    req.user = user_in(environ)
+    req.address = str(environ.get("REMOTE_ADDR") or "")
     if method == "POST":
         req.body = read_body(
             environ["wsgi.input"].read, headers.get("content-length"), app.payload_limit

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from ...core.asgi import ASGI, Receive, Scope, Send
 from ...core.context import request_scope
+from ...core.identity import USER_KEY
 from .base import mount_base
 from .conf import get_app
+from .users import scope_user
 
 __all__ = ["application"]
 
@@ -50,7 +53,10 @@ def application(django_app: ASGI) -> ASGI:
             elif not _host_allowed(scope):
                 await send({"type": "websocket.close", "code": 1008})  # before the handshake
             else:
-                await pywry.asgi({**scope, "root_path": base}, receive, send)
+                inner: dict[str, Any] = {**scope, "root_path": base}
+                if pywry.access.enabled:
+                    inner[USER_KEY] = await sync_to_async(scope_user)(inner)
+                await pywry.asgi(inner, receive, send)
             return
         marked: dict[str, Any] = {**scope, "pywry.websocket": True}
         with request_scope(None, base, True):

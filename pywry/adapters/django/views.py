@@ -8,9 +8,11 @@ from django.views.decorators.csrf import csrf_exempt
 from ...core.app import App
 from ...core.http import HttpResponse as CoreResponse
 from ...core.http import Request
+from ...core.identity import ask_identify
 from ...core.routes import respond
 from ...core.wsgi import read_body
 from .base import mount_base
+from .users import request_user
 
 
 @csrf_exempt
@@ -34,6 +36,9 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         isinstance(scope, dict) and bool(scope.get("pywry.websocket")),
         request.is_secure(),
     )
+    if app.access.enabled:
+        req.user = request_user(request) or ask_identify(app, request)
+        req.address = str(request.META.get("REMOTE_ADDR") or "")
     res = app.loop.run(respond(app, req))
     if isinstance(res, CoreResponse):
         reply: HttpResponse | StreamingHttpResponse = HttpResponse(
