@@ -48,7 +48,7 @@ WSGI_APPLICATION = "authproject.wsgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "db.sqlite3")),
+        "NAME": os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "demo.db")),  # *.db: git-ignored
     }
 }
 LOGIN_URL = "login"
