@@ -51,12 +51,21 @@ def starlette_user(scope: Scope) -> User | None:
     found = scope.get("user")
     if found is None or not getattr(found, "is_authenticated", False):
         return None
-    ident = getattr(found, "identity", None) or getattr(found, "display_name", "")
+    ident = _attribute(found, "identity") or _attribute(found, "display_name")
     if not ident:
         return None
     auth = scope.get("auth")
     roles = frozenset(str(r) for r in (getattr(auth, "scopes", None) or ()))
     return User(str(ident), roles)
+
+
+def _attribute(user: Any, name: str) -> Any:
+    """`user.<name>`, or None: Starlette's `BaseUser` raises NotImplementedError for the
+    properties a subclass leaves out (`identity` is often one)."""
+    try:
+        return getattr(user, name, None)
+    except NotImplementedError:
+        return None
 
 
 def embed(widget: Any, *, height: str = "480px", title: str | None = None) -> str:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from typing import Any
@@ -53,7 +54,8 @@ class Signer:
 
     def token(self, purpose: str, data: dict[str, Any], ttl: float) -> str:
         """A signed token of `data` that stops being valid after `ttl` seconds."""
-        body = json.dumps({**data, "exp": int(time.time() + ttl)}, separators=(",", ":"))
+        # rounded up to whole seconds: a token lives at least `ttl` seconds, never less
+        body = json.dumps({**data, "exp": math.ceil(time.time() + ttl)}, separators=(",", ":"))
         return self.sign(purpose, _b64(body.encode()))
 
     def open_token(self, purpose: str, token: str) -> dict[str, Any] | None:

@@ -34,6 +34,8 @@ class StreamClient:
         next_id: int = 1,
         reopen: bool = True,
         wait: bool = True,
+        headers: dict[str, str] | None = None,
+        keep_cookies: bool = True,
     ) -> None:
         self.base_url = base_url
         self.boot = boot
@@ -41,6 +43,8 @@ class StreamClient:
         self.client = client or "c" + uuid.uuid4().hex[:12]
         self.token = boot["token"] if token is None else token
         self.origin = origin
+        self.extra_headers = dict(headers or {})  # sent on every request (Authorization, ...)
+        self.keep_cookies = keep_cookies  # False: never send a cookie the server set
         self.last_seq = boot["seq"] if after is None else after
         self.next_id = next_id
         self.reopen = reopen
@@ -66,7 +70,7 @@ class StreamClient:
             headers["Origin"] = self.origin
         if self.boot.get("cookie"):
             headers["Cookie"] = self.boot["cookie"]
-        return headers
+        return {**headers, **self.extra_headers}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -79,7 +83,8 @@ class StreamClient:
                         "GET", self.boot["stream"], params=params, headers=self._headers()
                     ) as res:
                         self._active = res
-                        if res.cookies and not self.boot.get("cookie"):  # as a browser keeps it
+                        keep = self.keep_cookies and not self.boot.get("cookie")
+                        if res.cookies and keep:  # as a browser keeps it
                             self.boot["cookie"] = "; ".join(
                                 f"{k}={v}" for k, v in res.cookies.items()
                             )
@@ -139,6 +144,7 @@ class StreamClient:
             sent["Origin"] = self.origin
         if self.boot.get("cookie"):
             sent["Cookie"] = self.boot["cookie"]
+        sent.update(self.extra_headers)
         sent.update({k.replace("_", "-"): v for k, v in headers.items()})
         res = self.http.post(self.boot["events"], content=body, headers=sent)
         if res.status_code == 200:

@@ -50,13 +50,14 @@ class Client:  # noqa: D101
         next_id: int = 1,
         cafter: int = 0,
         safter: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         client = client or "c" + uuid.uuid4().hex[:12]
         ws_url = base_url.replace("http", "ws", 1) + boot["ws"]
         after = boot["seq"] if after is None else after
         token = boot["token"] if token is None else token
         protocols = [f"pywry.token.{token}"] if token else None
-        headers = {"Origin": origin} if origin else {}
+        headers = {**({"Origin": origin} if origin else {}), **(headers or {})}
         if boot.get("cookie"):
             headers["Cookie"] = boot["cookie"]
         self.ws: ClientConnection = connect(  # noqa: SIM115 - closed by close()
