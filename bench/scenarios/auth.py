@@ -229,8 +229,17 @@ async def handshakes(
     return first, answered, errors
 
 
-FIELDS = ("p50", "p99", "tput", "cpu_us", "hs_first_p50", "hs_first_p99", "hs_answer_p50")
-FIELDS += ("page_p50", "page_p99")
+FIELDS = (
+    "p50",
+    "p99",
+    "tput",
+    "cpu_us",
+    "hs_first_p50",
+    "hs_first_p99",
+    "hs_answer_p50",
+    "page_p50",
+    "page_p99",
+)
 
 
 async def measure(
@@ -309,9 +318,9 @@ async def measure(
         f"{min(counts['page GETs'], default=0)}–{max(counts['page GETs'], default=0)} GETs "
         "per target and round"
     )
-    bad = {k: v for k, v in errors.items() if v}
-    if bad:
-        notes.append(f"errors (lost sockets, timeouts, non-200 pages): {bad}")
+    failed = {k: v for k, v in errors.items() if v}
+    if failed:
+        notes.append(f"errors (lost sockets, timeouts, non-200 pages): {failed}")
     return {"rows": rows(s, cpu), "notes": notes}
 
 
