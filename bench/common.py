@@ -48,9 +48,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    """A plain GET (status, body); errors raise."""
-    req = urllib.request.Request(url, headers={"Connection": "close"})
+def http_get(
+    url: str, timeout: float = 2.0, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
+    """A plain GET (status, body), with extra `headers` if given; errors raise."""
+    req = urllib.request.Request(url, headers={"Connection": "close", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as res:  # noqa: S310 - loopback only
             return res.status, res.read()

@@ -8,6 +8,7 @@ import resource
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -125,3 +126,54 @@ async def _py(url: str, seconds: float, connections: int) -> HttpResult:
     await asyncio.wait_for(asyncio.gather(*(one() for _ in range(connections))), seconds + 30)
     wall = time.perf_counter() - t0
     return HttpResult(count / wall, errors, (time.process_time() - c0) / wall * 100)
+
+
+async def sequential(
+    url: str,
+    count: int,
+    seconds: float,
+    headers: Mapping[str, str] | None = None,
+    warmup: int = 5,
+) -> tuple[list[float], int]:
+    """GETs of `url` one after another on one keep-alive connection: latency of each (seconds).
+
+    `warmup` unmeasured GETs first, then up to `count` measured ones, stopping once `seconds`
+    have passed; returns the latencies and how many answers were not 200. The answer must carry
+    a Content-Length (pywry's pages and the raw baseline's do).
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
+    latencies: list[float] = []
+    bad = 0
+    now = time.perf_counter
+
+    async def go() -> None:
+        nonlocal bad
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            end = None
+            for n in range(warmup + count):
+                if n == warmup:
+                    end = now() + seconds
+                elif end is not None and now() > end:
+                    break
+                t0 = now()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                if m is None:
+                    raise ConnectionError(f"no Content-Length in {head[:200]!r}")
+                await reader.readexactly(int(m.group(1)))
+                t1 = now()
+                if n >= warmup:
+                    latencies.append(t1 - t0)
+                    if head.split(b" ", 2)[1] != b"200":
+                        bad += 1
+        finally:
+            writer.close()
+
+    await asyncio.wait_for(go(), seconds + 30)
+    return latencies, bad

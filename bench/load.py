@@ -72,17 +72,28 @@ class Target:
 
 
 class PywryTarget(Target):
-    """pywry protocol v1: widget `{prefix}{i}`, token from the page's bootstrap."""
+    """pywry protocol v1: widget `{prefix}{i}`, token from the page's bootstrap.
 
-    def __init__(self, base_url: str, prefix: str = "rt-", name: str = "pywry") -> None:
+    `headers` (e.g. `Authorization: Bearer ...`) go on the page GET and on the WebSocket
+    handshake.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        prefix: str = "rt-",
+        name: str = "pywry",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base = base_url
         self.prefix = prefix
         self.name = name
+        self.headers = dict(headers or {})
         self.boots: dict[str, dict[str, Any]] = {}
 
     def boot(self, label: str) -> dict[str, Any]:
         if label not in self.boots:
-            status, body = http_get(f"{self.base}/widget/{label}", timeout=5)
+            status, body = http_get(f"{self.base}/widget/{label}", timeout=5, headers=self.headers)
             match = BOOTSTRAP.search(body)
             if status != 200 or not match:
                 raise ConnectionError(f"GET /widget/{label} gave {status} without a bootstrap")
@@ -96,7 +107,9 @@ class PywryTarget(Target):
         boot = self.boot(self.label(i))
         ws = self.base.replace("http", "ws", 1) + boot["ws"]
         return await connect(
-            f"{ws}?client=b{i}&after={boot['seq']}", subprotocols=[f"pywry.token.{boot['token']}"]
+            f"{ws}?client=b{i}&after={boot['seq']}",
+            subprotocols=[f"pywry.token.{boot['token']}"],
+            headers=self.headers,
         )
 
     def request(self, conn: WSClient, n: int) -> str:

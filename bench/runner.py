@@ -18,7 +18,16 @@ from .common import LOGS, RESULTS, Skip, machine, raise_fd_limit, versions
 from .report import Row, Series, write
 from .scenarios import Options
 
-SCENARIOS = ["roundtrip", "page", "fanout", "memory", "crossworker", "httpstream", "visitors"]
+SCENARIOS = [
+    "roundtrip",
+    "page",
+    "fanout",
+    "memory",
+    "crossworker",
+    "httpstream",
+    "visitors",
+    "auth",
+]
 WITH_PEERS = {"roundtrip", "page", "memory"}
 ALL = [*SCENARIOS, "peers"]
 PACKAGES = [

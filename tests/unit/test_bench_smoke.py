@@ -57,3 +57,31 @@ def test_roundtrip_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert rows["throughput, 1 client"]["cpu"]["pywry"]["server_pct"] is not None
     assert "p50 latency, 1 client, async callback" in rows
     assert scenario["distributions"]["latency_ms"]["pywry"]["count"] > 0
+
+
+def test_auth_scenario_runs_and_reports(tmp_path: Path) -> None:
+    pytest.importorskip("uvicorn")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWRY_")}
+    argv = [sys.executable, "-m", "bench", "--only", "auth", "--quick", "--seconds", "0.3"]
+    argv += ["--rounds", "1", "--out", str(tmp_path)]
+    done = subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    scenario = json.loads((tmp_path / "latest.json").read_text())["scenarios"]["auth"]
+    assert scenario["status"] == "ok", scenario
+    assert any("without the token 401" in note for note in scenario["notes"]), scenario["notes"]
+    rows = {row["metric"]: row for row in scenario["rows"]}
+    for metric in (
+        "round trip p50, 1 client, auth on / off",
+        "throughput, 10 clients, auth on / off",
+        "handshake: connect to first message, p50, auth on / off",
+        "page GET p50, 1 connection, auth on / off",
+    ):
+        row = rows[metric]
+        assert row["reference"] == "auth off"
+        for side in ("pywry", "auth off"):
+            assert row["values"][side]["median"] > 0, (metric, side)
+        assert row["ratio"]["median"] > 0
+    raw = rows["round trip p50, 1 client, auth on / raw"]
+    assert raw["values"]["baseline"]["median"] > 0 and raw["ratio"]["median"] > 0
