@@ -54,6 +54,7 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
     @bp.record_once
     def registered(state: Any) -> None:
         mount["prefix"] = served.default_base = join_base(state.url_prefix or "")
+        served.threaded_host = True
         state.app.jinja_env.globals.setdefault("pywry_widget", pywry_widget)
         served.add_probe(probe)
         csrf = state.app.extensions.get("csrf")

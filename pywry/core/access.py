@@ -73,11 +73,14 @@ class Access:
         return self.signer.unsign(SESSION, value) if self.enabled else value
 
     # -- who it is -------------------------------------------------------------------------------
-    async def who(self, req: Request) -> Who:
-        """The user of a request, with their default roles, and where they came from."""
+    async def who(self, req: Request, *, new_session: bool = False) -> Who:
+        """The user of a request, with their default roles, and where they came from.
+
+        `new_session`: the session was made just now (no cookie), so no sign-in is on it.
+        """
         if req.user is not None:
             return Who(self.complete(req.user), HOST)
-        if req.session:
+        if req.session and not new_session:
             found = await self.signed_in(req.session)
             if found is not None:
                 return Who(self.complete(found), SIGNED_IN)
@@ -88,9 +91,9 @@ class Access:
                 return Who(self.complete(found), BEARER_TOKEN, float(token["exp"]))
         return NOBODY
 
-    async def user(self, req: Request) -> User | None:
+    async def user(self, req: Request, *, new_session: bool = False) -> User | None:
         """The user of a request (None: nobody is signed in)."""
-        return (await self.who(req)).user
+        return (await self.who(req, new_session=new_session)).user
 
     def complete(self, user: User) -> User:
         """`user` with the roles every signed-in user has."""

@@ -103,6 +103,7 @@ class App:
         self._wsgi: WSGIApp | None = None
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
+        self.threaded_host = False  # served by a WSGI host: the loop is pywry's own, made on need
         self.access = Access(self)
         self.signin = SignIn(self)
         self._watcher: asyncio.Task[None] | None = None

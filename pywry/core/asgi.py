@@ -91,7 +91,7 @@ class ASGIApp:
         user = None
         if self.app.access.enabled:
             req.session = session
-            user = await self.app.access.user(req)
+            user = await self.app.access.user(req, new_session=bool(cookie))
             if user is None and scope["type"] == "http" and req.method in ("GET", "HEAD"):
                 await _send(refused_page(self.app, req, CLOSE_BAD_TOKEN), receive, send, head=False)
                 return

@@ -81,7 +81,7 @@ async def respond(app: App, req: Request) -> Response:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
     if app.access.enabled or route == "auth":
-        req.who = await app.access.who(req)
+        req.who = await app.access.who(req, new_session=bool(cookie))
     with request_scope(app, req.base, req.websocket, req.session, req.who.user):
         res = await HANDLERS[route](app, req, param)
     res.headers.update(cookie)

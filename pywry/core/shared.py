@@ -188,6 +188,10 @@ class Shared:
         self.queue.append(item)
         if self.wake is not None:
             self.engine.loop.call(self.wake.set)
+        elif self.engine.threaded_host:
+            # a WSGI worker that has served no pywry request has no loop yet: start it, or
+            # this emit (a host route's, a thread's) would wait for the first pywry request
+            self.engine.loop.ensure()
 
     async def _publisher(self) -> None:
         assert self.wake is not None

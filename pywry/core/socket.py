@@ -66,7 +66,7 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     who = NOBODY
     if app.access.enabled:
         req.session = session
-        who = await app.access.who(req)
+        who = await app.access.who(req, new_session=bool(cookie))
         code = app.access.refusal(widget, who.user)
         if code is not None:
             await ws.close(code, "sign in first" if code == p.CLOSE_BAD_TOKEN else "not allowed")

@@ -8,8 +8,8 @@ event only; `POST /announce` emits from outside any callback and reaches every p
 
 Nothing here sleeps: an announce is also the barrier. The widget's stream is ordered, so once a
 page has an announce, everything broadcast before it has reached that page too; had a reply
-been broadcast, every receiver would have it by then. Every worker serves a pywry request before
-the visitors come (`warm_up`): a worker that has served none does not publish its emits yet.
+been broadcast, every receiver would have it by then. `warm_up` makes sure all the workers are
+up and serving before the visitors come.
 """
 
 from __future__ import annotations
@@ -89,8 +89,6 @@ def gunicorn(env: dict[str, str], workers: int, folder: Path, ready_path: str) -
 def warm_up(server: Server, workers: int) -> set[str]:
     """Have every worker serve one pywry request; their pids.
 
-    A worker that has served none has not started pywry's loop, and an emit made there is
-    queued, not published (test_an_emit_on_a_worker_that_served_no_pywry_request_is_published).
     Each GET opens a new connection, so the workers take turns; bounded.
     """
     pids: set[str] = set()
@@ -299,21 +297,13 @@ def test_two_visitors_get_their_own_answers(dashboard: Server, browser, tmp_path
         viewer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pywry bug: under WSGI, pywry's loop (and with it the link to the shared backend) "
-    "starts with the first pywry request a worker serves; until then an emit made in that "
-    "worker (a host route, a thread) waits in Shared.queue and reaches no page",
-)
 def test_an_emit_on_a_worker_that_served_no_pywry_request_is_published(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Two gunicorns on one SQLite file: the page follows P, the announce is made on Q, a worker
     that has answered nothing of pywry's yet (its readiness check is a host route).
 
-    While the bug lasts this waits out its 3 s bound; once Q serves any pywry request (e.g.
-    GET /pywry/health) the queued announce is published and arrives. When this XPASSes, drop
-    the xfail and `warm_up`.
+    The announce must be published at once, not wait for Q's first pywry request.
     """
     env = backend_env("sqlite", request, tmp_path)
     with (
