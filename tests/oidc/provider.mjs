@@ -7,7 +7,7 @@
 //   OIDC_PORT            port to listen on, on OIDC_HOST (default 127.0.0.1)
 //   OIDC_ISSUER          issuer URL (default http://127.0.0.1:<port>)
 //   OIDC_CLIENT_ID       the one client's id (default "pywry")
-//   OIDC_CLIENT_SECRET   its secret (client_secret_basic or client_secret_post at the token endpoint)
+//   OIDC_CLIENT_SECRET   its secret (client_secret_basic at the token endpoint, as Authlib sends it)
 //   OIDC_REDIRECT_URIS   its redirect URIs, comma-separated
 //
 // The development interactions are on: the login form accepts any login and password, and the
