@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system programs the test suite drives (redis-server, Debian's chromium) when missing.
+# Installs the system programs the test suite drives when missing: redis-server, Debian's chromium,
+# and node with npm (tests/oidc's OpenID Connect provider).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 if [ "$(id -u)" != 0 ]; then

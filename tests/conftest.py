@@ -66,3 +66,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real OpenID Connect provider (node oidc-provider) for the whole session.
+
+    Its client comes back to `http://127.0.0.1:<port>/auth/callback` for each port of
+    `app_ports`; a test starts its app on `oidc_provider.take_port()`.
+    """
+    from tests.oidc_provider import callback_uris, reserve_app_ports, start_provider
+
+    ports = reserve_app_ports(4)
+    uris = [uri for port in ports for uri in callback_uris(port)]
+    with start_provider(uris, tmp_path_factory.mktemp("oidc")) as provider:
+        provider.app_ports = ports
+        yield provider
