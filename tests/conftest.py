@@ -82,3 +82,17 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     with start_provider(uris, tmp_path_factory.mktemp("oidc")) as provider:
         provider.app_ports = ports
         yield provider
+
+
+@pytest.fixture
+def engine() -> Iterator[object]:
+    """A fresh `App` as the default app for one test (what the module-level API uses)."""
+    from pywry.config import PyWrySettings
+    from pywry.core.app import App, set_default_app
+
+    eng = App(PyWrySettings())
+    set_default_app(eng)
+    try:
+        yield eng
+    finally:
+        set_default_app(None)

@@ -6,27 +6,15 @@ import datetime as dt
 import decimal
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pywry.config import PyWrySettings
-from pywry.core.app import App, set_default_app
+from pywry.core.app import App
 from pywry.dataframe import GridSource, TableHandle, cell, show_dataframe, to_frame
 from pywry.inline import show
-
-
-@pytest.fixture
-def engine() -> Iterator[App]:
-    eng = App(PyWrySettings())
-    set_default_app(eng)
-    try:
-        yield eng
-    finally:
-        set_default_app(None)
 
 
 def sent(engine: App, label: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing_extensions import assert_type
 
 from pywry import inline
 from pywry.config import PyWrySettings
-from pywry.core.app import App, set_default_app
+from pywry.core.app import App
 from pywry.core.assets import Assets
 from pywry.core.kinds import WidgetKind, register_kind
 from pywry.dataframe import TABLE, TableHandle, show_dataframe
@@ -32,16 +32,6 @@ BASE_METHODS = {
     "set_content", "navigate", "inject_css", "remove_css", "set_style", "update_theme",
     "refresh", "set_toolbar_value", "get_secret", "app",
 }  # fmt: skip
-
-
-@pytest.fixture
-def engine() -> Iterator[App]:
-    eng = App(PyWrySettings())
-    set_default_app(eng)
-    try:
-        yield eng
-    finally:
-        set_default_app(None)
 
 
 def public(handle: object) -> set[str]:

@@ -18,7 +18,7 @@ from plotly.offline import get_plotlyjs_version
 
 from pywry import inline
 from pywry.config import PyWrySettings
-from pywry.core.app import App, set_default_app
+from pywry.core.app import App
 from pywry.core.events import Event, current
 from pywry.plotly import (
     PlotlyHandle,
@@ -29,16 +29,6 @@ from pywry.plotly import (
 )
 from pywry.toolbar import Button, Div, Option, SecretInput, Select, Toolbar
 from tests.support import run_async
-
-
-@pytest.fixture
-def engine() -> Iterator[App]:
-    eng = App(PyWrySettings())
-    set_default_app(eng)
-    try:
-        yield eng
-    finally:
-        set_default_app(None)
 
 
 def sent(engine: App, label: str) -> list[dict[str, Any]]:

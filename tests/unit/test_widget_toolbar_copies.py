@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from pywry import inline
 from pywry._register import register_widget
-from pywry.config import PyWrySettings
-from pywry.core.app import App, set_default_app
+from pywry.core.app import App
 from pywry.toolbar import Option, Select, Toolbar
-
-
-@pytest.fixture
-def engine() -> Iterator[App]:
-    eng = App(PyWrySettings())
-    set_default_app(eng)
-    try:
-        yield eng
-    finally:
-        set_default_app(None)
 
 
 @pytest.mark.parametrize("register", ["show", "register_widget"])

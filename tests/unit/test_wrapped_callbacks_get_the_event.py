@@ -3,57 +3,44 @@ ask for it as a fourth parameter, sync or async, and the classic three when they
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-import pytest
 
-from pywry.config import PyWrySettings
-from pywry.core.app import App, set_default_app
+from pywry.core.app import App
 from pywry.dataframe import show_dataframe
 from pywry.inline import show
 from pywry.toolbar import SecretInput, Toolbar
 from tests.unit.test_visitors import SID, fire
 
 
-@pytest.fixture
-def app() -> Iterator[App]:
-    eng = App(PyWrySettings())
-    set_default_app(eng)
-    try:
-        yield eng
-    finally:
-        set_default_app(None)
-
-
 def key_toolbar() -> Toolbar:
     return Toolbar(items=[SecretInput(event="app:key", component_id="api-key")])
 
 
-def test_a_secret_callback_with_four_parameters_gets_the_sender(app: App) -> None:
+def test_a_secret_callback_with_four_parameters_gets_the_sender(engine: App) -> None:
     seen: list[Any] = []
 
     def on_key(data: Any, event_type: str, label: str, event: Any) -> None:
         seen.append((data, event.client, event.session_id))
 
     show("<p>k</p>", label="k", toolbars=[key_toolbar()], callbacks={"app:key": on_key})
-    fire(app, "k", "app:key", {"componentId": "api-key", "value": "hunter2"})
+    fire(engine, "k", "app:key", {"componentId": "api-key", "value": "hunter2"})
     assert seen == [({"componentId": "api-key", "hasValue": True}, "tab-a", SID)]
 
 
-def test_an_async_secret_callback_with_four_parameters_gets_the_sender(app: App) -> None:
+def test_an_async_secret_callback_with_four_parameters_gets_the_sender(engine: App) -> None:
     seen: list[Any] = []
 
     async def on_key(data: Any, event_type: str, label: str, event: Any) -> None:
         seen.append((data["hasValue"], event.client))
 
     show("<p>k</p>", label="k", toolbars=[key_toolbar()], callbacks={"app:key": on_key})
-    fire(app, "k", "app:key", {"componentId": "api-key", "value": "hunter2"}, client="tab-b")
+    fire(engine, "k", "app:key", {"componentId": "api-key", "value": "hunter2"}, client="tab-b")
     assert seen == [(True, "tab-b")]
 
 
-def test_a_secret_callback_with_three_parameters_still_works(app: App) -> None:
+def test_a_secret_callback_with_three_parameters_still_works(engine: App) -> None:
     seen: list[Any] = []
     show(
         "<p>k</p>",
@@ -61,11 +48,11 @@ def test_a_secret_callback_with_three_parameters_still_works(app: App) -> None:
         toolbars=[key_toolbar()],
         callbacks={"app:key": lambda data, event_type, label: seen.append(data)},
     )
-    fire(app, "k", "app:key", {"componentId": "api-key", "value": ""})
+    fire(engine, "k", "app:key", {"componentId": "api-key", "value": ""})
     assert seen == [{"componentId": "api-key", "hasValue": False}]
 
 
-def test_a_table_row_callback_with_four_parameters_gets_rows_and_the_sender(app: App) -> None:
+def test_a_table_row_callback_with_four_parameters_gets_rows_and_the_sender(engine: App) -> None:
     seen: list[Any] = []
 
     def on_cell(data: Any, event_type: str, label: str, event: Any) -> None:
@@ -78,6 +65,6 @@ def test_a_table_row_callback_with_four_parameters_gets_rows_and_the_sender(app:
     show_dataframe(
         frame, label="t", callbacks={"grid:cell-click": on_cell, "grid:row-select": on_rows}
     )
-    fire(app, "t", "grid:cell-click", {"rowIndex": 1, "column": "name"}, client="tab-c")
-    fire(app, "t", "grid:row-select", {"rowIndexes": [0, 2]})
+    fire(engine, "t", "grid:cell-click", {"rowIndex": 1, "column": "name"}, client="tab-c")
+    fire(engine, "t", "grid:row-select", {"rowIndexes": [0, 2]})
     assert seen == [("bob", "tab-c"), [0, 2]]
