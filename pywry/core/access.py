@@ -163,11 +163,7 @@ class Access:
     # -- rules -----------------------------------------------------------------------------------
     def refusal(self, widget: Widget, user: User | None) -> int | None:
         """Why `user` may not use `widget`: 4001 (sign in first), 4003 (not allowed), or None."""
-        if not self.enabled:
-            return None
-        if user is None:
-            return p.CLOSE_BAD_TOKEN
-        return None if allowed(user, widget.roles, widget.access) else p.CLOSE_BAD_ORIGIN
+        return self.rules_refusal(user, widget.roles, widget.access)
 
     def rules_refusal(
         self, user: User | None, roles: tuple[str, ...], rule: AccessRule | None
@@ -216,10 +212,3 @@ async def watch_forever(access: Access) -> None:
             await access.watch()
         except Exception:  # noqa: BLE001 - housekeeping must never die
             log.debug("sign-in check failed", exc_info=True)
-
-
-def user_summary(user: User | None) -> dict[str, Any]:
-    """What `/auth/status` tells a page about its user."""
-    if user is None:
-        return {"signedIn": False}
-    return {"signedIn": True, "id": user.id, "roles": sorted(user.roles)}

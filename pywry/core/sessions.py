@@ -45,12 +45,6 @@ def cookie_from_header(header: str | None, name: str) -> str | None:
     return None
 
 
-def session_from_cookies(header: str | None, name: str) -> str | None:
-    """The session id in a `Cookie` header, if it holds a well-formed unsigned one."""
-    value = cookie_from_header(header, name)
-    return value if value is not None and SESSION_ID.match(value) else None
-
-
 def cookie_header(name: str, sid: str, path: str, *, secure: bool, ttl: int) -> str:
     """The `Set-Cookie` value for a session."""
     flags = f"{name}={sid}; Path={path or '/'}; Max-Age={ttl}; HttpOnly; SameSite=Lax"

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 from . import protocol as p
 from .http import HTML, HttpResponse, Request, error_response, json_response
 from .origins import same_host
-from .users import SIGNED_IN, User
+from .users import User
 
 if TYPE_CHECKING:
     from ..config import OAuth2Settings
@@ -344,4 +344,4 @@ class SignIn:
         return dict(token.claims)
 
 
-__all__ = ["SIGNED_IN", "SignIn", "SignInError", "safe_next"]
+__all__ = ["SignIn", "SignInError", "safe_next"]
