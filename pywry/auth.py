@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 from .core.app import App, default_app
 from .core.events import current_event
+from .core.identity import end_host_session
 from .core.users import ADMIN, User, check_roles
 
-__all__ = ["ADMIN", "User", "current_user", "issue_token", "protect"]
+__all__ = ["ADMIN", "User", "current_user", "end_session", "issue_token", "protect"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +32,19 @@ def current_user(app: App | None = None) -> User | None:
         return ev.user
     info = (app or default_app()).request_info()
     return None if info is None else info.user
+
+
+def end_session(request: Any, *, app: App | None = None) -> bool:
+    """Call from the host framework's logout view: the browser's pywry session ends as well.
+
+    `request` is the framework's request (Starlette, Flask, Django, aiohttp: anything with
+    `headers`). Its open widget sockets and streams close on every worker within seconds and its
+    session values are dropped. Django's and Flask-Login's logouts do this by themselves.
+    """
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        raise TypeError(f"end_session() takes the logout request, not {request!r}")
+    return end_host_session(app or default_app(), headers.get("cookie"))
 
 
 def issue_token(

@@ -215,6 +215,7 @@ class ServerSettings(BaseSettings):
     max_widgets: int = Field(default=100000, ge=1)
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod

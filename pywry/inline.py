@@ -141,6 +141,8 @@ def uvicorn_options(settings: PyWrySettings) -> dict[str, Any]:
         "ssl_keyfile_password": s.ssl_keyfile_password,
         "ssl_ca_certs": s.ssl_ca_certs,
         "ws_max_size": s.max_payload_size,
+        "proxy_headers": True,
+        "forwarded_allow_ips": s.forwarded_allow_ips,
         "lifespan": "on",
     }
 

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ..core.app import App, default_app
 from ..core.context import RequestInfo
 from ..core.embed import embed_html
-from ..core.http import base_from, join_base
-from ..core.identity import USER_KEY, ask_identify
+from ..core.http import Request, base_from, join_base
+from ..core.identity import USER_KEY, ask_identify, end_host_session
 from ..core.users import User
 
 __all__ = ["blueprint", "pywry_widget"]
@@ -49,7 +49,12 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         if not has_request_context():
             return None
         session = served.session_in(request.headers.get("Cookie")) or ""
-        return RequestInfo(base(), False, session=session, user=host_user())
+        user = host_user()
+        if user is None and served.access.enabled:  # a pywry sign-in, or a bearer token
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            asked = Request("GET", "/", headers=headers, session=session)
+            user = served.access.user_blocking(asked)
+        return RequestInfo(base(), False, session=session, user=user)
 
     @bp.record_once
     def registered(state: Any) -> None:
@@ -57,6 +62,7 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         served.threaded_host = True
         state.app.jinja_env.globals.setdefault("pywry_widget", pywry_widget)
         served.add_probe(probe)
+        _follow_logouts(state.app, served)
         csrf = state.app.extensions.get("csrf")
         if csrf is not None:
             csrf.exempt(bp)
@@ -84,6 +90,20 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         return reply
 
     return bp
+
+
+def _follow_logouts(flask_app: Any, served: App) -> None:
+    """End the browser's pywry session when Flask-Login logs its user out."""
+    try:
+        from flask_login import user_logged_out  # noqa: PLC0415 - optional
+    except ImportError:
+        return
+
+    def logged_out(sender: Any, **_: Any) -> None:
+        if has_request_context():
+            end_host_session(served, request.headers.get("Cookie"))
+
+    user_logged_out.connect(logged_out, flask_app, weak=False)
 
 
 def flask_login_user() -> User | None:

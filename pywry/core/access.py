@@ -8,8 +8,11 @@ token from `issue_token`. Every signed-in user has `DEFAULT_ROLES`; `ADMIN_USERS
 `access(user)` callable.
 
 Signed-in sessions are records in the app's session store (memory, sqlite, redis) under
-`{sid}~auth`; logging out deletes the record and every worker closes that session's sockets and
-streams at its next check (`watch`, every `WATCH_INTERVAL` seconds).
+`{sid}~auth`. Ending a session (pywry's logout, or the host framework's through `end_session`)
+turns the record into `{"ended": <time>}`: every worker closes that session's sockets and streams
+opened before then at its next check (`watch`, every `WATCH_INTERVAL` seconds), the session's
+stored values are dropped, and a page asked for with it says "signed out" instead of sending the
+browser straight back to the provider (which would sign it in again unasked).
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ from typing import TYPE_CHECKING, Any
 from ..config import ConfigError, StateBackend
 from . import protocol as p
 from .signing import BEARER, SESSION, Signer
-from .users import BEARER_TOKEN, HOST, NOBODY, SIGNED_IN, User, Who, check_roles, with_defaults
+from .users import (
+    BEARER_TOKEN,
+    HOST,
+    NOBODY,
+    SIGNED_IN,
+    SIGNED_OUT,
+    User,
+    Who,
+    check_roles,
+    with_defaults,
+)
 
 if TYPE_CHECKING:
     from .app import App
@@ -39,6 +52,7 @@ AccessRule = Callable[[User], bool]
 WATCH_INTERVAL = 2.0  # how often open connections' sign-ins are checked (logout, expiry)
 AUTH_SUFFIX = "~auth"
 MAX_ADDRESSES = 10_000
+END_TIMEOUT = 5.0  # how long a host's logout waits for the session store
 
 
 class Access:
@@ -62,6 +76,7 @@ class Access:
         self.admins = frozenset(deploy.admin_users)
         self.ttl = deploy.session_ttl
         self._attempts: OrderedDict[str, list[float]] = OrderedDict()
+        self._pending: set[asyncio.Task[None]] = set()
 
     # -- cookies ---------------------------------------------------------------------------------
     def cookie_value(self, sid: str) -> str:
@@ -80,20 +95,27 @@ class Access:
         """
         if req.user is not None:
             return Who(self.complete(req.user), HOST)
+        ended = False
         if req.session and not new_session:
-            found = await self.signed_in(req.session)
+            record = await self.record(req.session)
+            found = signed_in_user(record)
             if found is not None:
                 return Who(self.complete(found), SIGNED_IN)
+            ended = "ended" in record
         token = self.bearer_data(req.header(self.header))
         if token is not None:
             found = User.from_json(token)
             if found is not None:
                 return Who(self.complete(found), BEARER_TOKEN, float(token["exp"]))
-        return NOBODY
+        return Who(None, SIGNED_OUT) if ended else NOBODY
 
     async def user(self, req: Request, *, new_session: bool = False) -> User | None:
         """The user of a request (None: nobody is signed in)."""
         return (await self.who(req, new_session=new_session)).user
+
+    def user_blocking(self, req: Request) -> User | None:
+        """`user` from a thread that is not the app's loop (a WSGI host's own routes)."""
+        return self.app.loop.run(self.user(req), END_TIMEOUT)
 
     def complete(self, user: User) -> User:
         """`user` with the roles every signed-in user has."""
@@ -116,24 +138,39 @@ class Access:
         return self.signer.token(BEARER, {"id": user.id, "roles": sorted(user.roles)}, ttl)
 
     # -- signed-in sessions ----------------------------------------------------------------------
+    async def record(self, sid: str) -> dict[str, Any]:
+        """The sign-in record of session `sid` ({} when it has none)."""
+        return p.decode_object(await self.app.session_text(sid + AUTH_SUFFIX)) or {}
+
     async def signed_in(self, sid: str) -> User | None:
         """The user a pywry sign-in put on session `sid`, while it lasts."""
-        record = p.decode_object(await self.app.session_text(sid + AUTH_SUFFIX))
-        if not record or not isinstance(record.get("exp"), (int, float)):
-            return None
-        if record["exp"] < time.time():
-            return None
-        return User.from_json(record.get("user"))
+        return signed_in_user(await self.record(sid))
 
-    async def sign_in(self, sid: str, user: User) -> None:
-        """Put `user` on session `sid` for `SESSION_TTL` seconds."""
-        record = {"user": user.to_json(), "exp": time.time() + self.ttl}
+    async def sign_in(self, sid: str, user: User, extra: dict[str, Any] | None = None) -> None:
+        """Put `user` on session `sid` for `SESSION_TTL` seconds (`extra`: kept with it)."""
+        record = {**(extra or {}), "user": user.to_json(), "exp": time.time() + self.ttl}
         await self.app.session_write(sid + AUTH_SUFFIX, p.encode(record), self.ttl)
 
-    async def sign_out(self, sid: str) -> None:
-        """End the sign-in of session `sid` everywhere; its connections here close at once."""
-        await self.app.session_write(sid + AUTH_SUFFIX, "", 1)
+    async def end_session(self, sid: str) -> None:
+        """End session `sid` everywhere: its sign-in and values go, its connections close.
+
+        This worker's close at once, the others' at their next `watch`.
+        """
         self.close_session(sid)
+        ended = p.encode({"ended": time.time()})
+        await self.app.session_write(sid + AUTH_SUFFIX, ended, self.ttl)
+        await self.app.session_write(sid, "", 1)
+
+    def end_session_blocking(self, sid: str) -> None:
+        """`end_session` from code that is not async (a host framework's logout signal)."""
+        loop = self.app.loop
+        if loop.on_loop():
+            self.close_session(sid)
+            task = asyncio.get_running_loop().create_task(self.end_session(sid))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
+        loop.run(self.end_session(sid), END_TIMEOUT)
 
     def close_session(self, sid: str) -> None:
         """Close this worker's connections of session `sid` (signed out)."""
@@ -143,27 +180,40 @@ class Access:
         self.app.shut_peers(doomed, p.CLOSE_BAD_TOKEN)
 
     async def watch(self) -> None:
-        """Close connections whose sign-in ended (logout on any worker, expiry) or went bad."""
-        signed: dict[str, list[Peer]] = {}
+        """Close connections whose session ended (logout on any worker, expiry) or went bad."""
+        watched: dict[str, list[Peer]] = {}
         now = time.time()
         expired: list[Peer] = []
         for peers in self.app.peers.values():
             for peer in peers:
-                if peer.signed_in and peer.session:
-                    signed.setdefault(peer.session, []).append(peer)
-                elif peer.expires and peer.expires < now:
+                if peer.expires and peer.expires < now:
                     expired.append(peer)
-        for sid, of_session in signed.items():
-            if await self.signed_in(sid) is None:
-                expired.extend(of_session)
+                elif peer.session and (peer.signed_in or peer.user is not None):
+                    watched.setdefault(peer.session, []).append(peer)
+        for sid, of_session in watched.items():
+            record = await self.record(sid)
+            ended = record.get("ended")
+            signed = signed_in_user(record) is not None
+            for peer in of_session:
+                if peer.signed_in and not signed:
+                    expired.append(peer)
+                elif isinstance(ended, (int, float)) and peer.opened <= ended:
+                    expired.append(peer)
         if expired:
             log.info("closing %d connections whose sign-in ended", len(expired))
             self.app.shut_peers(expired, p.CLOSE_BAD_TOKEN)
 
     # -- rules -----------------------------------------------------------------------------------
     def refusal(self, widget: Widget, user: User | None) -> int | None:
-        """Why `user` may not use `widget`: 4001 (sign in first), 4003 (not allowed), or None."""
-        return self.rules_refusal(user, widget.roles, widget.access)
+        """Why `user` may not use `widget`: 4001 (sign in first), 4003 (not allowed), or None.
+
+        A per-visitor widget made for a signed-in user is for that user alone, even in a
+        browser whose session someone else signs in to later.
+        """
+        code = self.rules_refusal(user, widget.roles, widget.access)
+        if code is None and widget.user and user is not None and user.id != widget.user:
+            return p.CLOSE_BAD_ORIGIN
+        return code
 
     def rules_refusal(
         self, user: User | None, roles: tuple[str, ...], rule: AccessRule | None
@@ -189,6 +239,41 @@ class Access:
         while len(self._attempts) > MAX_ADDRESSES:
             self._attempts.popitem(last=False)
         return allowed_now
+
+
+def signed_in_user(record: dict[str, Any]) -> User | None:
+    """The user of a sign-in record that has not expired."""
+    exp = record.get("exp")
+    if not isinstance(exp, (int, float)) or exp < time.time():
+        return None
+    return User.from_json(record.get("user"))
+
+
+def rules_text(widget: Widget) -> str:
+    """Who may open `widget`, for the copies other workers load ("" when anyone may)."""
+    if not (widget.roles or widget.user or widget.access):
+        return ""
+    rules: dict[str, Any] = {"roles": list(widget.roles), "user": widget.user}
+    if widget.access is not None:
+        rules["rule"] = True
+    return p.encode(rules)
+
+
+def apply_rules(widget: Widget, text: str) -> None:
+    """Give another worker's copy of a widget its rules; an `access` callable cannot travel,
+    so a copy of a widget that has one lets nobody in (it is opened on its own worker)."""
+    rules = p.decode_object(text) if text else None
+    if not rules:
+        return
+    widget.roles = check_roles(r for r in rules.get("roles", ()) if isinstance(r, str))
+    widget.user = str(rules.get("user") or "")
+    if rules.get("rule"):
+        widget.access = _elsewhere
+
+
+def _elsewhere(user: User) -> bool:
+    log.warning("refusing %r: this widget's access rule lives on another worker", user.id)
+    return False
 
 
 def allowed(user: User, roles: tuple[str, ...], rule: AccessRule | None) -> bool:

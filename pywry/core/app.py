@@ -242,6 +242,7 @@ class App:
             per_visitor=per_visitor,
             state=state or {},
             session=self._creator_session() if per_visitor else "",
+            user=self._creator_user() if per_visitor and self.access.enabled else "",
             roles=check_roles(roles),
             access=access,
         )
@@ -259,6 +260,13 @@ class App:
             return ev.session_id
         info = self.request_info()
         return "" if info is None else info.session
+
+    def _creator_user(self) -> str:
+        """The signed-in user a per-visitor widget is made for, when known."""
+        ev = current_event()
+        info = self.request_info() if ev is None else None
+        user = ev.user if ev is not None else None if info is None else info.user
+        return "" if user is None else user.id
 
     def session_in(self, cookies: str | None) -> str | None:
         """The session id a `Cookie` header carries (None: none, or forged when signed)."""

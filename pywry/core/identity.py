@@ -37,6 +37,23 @@ def ask_identify(app: App, request: Any) -> User | None:
     return found
 
 
+def end_host_session(app: App, cookies: str | None) -> bool:
+    """The host framework signed a browser out: end its pywry session on every worker too.
+
+    `cookies` is the `Cookie` header of the logout request. Its open sockets and streams close
+    (here at once, elsewhere within `WATCH_INTERVAL` seconds) and the session's values go, so
+    the next person to sign in on that browser starts afresh. False: nothing to end.
+    """
+    if not app.access.enabled:
+        return False
+    sid = app.session_in(cookies)
+    if sid is None:
+        return False
+    app.access.end_session_blocking(sid)
+    log.info("the host signed a browser out; its pywry session ended")
+    return True
+
+
 def user_in(carrier: Mapping[str, Any]) -> User | None:
     """The user an adapter put in a scope or environ."""
     found = carrier.get(USER_KEY)

@@ -111,6 +111,7 @@ class Peer:
         self.user = who.user  # the signed-in user its events run as
         self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
         self.expires = who.expires  # a bearer token's end (epoch seconds), 0: none
+        self.opened = time.time()  # a session ended after this closes it
         self.widget = widget
         self.label = widget.label
         self.client = client

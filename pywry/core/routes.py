@@ -27,6 +27,7 @@ from .http import (
     not_yours,
 )
 from .signin import message_page, redirect
+from .users import SIGNED_OUT
 
 if TYPE_CHECKING:
     from .app import App
@@ -109,6 +110,8 @@ def refused_page(app: App, req: Request, code: int) -> HttpResponse:
         if app.signin.configured:
             query = "&".join(f"{quote(k)}={quote(v)}" for k, v in req.query.items())
             target = f"{req.base}{req.path}" + (f"?{query}" if query else "")
+            if req.who.source == SIGNED_OUT:
+                return app.signin.signed_out_page(req, target)
             return redirect(app.signin.login_url(req.base, target))
         return message_page(401, "Sign-in required", "Sign in to see this page.")
     return message_page(403, "Not allowed", "Your account may not see this page.")

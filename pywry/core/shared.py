@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..state.base import Backend, BackendUnavailable, WidgetData
 from . import protocol as p
+from .access import apply_rules, rules_text
 from .outbox import Outbox
 from .streams import FIELDS, split_key
 from .users import User
@@ -135,6 +136,7 @@ class Shared:
             owner=self.worker_id,
             seq=widget.outbox.seq,
             session=widget.session,
+            rules=rules_text(widget),
         )
         try:
             token, seq = await self.backend.save_widget(data)
@@ -163,6 +165,7 @@ class Shared:
             per_visitor=data.per_visitor,
             session=data.session,
         )
+        apply_rules(widget, data.rules)
         widget.owner = data.owner
         widget.remote = True
         widget.last_used = time.monotonic()

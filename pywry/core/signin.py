@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from . import protocol as p
 from .http import HTML, HttpResponse, Request, error_response, json_response
@@ -60,6 +60,7 @@ class Endpoints:
     userinfo: str | None = None
     issuer: str | None = None
     jwks_uri: str | None = None
+    end_session: str | None = None  # OpenID RP-initiated logout: ends the provider's session
 
 
 def _libraries() -> Any:
@@ -85,12 +86,18 @@ def safe_next(target: str | None, base: str) -> str:
     return target
 
 
-def message_page(status: int, heading: str, text: str) -> HttpResponse:
-    """A small page that says what went wrong with signing in."""
+def message_page(
+    status: int, heading: str, text: str, links: tuple[tuple[str, str, str], ...] = ()
+) -> HttpResponse:
+    """A small page that says what went wrong with signing in; `links`: (id, href, text)."""
+    extra = "".join(
+        f'<p><a id="{html.escape(i)}" href="{html.escape(href)}">{html.escape(t)}</a></p>'
+        for i, href, t in links
+    )
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
         f"{html.escape(heading)}</title></head><body><h1>{html.escape(heading)}</h1>"
-        f'<p id="pywry-auth-message">{html.escape(text)}</p></body></html>'
+        f'<p id="pywry-auth-message">{html.escape(text)}</p>{extra}</body></html>'
     )
     return HttpResponse(status, body.encode(), HTML, {"Cache-Control": "no-store"})
 
@@ -159,15 +166,38 @@ class SignIn:
         )
 
     async def logout(self, req: Request) -> HttpResponse:
+        """End the session on every worker; say where the provider's own session ends."""
         if req.method != "POST":
             return HttpResponse(405, b"", headers={"Allow": "POST"})
         if not same_host(req.header("origin"), req.header("host")):
             return error_response(403, "origin-not-allowed", "log out from a page of this site")
+        answer: dict[str, Any] = {"signedIn": False}
         if req.session:
-            await self.app.access.sign_out(req.session)
-        answer = json_response(200, {"signedIn": False})
-        answer.headers["Set-Cookie"] = self.app.session_cookie(secrets.token_urlsafe(24), req)
-        return answer
+            record = await self.app.access.record(req.session)
+            await self.app.access.end_session(req.session)
+            provider_logout = await self.provider_logout(record.get("id_token"))
+            if provider_logout:
+                answer["endSessionUrl"] = provider_logout
+        return json_response(200, answer)
+
+    async def provider_logout(self, id_token: object) -> str | None:
+        """The provider's end-session URL for a sign-in with `id_token` (None: it has none)."""
+        if not self.configured or not isinstance(id_token, str):
+            return None
+        try:
+            endpoints = await self.endpoints()
+        except SignInError:
+            return None
+        if not endpoints.end_session:
+            return None
+        query = urlencode({"id_token_hint": id_token, "client_id": self.settings.client_id or ""})
+        joiner = "&" if "?" in endpoints.end_session else "?"
+        return f"{endpoints.end_session}{joiner}{query}"
+
+    def signed_out_page(self, req: Request, target: str) -> HttpResponse:
+        """What a page asked for after logging out shows: a way back in, not a silent one."""
+        again = ("pywry-sign-in", self.login_url(req.base, target), "Sign in again")
+        return message_page(401, "Signed out", "You signed out of this site.", (again,))
 
     async def login(self, req: Request) -> HttpResponse:
         if not self.app.access.attempt(req.address or "unknown"):
@@ -195,8 +225,6 @@ class SignIn:
         return redirect(url)
 
     async def callback(self, req: Request) -> HttpResponse:
-        if not self.app.access.attempt(req.address or "unknown"):
-            raise SignInError(429, "Too many sign-in attempts from this address; wait a minute.")
         error = req.query.get("error")
         if error:
             detail = req.query.get("error_description") or ""
@@ -212,10 +240,10 @@ class SignIn:
         await self.app.session_write(key, "", 1)  # used once
         if pending.get("session") != req.session:
             raise SignInError(400, "This sign-in was started in another browser; try again.")
-        user = await self._user(req, code, pending)
+        user, id_token = await self._user(req, code, pending)
         # a new session id on sign-in: a session id known before it is worth nothing after
         sid = secrets.token_urlsafe(24)
-        await self.app.access.sign_in(sid, user)
+        await self.app.access.sign_in(sid, user, {"id_token": id_token} if id_token else None)
         log.info("user %r signed in", user.id)
         target = safe_next(pending.get("next"), req.base)
         return redirect(target, {"Set-Cookie": self.app.session_cookie(sid, req)})
@@ -262,6 +290,7 @@ class SignIn:
                     s.userinfo_url or meta.get("userinfo_endpoint"),
                     meta["issuer"],
                     meta["jwks_uri"],
+                    meta.get("end_session_endpoint"),
                 )
             except KeyError as exc:
                 raise SignInError(502, f"The provider's discovery document lacks {exc}.") from None
@@ -288,7 +317,10 @@ class SignIn:
             raise SignInError(502, "The sign-in provider answered with something unexpected.")
         return data
 
-    async def _user(self, req: Request, code: str, pending: dict[str, Any]) -> User:
+    async def _user(
+        self, req: Request, code: str, pending: dict[str, Any]
+    ) -> tuple[User, str | None]:
+        """Who signed in, and their ID token (kept to end the provider's session on logout)."""
         endpoints = await self.endpoints()
         client = self._client(req)
         verifier = pending.get("verifier")
@@ -300,6 +332,7 @@ class SignIn:
             log.warning("sign-in code exchange failed: %s", exc)
             raise SignInError(502, "The provider did not accept the sign-in code.") from None
         claims: dict[str, Any] = {}
+        id_token = None
         if endpoints.issuer is not None:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
@@ -315,7 +348,8 @@ class SignIn:
         if subject is None or subject == "":
             raise SignInError(502, "The provider did not say who signed in.")
         keep = ("sub", "email", "name", "preferred_username", "login", "groups", "roles")
-        return User(str(subject), frozenset(), {k: claims[k] for k in keep if k in claims})
+        user = User(str(subject), frozenset(), {k: claims[k] for k in keep if k in claims})
+        return user, id_token
 
     async def _check_id_token(
         self, id_token: str, endpoints: Endpoints, nonce: str

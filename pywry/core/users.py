@@ -72,6 +72,7 @@ def with_defaults(user: User, default_roles: Iterable[str], admins: Iterable[str
 
 
 HOST, SIGNED_IN, BEARER_TOKEN = "host", "session", "bearer"
+SIGNED_OUT = "signed-out"  # nobody, on a session that was signed out
 
 
 @dataclass(frozen=True, slots=True)

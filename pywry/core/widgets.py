@@ -74,6 +74,7 @@ class Widget:
     owner: str = ""  # the worker holding the callbacks (shared backends)
     session: str = ""  # a per-visitor widget's session (set when made, or at its first peer)
     roles: tuple[str, ...] = ()  # with access control on: users need one of these
+    user: str = ""  # with access control on: the only user a per-visitor widget is for
     access: Callable[[Any], bool] | None = None  # with access control on: user -> allowed
     remote: bool = False  # a copy of a widget another worker registered
     changed: Callable[[], None] | None = None  # set by the engine: content/theme changed
@@ -97,6 +98,7 @@ _REPLACEABLE = (
     "owner",
     "remote",
     "roles",
+    "user",
     "access",
 )
 

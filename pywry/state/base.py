@@ -40,6 +40,7 @@ class WidgetData:
     owner: str
     seq: int = 0
     session: str = ""  # the session a per-visitor widget belongs to ("" while unclaimed)
+    rules: str = ""  # who may open it, as JSON (`pywry.core.access.rules_text`); "" anyone
 
     def to_dict(self) -> dict[str, str | int | bool]:
         """Plain dict (for storage)."""

@@ -56,7 +56,8 @@ _SAVE = """
 local token = redis.call('HGET', KEYS[1], 'token')
 if not token then token = ARGV[1] end
 redis.call('HSET', KEYS[1], 'token', token, 'content', ARGV[2], 'title', ARGV[3],
-  'head', ARGV[4], 'kind', ARGV[5], 'theme', ARGV[6], 'per_visitor', ARGV[7], 'owner', ARGV[8])
+  'head', ARGV[4], 'kind', ARGV[5], 'theme', ARGV[6], 'per_visitor', ARGV[7], 'owner', ARGV[8],
+  'rules', ARGV[14])
 if ARGV[13] ~= '' then redis.call('HSETNX', KEYS[1], 'session', ARGV[13]) end
 redis.call('HSETNX', KEYS[1], 'created', ARGV[11])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
@@ -234,6 +235,7 @@ class RedisBackend(Backend):
                     time.time(),
                     data.seq,
                     data.session,
+                    data.rules,
                 ],
             )
         )
@@ -260,6 +262,7 @@ class RedisBackend(Backend):
             owner=f.get("owner", ""),
             seq=int(seq or 0),
             session=f.get("session", ""),
+            rules=f.get("rules", ""),
         )
 
     async def update_widget(self, label: str, **fields: str) -> None:

@@ -54,7 +54,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS widgets (
   label TEXT PRIMARY KEY, token TEXT NOT NULL, content TEXT NOT NULL, title TEXT, head TEXT,
   kind TEXT, theme TEXT, per_visitor INTEGER, owner TEXT, seq INTEGER NOT NULL DEFAULT 0,
-  created REAL, last_seen REAL, expires REAL NOT NULL, session TEXT NOT NULL DEFAULT '');
+  created REAL, last_seen REAL, expires REAL NOT NULL, session TEXT NOT NULL DEFAULT '',
+  rules TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL, seq INTEGER NOT NULL,
   text TEXT NOT NULL, ts REAL NOT NULL);
@@ -154,6 +155,9 @@ class SqliteBackend(Backend):
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(widgets)").fetchall()}
+        if "rules" not in columns:  # a file made before widgets had access rules
+            db.execute("ALTER TABLE widgets ADD COLUMN rules TEXT NOT NULL DEFAULT ''")
         row = db.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._last_message = int(row[0])
         self._db = db
@@ -278,12 +282,12 @@ class SqliteBackend(Backend):
             seq = max(int(seq), data.seq)  # a restored store continues the numbering
             db.execute(
                 "INSERT INTO widgets (label, token, content, title, head, kind, theme, per_visitor,"
-                " owner, seq, created, last_seen, expires, session)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)"
+                " owner, seq, created, last_seen, expires, session, rules)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,?)"
                 " ON CONFLICT(label) DO UPDATE SET token=excluded.token, content=excluded.content,"
                 " title=excluded.title, head=excluded.head, kind=excluded.kind,"
                 " theme=excluded.theme, per_visitor=excluded.per_visitor, owner=excluded.owner,"
-                " seq=excluded.seq, expires=excluded.expires,"
+                " seq=excluded.seq, expires=excluded.expires, rules=excluded.rules,"
                 " session=CASE WHEN session = '' THEN excluded.session ELSE session END",
                 (
                     data.label,
@@ -299,6 +303,7 @@ class SqliteBackend(Backend):
                     now,
                     now + ttl,
                     data.session,
+                    data.rules,
                 ),
             )
             return token, int(seq)
@@ -310,8 +315,8 @@ class SqliteBackend(Backend):
 
         def load() -> WidgetData | None:
             row = self._conn.execute(
-                "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq, session"
-                " FROM widgets WHERE label = ? AND expires >= ?",
+                "SELECT token, content, title, head, kind, theme, per_visitor, owner, seq, session,"
+                " rules FROM widgets WHERE label = ? AND expires >= ?",
                 (label, time.time()),
             ).fetchone()
             if row is None:
@@ -328,6 +333,7 @@ class SqliteBackend(Backend):
                 row[7] or "",
                 row[8],
                 row[9] or "",
+                row[10] or "",
             )
 
         return await self._run(load)

@@ -293,7 +293,7 @@ def test_logout_closes_her_sockets_on_every_worker_within_five_seconds(
     finally:
         for raw, _ in raws:
             raw.close()
-    assert out == {"status": 200, "body": {"signedIn": False}}
+    assert out["status"] == 200 and out["body"]["signedIn"] is False
     assert [code for code, _ in results] == [4001] * len(raws)
     raw_elapsed = max(elapsed for _, elapsed in results)
     browser_elapsed = page_closed[0]
@@ -302,9 +302,10 @@ def test_logout_closes_her_sockets_on_every_worker_within_five_seconds(
     assert raw_elapsed < LOGOUT_CLOSE_LIMIT, raw_elapsed
     assert browser_elapsed < LOGOUT_CLOSE_LIMIT, browser_elapsed
 
-    # her old cookie opens nothing any more: no page, no socket
+    # her old cookie opens nothing any more: no page (it says she signed out), no socket
     res = httpx.get(site.url + "/widget/board", headers={"Cookie": cookie}, follow_redirects=False)
-    assert res.status_code == 302 and res.headers["location"].startswith("/auth/login?next=")
+    assert res.status_code == 401 and "You signed out" in res.text
+    assert 'href="/auth/login?next=/widget/board"' in res.text
     old = Client(site.url, boot)
     try:
         assert old.close_code() == 4001
@@ -312,6 +313,39 @@ def test_logout_closes_her_sockets_on_every_worker_within_five_seconds(
         old.close()
     status = httpx.get(site.url + "/auth/status", headers={"Cookie": cookie}).json()
     assert status["signedIn"] is False
+
+
+def test_after_logout_the_page_offers_sign_in_instead_of_signing_her_in_unasked(
+    site: Server, visitor: Visitor, oidc_provider
+) -> None:
+    page = visitor.sign_in(site, "/widget/board", "alice")
+    assert page.evaluate(WHOAMI)["id"] == "alice"
+    asked = len(visitor.authorizations)
+    out = page.evaluate(LOGOUT)
+    # the provider's own session goes on: pywry says where to end it (RP-initiated logout)
+    end_url = out["body"]["endSessionUrl"]
+    assert end_url.startswith(oidc_provider.issuer + "/session/end?")
+    assert parse_qs(urlsplit(end_url).query)["id_token_hint"][0].count(".") == 2
+    # the page's socket closed with 4001, the bridge reloaded: a "signed out" page, not a silent
+    # round trip through the provider that would sign her straight back in
+    page.wait_for_selector("#pywry-sign-in", timeout=15_000)
+    assert "You signed out" in (page.text_content("#pywry-auth-message") or "")
+    assert len(visitor.authorizations) == asked
+    # "Sign in again" goes through the provider, whose session is still on: back without a form
+    page.click("#pywry-sign-in")
+    wait_at(page, site.url + "/widget/board")
+    assert page.evaluate(WHOAMI)["id"] == "alice"
+    assert len(visitor.authorizations) == asked + 1
+    # ending the provider's session as well: the next sign-in asks for her login again
+    again = page.evaluate(LOGOUT)["body"]["endSessionUrl"]
+    page.goto(again)
+    page.click("button[name=logout][value=yes]")
+    page.wait_for_load_state()
+    page.goto(site.url + "/widget/board")
+    page.click("#pywry-sign-in")
+    fill_login(page, "alice")
+    wait_at(page, site.url + "/widget/board")
+    assert page.evaluate(WHOAMI)["id"] == "alice"
 
 
 def test_a_replayed_callback_is_refused_with_a_plain_page(site: Server, visitor: Visitor) -> None:

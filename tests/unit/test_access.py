@@ -87,7 +87,7 @@ def test_a_signed_in_session_names_its_user_until_it_signs_out(app: App) -> None
     run_async(app.access.sign_in(sid, User("bob", frozenset({"ops"}))))
     bob = who(app, Cookie=cookie)
     assert bob is not None and bob.id == "bob" and bob.roles == {"ops", "viewer"}
-    run_async(app.access.sign_out(sid))
+    run_async(app.access.end_session(sid))
     assert who(app, Cookie=cookie) is None
 
 

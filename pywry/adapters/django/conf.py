@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 from ...config import ConfigError, PyWrySettings
 from ...core import app as app_module
 from ...core.app import App
+from ...core.identity import end_host_session
 from ...core.options import OPTION_NAMES
 from ...core.origins import OriginPolicy
 
@@ -95,10 +96,25 @@ def get_app(**options: Any) -> App:
         served = _with_sections(_raw())
         if "django" not in served.extensions:
             _configure(served, settings_options())
+            _follow_logouts()
             served.extensions["django"] = True
     if options:
         _configure(served, options)
     return served
+
+
+def _follow_logouts() -> None:
+    """End the browser's pywry session when Django logs its user out (WSGI and ASGI)."""
+    if "django.contrib.auth" not in settings.INSTALLED_APPS:
+        return
+    from django.contrib.auth.signals import user_logged_out  # noqa: PLC0415 - needs the apps
+
+    user_logged_out.connect(_logged_out, dispatch_uid="pywry-logged-out")
+
+
+def _logged_out(sender: Any, request: Any = None, **_: Any) -> None:
+    if request is not None:
+        end_host_session(app_module.default_app(), request.headers.get("cookie"))
 
 
 def _configure(served: App, options: dict[str, Any]) -> None:
