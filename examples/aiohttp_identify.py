@@ -16,7 +16,7 @@ from aiohttp import web  # noqa: E402
 from auth_widgets import admin_only, whoami  # noqa: E402 - examples/auth_widgets.py
 
 from pywry.adapters.aiohttp import aiohttp_app, embed  # noqa: E402
-from pywry.auth import User  # noqa: E402
+from pywry.auth import User, sign_out  # noqa: E402
 
 USERS = {"alice": ("alice-password", ["analyst"]), "root": ("root-password", ["admin"])}
 COOKIE = "host_session"
@@ -53,7 +53,9 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    SESSIONS.pop(request.cookies.get(COOKIE, ""), None)  # pywry refuses this cookie from now on
+    name = SESSIONS.pop(request.cookies.get(COOKIE, ""), None)  # identify() says nobody now
+    if name is not None:
+        sign_out(name)  # and the widgets she has open close, on every worker
     done = web.Response(status=303, headers={"Location": "/login"})
     done.del_cookie(COOKIE, path="/")
     return done

@@ -26,6 +26,7 @@ from starlette.authentication import (  # noqa: E402
 from starlette.middleware.authentication import AuthenticationMiddleware  # noqa: E402
 
 from pywry.adapters.fastapi import asgi_app, embed  # noqa: E402
+from pywry.auth import sign_out  # noqa: E402
 
 # The host's users: name -> (password, scopes). A real app checks hashes in its database.
 USERS = {"alice": ("alice-password", ["analyst"]), "root": ("root-password", ["admin"])}
@@ -74,7 +75,9 @@ async def login(request: Request):
 
 
 @app.post("/logout")
-async def logout():
+async def logout(request: Request):
+    if request.user.is_authenticated:  # her open widgets close too, on every worker
+        sign_out(request.user.identity)
     done = RedirectResponse("/login", status_code=303)
     done.delete_cookie(COOKIE)
     return done

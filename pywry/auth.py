@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from .core.app import App, default_app
 from .core.events import current_event
-from .core.identity import end_host_session
+from .core.identity import user_key
 from .core.users import ADMIN, User, check_roles
 
-__all__ = ["ADMIN", "User", "current_user", "end_session", "issue_token", "protect"]
+__all__ = ["ADMIN", "User", "current_user", "issue_token", "protect", "sign_out"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,17 +34,17 @@ def current_user(app: App | None = None) -> User | None:
     return None if info is None else info.user
 
 
-def end_session(request: Any, *, app: App | None = None) -> bool:
-    """Call from the host framework's logout view: the browser's pywry session ends as well.
+def sign_out(user_id: str, *, app: App | None = None) -> None:
+    """Sign `user_id` out of pywry everywhere: for a host logout view, or to shut a user out.
 
-    `request` is the framework's request (Starlette, Flask, Django, aiohttp: anything with
-    `headers`). Its open widget sockets and streams close on every worker within seconds and its
-    session values are dropped. Django's and Flask-Login's logouts do this by themselves.
+    Every widget connection of that user, on every worker and device, closes within seconds
+    (their pages reload and ask the host again); their pywry sign-ins and bearer tokens from
+    before now open nothing more. Django's and Flask-Login's logouts need no call: they close
+    the connections of the browser that logged out by themselves.
     """
-    headers = getattr(request, "headers", None)
-    if headers is None:
-        raise TypeError(f"end_session() takes the logout request, not {request!r}")
-    return end_host_session(app or default_app(), headers.get("cookie"))
+    served = app or default_app()
+    if served.access.enabled:
+        served.access.end_blocking(user_key(str(user_id)))
 
 
 def issue_token(

@@ -11,9 +11,10 @@ from Flask-WTF's CSRF check (the widget token and the origin check protect them)
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Blueprint, current_app, has_request_context, request
+from flask import Blueprint, current_app, has_request_context, request, session
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -21,7 +22,7 @@ from ..core.app import App, default_app
 from ..core.context import RequestInfo
 from ..core.embed import embed_html
 from ..core.http import Request, base_from, join_base
-from ..core.identity import USER_KEY, ask_identify, end_host_session
+from ..core.identity import LOGIN_KEY, USER_KEY, ask_identify, end_host_session
 from ..core.users import User
 
 __all__ = ["blueprint", "pywry_widget"]
@@ -85,6 +86,7 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         environ["wsgi.input"] = request.stream
         if served.access.enabled:
             environ[USER_KEY] = host_user()
+            environ[LOGIN_KEY] = session.get(LOGIN_MARK, "") if flask_login_user() else ""
         reply = WerkzeugResponse.from_app(served.wsgi, environ)
         reply.direct_passthrough = True
         return reply
@@ -92,17 +94,30 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
     return bp
 
 
+LOGIN_MARK = "_pywry_login"  # in Flask's session: which Flask-Login login a connection came from
+
+
 def _follow_logouts(flask_app: Any, served: App) -> None:
-    """End the browser's pywry session when Flask-Login logs its user out."""
+    """Mark each Flask-Login login in Flask's session; when it logs out, close what it opened.
+
+    Flask's session lives in a cookie, so there is no server-side id to follow: a random mark
+    set at login names the login instead.
+    """
     try:
-        from flask_login import user_logged_out  # noqa: PLC0415 - optional
+        from flask_login import user_logged_in, user_logged_out  # noqa: PLC0415 - optional
     except ImportError:
         return
 
+    def logged_in(sender: Any, **_: Any) -> None:
+        if has_request_context():
+            session[LOGIN_MARK] = secrets.token_urlsafe(18)
+
     def logged_out(sender: Any, **_: Any) -> None:
         if has_request_context():
-            end_host_session(served, request.headers.get("Cookie"))
+            mark = session.pop(LOGIN_MARK, "")
+            end_host_session(served, request.headers.get("Cookie"), mark)
 
+    user_logged_in.connect(logged_in, flask_app, weak=False)
     user_logged_out.connect(logged_out, flask_app, weak=False)
 
 

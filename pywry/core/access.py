@@ -8,11 +8,12 @@ token from `issue_token`. Every signed-in user has `DEFAULT_ROLES`; `ADMIN_USERS
 `access(user)` callable.
 
 Signed-in sessions are records in the app's session store (memory, sqlite, redis) under
-`{sid}~auth`. Ending a session (pywry's logout, or the host framework's through `end_session`)
-turns the record into `{"ended": <time>}`: every worker closes that session's sockets and streams
-opened before then at its next check (`watch`, every `WATCH_INTERVAL` seconds), the session's
-stored values are dropped, and a page asked for with it says "signed out" instead of sending the
-browser straight back to the provider (which would sign it in again unasked).
+`{sid}~auth`. Ending one (pywry's logout) turns the record into `{"ended": <time>}`: every worker
+closes that session's sockets and streams opened before then at its next check (`watch`, every
+`WATCH_INTERVAL` seconds), the session's stored values are dropped, and a page asked for with it
+says "signed out" instead of sending the browser straight back to the provider (which would sign
+it in again unasked). A host framework's logout ends its login the same way (`login~...`), and
+`sign_out(user_id)` a user everywhere (`user~...`: also their earlier sign-ins and tokens).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError, StateBackend
 from . import protocol as p
+from .identity import user_key
 from .signing import BEARER, SESSION, Signer
 from .users import (
     BEARER_TOKEN,
@@ -94,18 +96,18 @@ class Access:
         `new_session`: the session was made just now (no cookie), so no sign-in is on it.
         """
         if req.user is not None:
-            return Who(self.complete(req.user), HOST)
+            return Who(self.complete(req.user), HOST, login=req.login)
         ended = False
         if req.session and not new_session:
             record = await self.record(req.session)
             found = signed_in_user(record)
-            if found is not None:
+            if found is not None and not await self.revoked(found, _number(record.get("at"))):
                 return Who(self.complete(found), SIGNED_IN)
-            ended = "ended" in record
+            ended = "ended" in record or found is not None
         token = self.bearer_data(req.header(self.header))
         if token is not None:
             found = User.from_json(token)
-            if found is not None:
+            if found is not None and not await self.revoked(found, _number(token.get("iat"))):
                 return Who(self.complete(found), BEARER_TOKEN, float(token["exp"]))
         return Who(None, SIGNED_OUT) if ended else NOBODY
 
@@ -135,12 +137,13 @@ class Access:
         user = User(user_id, frozenset(check_roles(roles)))
         if ttl <= 0:
             raise ValueError(f"ttl must be positive seconds, not {ttl!r}")
-        return self.signer.token(BEARER, {"id": user.id, "roles": sorted(user.roles)}, ttl)
+        data = {"id": user.id, "roles": sorted(user.roles), "iat": time.time()}
+        return self.signer.token(BEARER, data, ttl)
 
     # -- signed-in sessions ----------------------------------------------------------------------
-    async def record(self, sid: str) -> dict[str, Any]:
-        """The sign-in record of session `sid` ({} when it has none)."""
-        return p.decode_object(await self.app.session_text(sid + AUTH_SUFFIX)) or {}
+    async def record(self, key: str) -> dict[str, Any]:
+        """The record filed under `key` ({} when none): a session's sign-in, or an ending."""
+        return p.decode_object(await self.app.session_text(key + AUTH_SUFFIX)) or {}
 
     async def signed_in(self, sid: str) -> User | None:
         """The user a pywry sign-in put on session `sid`, while it lasts."""
@@ -148,60 +151,74 @@ class Access:
 
     async def sign_in(self, sid: str, user: User, extra: dict[str, Any] | None = None) -> None:
         """Put `user` on session `sid` for `SESSION_TTL` seconds (`extra`: kept with it)."""
-        record = {**(extra or {}), "user": user.to_json(), "exp": time.time() + self.ttl}
+        now = time.time()
+        record = {**(extra or {}), "user": user.to_json(), "at": now, "exp": now + self.ttl}
         await self.app.session_write(sid + AUTH_SUFFIX, p.encode(record), self.ttl)
 
-    async def end_session(self, sid: str) -> None:
-        """End session `sid` everywhere: its sign-in and values go, its connections close.
+    async def end(self, key: str, *, session: bool = False) -> None:
+        """End what is filed under `key` everywhere: a session id (`session`: its values go
+        too), a host login (`identity.login_key`) or a user (`identity.user_key`).
 
-        This worker's close at once, the others' at their next `watch`.
+        Connections opened through it close, this worker's at once, the others' at their next
+        `watch`; a user's sign-ins and tokens from before now stop opening anything.
         """
-        self.close_session(sid)
+        self.close_local(key)
         ended = p.encode({"ended": time.time()})
-        await self.app.session_write(sid + AUTH_SUFFIX, ended, self.ttl)
-        await self.app.session_write(sid, "", 1)
+        await self.app.session_write(key + AUTH_SUFFIX, ended, self.ttl)
+        if session:
+            await self.app.session_write(key, "", 1)
 
-    def end_session_blocking(self, sid: str) -> None:
-        """`end_session` from code that is not async (a host framework's logout signal)."""
+    async def end_session(self, sid: str) -> None:
+        """End session `sid` everywhere: its sign-in and values go, its connections close."""
+        await self.end(sid, session=True)
+
+    def end_blocking(self, key: str, *, session: bool = False) -> None:
+        """`end` from code that is not async (a host framework's logout signal)."""
         loop = self.app.loop
         if loop.on_loop():
-            self.close_session(sid)
-            task = asyncio.get_running_loop().create_task(self.end_session(sid))
+            self.close_local(key)
+            task = asyncio.get_running_loop().create_task(self.end(key, session=session))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
             return
-        loop.run(self.end_session(sid), END_TIMEOUT)
+        loop.run(self.end(key, session=session), END_TIMEOUT)
 
-    def close_session(self, sid: str) -> None:
-        """Close this worker's connections of session `sid` (signed out)."""
+    def close_local(self, key: str) -> None:
+        """Close this worker's connections opened through `key` (session, login or user)."""
         doomed = [
-            peer for peers in self.app.peers.values() for peer in peers if peer.session == sid
+            peer for peers in self.app.peers.values() for peer in peers if key in watch_keys(peer)
         ]
         self.app.shut_peers(doomed, p.CLOSE_BAD_TOKEN)
 
+    async def revoked(self, user: User, since: float) -> bool:
+        """Whether `sign_out(user.id)` ran after `since` (a sign-in's or a token's time)."""
+        ended = (await self.record(user_key(user.id))).get("ended")
+        return isinstance(ended, (int, float)) and ended >= since
+
     async def watch(self) -> None:
-        """Close connections whose session ended (logout on any worker, expiry) or went bad."""
+        """Close connections whose session, host login or user was ended (on any worker),
+        whose sign-in expired, or whose token ran out."""
         watched: dict[str, list[Peer]] = {}
         now = time.time()
-        expired: list[Peer] = []
+        expired: dict[int, Peer] = {}
         for peers in self.app.peers.values():
             for peer in peers:
                 if peer.expires and peer.expires < now:
-                    expired.append(peer)
-                elif peer.session and (peer.signed_in or peer.user is not None):
-                    watched.setdefault(peer.session, []).append(peer)
-        for sid, of_session in watched.items():
-            record = await self.record(sid)
+                    expired[id(peer)] = peer
+                    continue
+                for key in watch_keys(peer):
+                    watched.setdefault(key, []).append(peer)
+        for key, of_key in watched.items():
+            record = await self.record(key)
             ended = record.get("ended")
             signed = signed_in_user(record) is not None
-            for peer in of_session:
-                if peer.signed_in and not signed:
-                    expired.append(peer)
-                elif isinstance(ended, (int, float)) and peer.opened <= ended:
-                    expired.append(peer)
+            for peer in of_key:
+                lapsed = key == peer.session and peer.signed_in and not signed
+                if lapsed or (isinstance(ended, (int, float)) and peer.opened <= ended):
+                    expired[id(peer)] = peer
         if expired:
             log.info("closing %d connections whose sign-in ended", len(expired))
-            self.app.shut_peers(expired, p.CLOSE_BAD_TOKEN)
+            self.app.shut_peers(list(expired.values()), p.CLOSE_BAD_TOKEN)
 
     # -- rules -----------------------------------------------------------------------------------
     def refusal(self, widget: Widget, user: User | None) -> int | None:
@@ -239,6 +256,23 @@ class Access:
         while len(self._attempts) > MAX_ADDRESSES:
             self._attempts.popitem(last=False)
         return allowed_now
+
+
+def watch_keys(peer: Peer) -> list[str]:
+    """What may end `peer`: its session (when someone is on it), its host login, its user."""
+    keys = []
+    if peer.session and (peer.signed_in or peer.user is not None):
+        keys.append(peer.session)
+    if peer.login:
+        keys.append(peer.login)
+    if peer.user is not None:
+        keys.append(user_key(peer.user.id))
+    return keys
+
+
+def _number(value: Any) -> float:
+    """A record's time field (0 when missing: older than every ending)."""
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def signed_in_user(record: dict[str, Any]) -> User | None:

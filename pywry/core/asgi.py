@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from .context import request_scope
 from .http import HttpResponse, Request, Response, base_from, finish
-from .identity import USER_KEY, user_in
+from .identity import USER_KEY, login_in, user_in
 from .protocol import CLOSE_BAD_TOKEN
 from .routes import match, refused_page, respond
 from .socket import serve_socket
@@ -133,6 +133,7 @@ def request_of(app: App, scope: Scope) -> Request:
     secure = scope.get("scheme") in ("https", "wss")
     req = Request(scope.get("method", "GET"), path, base, query, headers, secure=secure)
     req.user = user_in(scope)
+    req.login = login_in(scope)
     client = scope.get("client")
     req.address = str(client[0]) if client else ""
     return req

@@ -36,6 +36,7 @@ class Request:
     secure: bool = False  # HTTPS (the session cookie is then Secure)
     session: str = ""  # the visitor's session id, once known
     user: User | None = None  # the host framework's signed-in user, if the adapter knows one
+    login: str = ""  # which host login that user came from (`identity.login_key`), if known
     address: str = ""  # the client's address (rate limits)
     who: Who = NOBODY  # the user pywry's access control found (auth on, visited routes)
 

@@ -112,6 +112,7 @@ class Peer:
         self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
         self.expires = who.expires  # a bearer token's end (epoch seconds), 0: none
         self.opened = time.time()  # a session ended after this closes it
+        self.login = who.login  # the host login it came through (its logout closes the peer)
         self.widget = widget
         self.label = widget.label
         self.client = client

@@ -82,6 +82,7 @@ class Who:
     user: User | None = None
     source: str = ""
     expires: float = 0.0  # a bearer token's expiry (epoch seconds); 0: not bounded here
+    login: str = ""  # the host's login it came from (`identity.login_key`), "" when unknown
 
 
 NOBODY = Who()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .http import HttpResponse, Request, Response, base_from
-from .identity import user_in
+from .identity import login_in, user_in
 from .routes import respond
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def request_of(app: App, environ: Mapping[str, Any], *, websocket: bool = False)
     secure = environ.get("wsgi.url_scheme") == "https"
     req = Request(method, path, base, query, headers, b"", websocket, secure)
     req.user = user_in(environ)
+    req.login = login_in(environ)
     req.address = str(environ.get("REMOTE_ADDR") or "")
     if method == "POST":
         req.body = read_body(

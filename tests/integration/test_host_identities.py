@@ -70,6 +70,8 @@ class Host:
     transport: str  # "ws" or "http": what its pages use
     login: str = ""  # the host's login route ("" for bearer tokens)
     csrf: str = ""  # the login form's CSRF field, if it has one
+    logout: str = "/logout"  # the host's logout route (a POST)
+    one_browser: bool = False  # its logout closes that browser's widgets only (not all hers)
     port_flag: bool = True  # gunicorn/uvicorn take the port on the command line
     env: dict[str, str] = field(default_factory=dict)
 
@@ -77,15 +79,20 @@ class Host:
 HOSTS = {
     "django-wsgi": Host(
         _gunicorn("authproject.wsgi:application"), DJANGO, "http", "/accounts/login/",
-        "csrfmiddlewaretoken",
+        "csrfmiddlewaretoken", "/accounts/logout/", True,
     ),
     "django-asgi": Host(
         _uvicorn("authproject.asgi:application"), DJANGO, "ws", "/accounts/login/",
-        "csrfmiddlewaretoken",
+        "csrfmiddlewaretoken", "/accounts/logout/", True,
     ),
     "starlette": Host(_uvicorn("starlette_auth:app"), EXAMPLES, "ws", "/login"),
-    "flask": Host(_gunicorn("flask_login_app:app"), EXAMPLES, "http", "/login", "csrf_token"),
-    "identify": Host([sys.executable, "aiohttp_identify.py"], EXAMPLES, "ws", "/login", "", False),
+    "flask": Host(
+        _gunicorn("flask_login_app:app"), EXAMPLES, "http", "/login", "csrf_token",
+        one_browser=True,
+    ),
+    "identify": Host(
+        [sys.executable, "aiohttp_identify.py"], EXAMPLES, "ws", "/login", port_flag=False
+    ),
     "bearer": Host(
         [sys.executable, "bearer_tokens.py"], EXAMPLES, "ws", port_flag=False,
         env={"PYWRY_DEPLOY__AUTH_SECRET": SECRET},
@@ -217,6 +224,25 @@ class Visitor:
         assert res.status_code in (302, 303), (res.status_code, res.text[:500])
         assert self.http.get("/").status_code == 200  # the host's own page takes them now
 
+    def log_out(self, host: Host) -> None:
+        """Press the host's "Sign out" button (its form, with the CSRF token it carries)."""
+        form = {}
+        if host.csrf:
+            home = self.http.get("/")
+            found = re.search(rf'name="{host.csrf}" value="([^"]+)"', home.text)
+            token = found.group(1) if found else self.http.cookies.get("csrftoken")
+            assert token, f"no {host.csrf} on the home page:\n{home.text[:500]}"
+            form[host.csrf] = token
+        res = self.http.post(host.logout, data=form)
+        assert res.status_code in (302, 303), (res.status_code, res.text[:500])
+
+    def open(self, transport: str) -> Any:
+        """An open connection to the whoami widget that the server may end (no reopening)."""
+        boot = self.boot()
+        if transport == "ws":
+            return Client(self.url, boot, headers=self.headers)
+        return StreamClient(self.url, boot, reopen=False, headers=self.headers)
+
     def page(self, label: str) -> httpx.Response:
         return self.get(f"/pywry/widget/{label}")
 
@@ -333,6 +359,55 @@ def test_websocket_hosts_serve_the_http_stream_to_the_same_users(
 def test_django_under_asgi_the_stream_too(servers: dict[str, Server]) -> None:
     """Under the ASGI wrapper, the HTTP stream and posts go through Django's own view."""
     check_sign_in(servers["django-asgi"], HOSTS["django-asgi"], "http")
+
+
+def _answers(client: Any, who: dict[str, Any]) -> None:
+    client.send("app:whoami")
+    assert client.recv_until("app:you-are")[0]["data"] == who
+
+
+def _closed_by_server(client: Any, transport: str) -> bool:
+    """Whether the server ends this open connection within 5 s (a socket with 4001)."""
+    if transport == "ws":
+        return bool(client.close_code(timeout=5) == 4001)
+    client._thread.join(5)  # reopen=False: the reader stops when the server ends the stream
+    return not client._thread.is_alive() and bool(client.stream_ends)
+
+
+@pytest.mark.parametrize("name", SIGN_IN)
+def test_host_logout_closes_her_open_widgets_while_root_keeps_his(
+    servers: dict[str, Server], name: str
+) -> None:
+    """alice has the widget open in two browsers, root in a third. She presses the host's "Sign
+    out" in one: its connection closes within 5 s. Django and Flask-Login know which login that
+    was, so her other browser stays; the Starlette and aiohttp examples call
+    `pywry.auth.sign_out(user)`, which closes all of hers. root's goes on answering."""
+    server, host = servers[name], HOSTS[name]
+    transport = host.transport
+    laptop, phone, root = (Visitor(server, transport) for _ in range(3))
+    opened: list[Any] = []
+    try:
+        for visitor, user in ((laptop, "alice"), (phone, "alice"), (root, "root")):
+            visitor.sign_in(host, user)
+            opened.append(visitor.open(transport))
+        on_laptop, on_phone, on_root = opened
+        _answers(on_laptop, ALICE)
+        boot = laptop.boot()
+        laptop.log_out(host)
+        assert _closed_by_server(on_laptop, transport)
+        _answers(on_root, ROOT_USER)
+        if host.one_browser:
+            _answers(on_phone, ALICE)
+        else:
+            assert _closed_by_server(on_phone, transport)
+            assert phone.whoami() == ALICE  # her phone is still signed in to the host
+        assert laptop.page("whoami").status_code == 401
+        assert laptop.refusal(boot) == _refused(transport)[0]
+    finally:
+        for client in opened:
+            client.close()
+        for visitor in (laptop, phone, root):
+            visitor.close()
 
 
 def test_django_logout_ends_access_to_pywry(servers: dict[str, Server]) -> None:

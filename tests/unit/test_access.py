@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pywry.auth import User, current_user, issue_token, protect
+from pywry.auth import User, current_user, issue_token, protect, sign_out
 from pywry.config import ConfigError, PyWrySettings
 from pywry.core.app import App, set_default_app
 from pywry.core.http import Request
@@ -89,6 +89,32 @@ def test_a_signed_in_session_names_its_user_until_it_signs_out(app: App) -> None
     assert bob is not None and bob.id == "bob" and bob.roles == {"ops", "viewer"}
     run_async(app.access.end_session(sid))
     assert who(app, Cookie=cookie) is None
+
+
+def test_sign_out_ends_every_sign_in_and_token_of_that_user_and_only_before_it(app: App) -> None:
+    """`sign_out("bob")`: both of bob's browsers and his token stop working; carol is untouched;
+    a sign-in or token of bob's made afterwards works."""
+    cookies = {}
+    for name in ("bob-laptop", "bob-phone", "carol"):
+        sid, headers = app.visitor(Request("GET", "/"))
+        cookies[name] = headers["Set-Cookie"].split(";")[0]
+        user = "carol" if name == "carol" else "bob"
+        run_async(app.access.sign_in(sid, User(user, frozenset())))
+    token = issue_token("bob", ["ops"])
+    assert who(app, Authorization=f"Bearer {token}") is not None
+    sign_out("bob")
+    assert who(app, Cookie=cookies["bob-laptop"]) is None
+    assert who(app, Cookie=cookies["bob-phone"]) is None
+    assert who(app, Authorization=f"Bearer {token}") is None
+    carol = who(app, Cookie=cookies["carol"])
+    assert carol is not None and carol.id == "carol"
+    later = who(app, Authorization=f"Bearer {issue_token('bob', ['ops'])}")
+    assert later is not None and later.id == "bob"
+    sid = app.session_in(cookies["bob-laptop"])
+    assert sid is not None
+    run_async(app.access.sign_in(sid, User("bob", frozenset())))
+    again = who(app, Cookie=cookies["bob-laptop"])
+    assert again is not None and again.id == "bob"
 
 
 def test_widget_rules_roles_admin_and_access_callables(app: App) -> None:

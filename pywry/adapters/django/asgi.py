@@ -20,7 +20,7 @@ from django.http.request import split_domain_port, validate_host
 
 from ...core.asgi import ASGI, Receive, Scope, Send
 from ...core.context import request_scope
-from ...core.identity import USER_KEY
+from ...core.identity import LOGIN_KEY, USER_KEY
 from .base import mount_base
 from .conf import get_app
 from .users import scope_user
@@ -55,7 +55,8 @@ def application(django_app: ASGI) -> ASGI:
             else:
                 inner: dict[str, Any] = {**scope, "root_path": base}
                 if pywry.access.enabled:
-                    inner[USER_KEY] = await sync_to_async(scope_user)(inner)
+                    user, login = await sync_to_async(scope_user)(inner)
+                    inner[USER_KEY], inner[LOGIN_KEY] = user, login
                 await pywry.asgi(inner, receive, send)
             return
         marked: dict[str, Any] = {**scope, "pywry.websocket": True}

@@ -114,7 +114,8 @@ def _follow_logouts() -> None:
 
 def _logged_out(sender: Any, request: Any = None, **_: Any) -> None:
     if request is not None:
-        end_host_session(app_module.default_app(), request.headers.get("cookie"))
+        key = getattr(getattr(request, "session", None), "session_key", None) or ""
+        end_host_session(app_module.default_app(), request.headers.get("cookie"), key)
 
 
 def _configure(served: App, options: dict[str, Any]) -> None:

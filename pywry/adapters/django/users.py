@@ -32,10 +32,19 @@ def request_user(request: HttpRequest) -> User | None:
     return pywry_user(getattr(request, "user", None))
 
 
-def scope_user(scope: dict[str, Any]) -> User | None:
-    """The user whose Django session cookie a WebSocket handshake carries (blocking: DB)."""
+def request_login(request: HttpRequest) -> str:
+    """Which Django login `request` is signed in with: its session key ("" when none).
+
+    Django's logout signal names the same key, so pywry closes what that login opened.
+    """
+    return str(getattr(getattr(request, "session", None), "session_key", None) or "")
+
+
+def scope_user(scope: dict[str, Any]) -> tuple[User | None, str]:
+    """The user whose Django session cookie a WebSocket handshake carries, and its session key
+    (blocking: it reads the session store)."""
     if "django.contrib.auth" not in settings.INSTALLED_APPS:
-        return None
+        return None, ""
     from django.contrib.auth import get_user  # noqa: PLC0415 - needs the app registry
 
     raw = b"; ".join(v for k, v in scope.get("headers", ()) if k == b"cookie").decode("latin-1")
@@ -43,11 +52,12 @@ def scope_user(scope: dict[str, Any]) -> User | None:
     try:
         jar.load(raw)
     except Exception:  # noqa: BLE001 - a malformed cookie header means no session
-        return None
+        return None, ""
     morsel = jar.get(settings.SESSION_COOKIE_NAME)
     if morsel is None:
-        return None
+        return None, ""
     engine = import_module(settings.SESSION_ENGINE)
     request = HttpRequest()
     request.session = engine.SessionStore(morsel.value)
-    return pywry_user(get_user(request))  # type: ignore[arg-type]
+    user = pywry_user(get_user(request))  # type: ignore[arg-type]
+    return user, request_login(request) if user is not None else ""

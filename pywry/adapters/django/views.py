@@ -8,11 +8,11 @@ from django.views.decorators.csrf import csrf_exempt
 from ...core.app import App
 from ...core.http import HttpResponse as CoreResponse
 from ...core.http import Request
-from ...core.identity import ask_identify
+from ...core.identity import ask_identify, login_key
 from ...core.routes import respond
 from ...core.wsgi import read_body
 from .base import mount_base
-from .users import request_user
+from .users import request_login, request_user
 
 
 @csrf_exempt
@@ -37,7 +37,11 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         request.is_secure(),
     )
     if app.access.enabled:
-        req.user = request_user(request) or ask_identify(app, request)
+        req.user = request_user(request)
+        if req.user is not None:
+            req.login = login_key(request_login(request))
+        else:
+            req.user = ask_identify(app, request)
         req.address = str(request.META.get("REMOTE_ADDR") or "")
     res = app.loop.run(respond(app, req))
     if isinstance(res, CoreResponse):
