@@ -25,6 +25,7 @@ from flask_login import (  # noqa: E402
 from flask_wtf.csrf import CSRFProtect  # noqa: E402
 
 from pywry.adapters.flask import blueprint  # noqa: E402
+from pywry.auth import current_user as pywry_user  # noqa: E402
 
 
 class Account(UserMixin):
@@ -87,6 +88,16 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("login"))
+
+
+@app.get("/api/me")
+def me():
+    """Who pywry says this request is: the Flask-Login user, or a program that sends
+    `Authorization: Bearer <token>` (a token from pywry.auth.issue_token)."""
+    user = pywry_user()
+    if user is None:
+        return {"error": "sign in first"}, 401
+    return {"id": user.id, "roles": sorted(user.roles)}
 
 
 @app.get("/")

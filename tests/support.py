@@ -129,6 +129,34 @@ def run_example(
     return run_server([sys.executable, str(EXAMPLES / name)], full, port, tmp_path)  # type: ignore[return-value]
 
 
+def connection_holder(server_port: int, client_port: int) -> int | None:
+    """The pid of the process whose socket is the server end of a loopback TCP connection from
+    `client_port` (read from /proc: which worker of several accepted it)."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+            if int(local, 16) == server_port and int(remote, 16) == client_port:
+                inode = fields[9]
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) == target for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:  # gone, or not ours
+            continue
+    return None
+
+
 def run_async(coro: Any) -> Any:
     """Run a coroutine to completion on a fresh loop in its own thread.
 

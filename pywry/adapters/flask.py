@@ -50,10 +50,10 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         if not has_request_context():
             return None
         session = served.session_in(request.headers.get("Cookie")) or ""
-        user = host_user()
-        if user is None and served.access.enabled:  # a pywry sign-in, or a bearer token
+        user = None
+        if served.access.enabled:  # the host's user, a pywry sign-in, or a bearer token
             headers = {k.lower(): v for k, v in request.headers.items()}
-            asked = Request("GET", "/", headers=headers, session=session)
+            asked = Request("GET", "/", headers=headers, session=session, user=host_user())
             user = served.access.user_blocking(asked)
         return RequestInfo(base(), False, session=session, user=user)
 

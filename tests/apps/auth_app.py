@@ -1,6 +1,7 @@
 """A deploy-mode app with access control on, for the sign-in tests (run as several workers).
 
-"board" lets in any signed-in user; "secret-board" only admins (PYWRY_DEPLOY__ADMIN_USERS).
+"board" lets in any signed-in user; "secret-board" only admins (PYWRY_DEPLOY__ADMIN_USERS);
+"report", shown by `POST /publish` on one worker, only admins on both.
 `app:whoami` answers the page that asked with the signed-in user's id and the worker's name.
 """
 
@@ -39,6 +40,17 @@ secret = show(
     callbacks={"app:whoami": on_whoami},
     roles=["admin"],
 )
+
+
+@app.post("/publish")
+def publish():
+    """Show an admins-only report while handling a request, on whichever worker takes it: the
+    other worker serves it from the shared store, under the same rules."""
+    report = show(
+        "<h1>Report</h1>", label="report", roles=["admin"], per_visitor=False,
+        callbacks={"app:whoami": on_whoami},
+    )  # fmt: skip
+    return {"label": report.label, "pid": os.getpid()}
 
 
 @app.get("/", response_class=HTMLResponse)

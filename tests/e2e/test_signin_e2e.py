@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.integration.wsclient import Client, bootstrap
-from tests.support import ROOT, Server, clean_env, run_server
+from tests.support import ROOT, Server, clean_env, connection_holder, run_server
 
 pytestmark = pytest.mark.e2e
 APP = ROOT / "tests" / "apps" / "auth_app.py"
@@ -52,9 +52,8 @@ def site(oidc_provider, redis_server, tmp_path_factory) -> Iterator[Server]:
         PYWRY_DEPLOY__AUTH_ENABLED="true",
         PYWRY_DEPLOY__AUTH_SECRET="signin-e2e-" + uuid.uuid4().hex + uuid.uuid4().hex,
         PYWRY_DEPLOY__ADMIN_USERS="carol",
-        # every visitor here comes from 127.0.0.1, and a sign-in is two attempts (login and
-        # callback): the default 20 a minute per worker is about ten sign-ins, fewer than the
-        # ~15 this module makes
+        # every visitor here comes from 127.0.0.1: the default 20 logins a minute per worker
+        # is near the number this module makes (tests/integration/test_signin_limits.py)
         PYWRY_DEPLOY__LOGIN_ATTEMPTS_PER_MINUTE="1000",
         **oidc_provider.app_env(),
     )
@@ -254,6 +253,58 @@ def test_only_an_admin_is_served_the_admin_widget(site: Server, visitor: Visitor
         assert res.status_code == 200
         answer = page.evaluate(WHOAMI)
         assert answer["id"] == "carol" and "admin" in answer["roles"]
+    finally:
+        carol.close()
+
+
+def test_a_widget_shown_on_one_worker_keeps_its_roles_on_the_other(
+    site: Server, visitor: Visitor, browser
+) -> None:
+    """carol (an admin) publishes "report" (roles=["admin"]) through one worker; her sockets on
+    both workers are served. alice, signed in but no admin, holding carol's page token, is
+    refused with 4003 by every one of a burst of sockets (as carol's show, bursts reach both
+    workers), and her page request gets 403."""
+    carol = Visitor(browser)
+    try:
+        carol.sign_in(site, "/widget/board", "carol")
+        carol_cookie = carol.cookie(site)
+        published = httpx.post(site.url + "/publish", headers={"Cookie": carol_cookie})
+        assert published.status_code == 200, published.text
+        boot = raw_boot(site, carol_cookie, "report")
+
+        def served(_: int) -> int | None:
+            """Open a socket as carol; the worker holding it, once it answered her event."""
+            raw = Client(site.url, boot)
+            try:
+                assert whoami(raw)["id"] == "carol"  # run by the worker that has the callback
+                return connection_holder(site.port, raw.ws.local_address[1])
+            finally:
+                raw.close()
+
+        holders: set[int | None] = set()
+        for _ in range(5):  # bursts until both workers hold some of hers (bounded)
+            with ThreadPoolExecutor(8) as pool:
+                holders.update(pool.map(served, range(8)))
+            if len(holders - {None}) == 2:
+                break
+        assert None not in holders and len(holders) == 2, holders
+
+        visitor.sign_in(site, "/widget/board", "alice")
+        alice_cookie = visitor.cookie(site)
+        res = httpx.get(site.url + "/widget/report", headers={"Cookie": alice_cookie})
+        assert res.status_code == 403
+        as_alice = {**boot, "cookie": alice_cookie}
+
+        def refused(_: int) -> int | None:
+            raw = Client(site.url, as_alice)
+            try:
+                return raw.close_code()
+            finally:
+                raw.close()
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(refused, range(16)))
+        assert codes == [4003] * 16
     finally:
         carol.close()
 

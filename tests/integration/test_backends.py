@@ -73,6 +73,12 @@ async def exercise(backend) -> None:
         assert [m[1] for m in got[:8]] == list(range(1, 9))
         await backend.delete_widget("w")
         assert await backend.load_widget("w") is None
+        # who may open a widget travels with it, for the other workers' copies
+        rules = '{"roles":["admin"],"user":"alice"}'
+        ruled = data("ruled")
+        ruled.rules = rules
+        await backend.save_widget(ruled)
+        assert (await backend.load_widget("ruled")).rules == rules
     finally:
         await backend.stop()
 
@@ -144,6 +150,45 @@ def test_sqlite_backend_encrypted(tmp_path, monkeypatch) -> None:
     with pytest.raises(sqlite3.DatabaseError):  # plain SQLite cannot read it
         sqlite3.connect(tmp_path / "state.db").execute("SELECT * FROM widgets").fetchall()
     assert b"tok-a" not in (tmp_path / "state.db").read_bytes()
+
+
+def test_a_sqlite_file_from_before_widget_rules_is_upgraded_in_place(tmp_path) -> None:
+    """A state file made by the previous release (no `rules` column) keeps its widgets and
+    takes rules from now on."""
+    from pywry.state.sqlite import _sqlcipher, encryption_key
+
+    path = tmp_path / "state.db"
+    cipher = _sqlcipher()
+    old = (cipher or sqlite3).connect(str(path))
+    if cipher is not None:  # made as the previous release made it: encrypted
+        old.execute("PRAGMA key = '%s'" % encryption_key(path).replace("'", "''"))
+    old.execute(
+        "CREATE TABLE widgets (label TEXT PRIMARY KEY, token TEXT NOT NULL, content TEXT NOT NULL,"
+        " title TEXT, head TEXT, kind TEXT, theme TEXT, per_visitor INTEGER, owner TEXT,"
+        " seq INTEGER NOT NULL DEFAULT 0, created REAL, last_seen REAL, expires REAL NOT NULL,"
+        " session TEXT NOT NULL DEFAULT '')"
+    )
+    old.execute(
+        "INSERT INTO widgets VALUES ('kept', 'tok-k', '<p>k</p>', 'K', '', 'html', 'dark', 0,"
+        " 'worker-z', 3, 0, 0, 1e12, '')"
+    )
+    old.commit()
+    old.close()
+
+    async def check() -> None:
+        backend = SqliteBackend(settings(tmp_path), "worker-a")
+        await backend.start(lambda *m: None, _noop, lambda *w: None)
+        try:
+            kept = await backend.load_widget("kept")
+            assert kept is not None and kept.token == "tok-k" and kept.rules == ""
+            ruled = data("ruled")
+            ruled.rules = '{"roles":["ops"]}'
+            await backend.save_widget(ruled)
+            assert (await backend.load_widget("ruled")).rules == '{"roles":["ops"]}'
+        finally:
+            await backend.stop()
+
+    run_async(check())
 
 
 def test_sqlite_key_from_salt_file_when_no_env_or_keyring(tmp_path, monkeypatch) -> None:

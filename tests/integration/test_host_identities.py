@@ -88,7 +88,7 @@ HOSTS = {
     "starlette": Host(_uvicorn("starlette_auth:app"), EXAMPLES, "ws", "/login"),
     "flask": Host(
         _gunicorn("flask_login_app:app"), EXAMPLES, "http", "/login", "csrf_token",
-        one_browser=True,
+        one_browser=True, env={"PYWRY_DEPLOY__AUTH_SECRET": SECRET},
     ),
     "identify": Host(
         [sys.executable, "aiohttp_identify.py"], EXAMPLES, "ws", "/login", port_flag=False
@@ -439,6 +439,27 @@ def test_identify_logout_ends_access_to_pywry(servers: dict[str, Server]) -> Non
         assert alice.refusal(boot) == 4001
     finally:
         alice.close()
+
+
+def test_flask_views_see_the_login_or_a_bearer_token_through_current_user(
+    servers: dict[str, Server],
+) -> None:
+    """`pywry.auth.current_user()` in the Flask example's own `/api/me` view: the Flask-Login
+    user of a browser, the user of a program's bearer token, nobody otherwise."""
+    server = servers["flask"]
+    browser = Visitor(server, "http")
+    try:
+        assert browser.get("/api/me").status_code == 401
+        browser.sign_in(HOSTS["flask"], "alice")
+        assert browser.get("/api/me").json() == {"id": "alice", "roles": ["analyst", "viewer"]}
+    finally:
+        browser.close()
+    token = _issuer(SECRET).access.issue("carol", ["ops"], 60)
+    program = httpx.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert program.json() == {"id": "carol", "roles": ["ops", "viewer"]}
+    forged = _issuer(OTHER_SECRET).access.issue("carol", ["admin"], 60)
+    refused = httpx.get(server.url + "/api/me", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
 
 
 # -- bearer tokens --------------------------------------------------------------------------------

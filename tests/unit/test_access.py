@@ -117,6 +117,23 @@ def test_sign_out_ends_every_sign_in_and_token_of_that_user_and_only_before_it(a
     assert again is not None and again.id == "bob"
 
 
+def test_a_per_visitor_widget_is_for_the_user_it_was_made_for(app: App) -> None:
+    """Made in alice's request: bob, signed in later on the same browser (same session), may not
+    open it; alice may; a shared widget has no owner."""
+    from pywry.core.context import request_scope
+
+    alice = app.access.complete(User("alice", frozenset()))
+    bob = app.access.complete(User("bob", frozenset()))
+    with request_scope(app, "/", True, "sess-1", alice):
+        mine = app.require(show("<p>mine</p>", per_visitor=True).label)
+    assert mine.user == "alice"
+    assert app.access.refusal(mine, alice) is None
+    assert app.access.refusal(mine, bob) == CLOSE_BAD_ORIGIN
+    assert app.access.refusal(mine, None) == CLOSE_BAD_TOKEN
+    shared = app.require(show("<p>ours</p>", label="ours").label)
+    assert shared.user == "" and app.access.refusal(shared, bob) is None
+
+
 def test_widget_rules_roles_admin_and_access_callables(app: App) -> None:
     anyone = show("<p>a</p>", label="anyone")
     admins = show("<p>b</p>", label="admins", roles=["admin"])
