@@ -21,7 +21,7 @@ CASES = {
         "redis",
         "import os; os.environ['PYWRY_DEPLOY__STATE_BACKEND'] = 'redis'\n"
         "from pywry.inline import get_server_app; get_server_app()",
-        "PYWRY_DEPLOY__STATE_BACKEND=redis needs the redis extra: pip install 'pywry-server[redis]'",
+        "STATE_BACKEND=redis needs the redis extra: pip install 'pywry-server[redis]'",
     ),
     "plotly": (
         "plotly",
