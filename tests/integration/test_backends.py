@@ -222,8 +222,11 @@ def test_workers_starting_together_agree_on_one_sqlite_key(tmp_path) -> None:
     target = str(tmp_path / "new" / "pywry.db")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, target], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", script, target],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for _ in range(8)
     ]
