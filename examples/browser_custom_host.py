@@ -1,9 +1,10 @@
-# Browser mode on another host and port: bind every interface so other machines can open it.
-# Run: python examples/browser_custom_host.py
+# Browser mode on another host and port. It binds the loopback address unless you say otherwise:
+# to let other machines open it, run it with every interface bound, on a network you trust:
+#   PYWRY_SERVER__HOST=0.0.0.0 python examples/browser_custom_host.py
 # (setdefault lets PYWRY_SERVER__HOST / PYWRY_SERVER__PORT from the shell win.)
 import os
 
-os.environ.setdefault("PYWRY_SERVER__HOST", "0.0.0.0")  # Bind to all interfaces
+os.environ.setdefault("PYWRY_SERVER__HOST", "127.0.0.1")
 os.environ.setdefault("PYWRY_SERVER__PORT", "9000")
 
 from pywry import PyWry, WindowMode

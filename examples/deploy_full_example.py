@@ -5,7 +5,8 @@
 # Run: python examples/deploy_full_example.py   (or `make demo`; then open http://127.0.0.1:8080/)
 import os
 
-os.environ.setdefault("PYWRY_SERVER__HOST", "0.0.0.0")
+# Loopback unless told otherwise (PYWRY_SERVER__HOST=0.0.0.0 serves every interface).
+os.environ.setdefault("PYWRY_SERVER__HOST", "127.0.0.1")
 os.environ.setdefault("PYWRY_SERVER__PORT", "8080")
 
 import plotly.express as px

@@ -36,6 +36,7 @@ from .core.origins import OriginCheck
 from .core.tokens import token_from_subprotocols, tokens_equal
 from .core.widgets import WidgetLimitError, check_label
 from .dataframe import TableHandle, show_dataframe
+from .extras import need
 from .handle import WidgetHandle
 from .inline import uvicorn_config
 from .plotly import PlotlyHandle, show_plotly
@@ -246,6 +247,7 @@ class HostGuard:
 
 
 def _server_class() -> type[uvicorn.Server]:
+    need("uvicorn", "browser mode", "fastapi")
     import uvicorn  # noqa: PLC0415
 
     class _Server(uvicorn.Server):

@@ -42,6 +42,7 @@ from .core.app import App, default_app
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
 from .core.widgets import Callback, Widget
+from .extras import need
 from .handle import WidgetHandle, rerender
 
 if TYPE_CHECKING:
@@ -68,11 +69,7 @@ _FILL_CSS = "<style>html,body{height:100%}.pywry-root{height:100%}</style>"
 
 
 def _pd() -> Any:
-    try:
-        import pandas  # noqa: PLC0415 - optional dependency
-    except ImportError:  # pragma: no cover - pandas is an extra
-        raise ImportError("show_dataframe needs pandas: pip install 'pywry[pandas]'") from None
-    return pandas
+    return need("pandas", "show_dataframe", "pandas")
 
 
 def to_frame(data: Any) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
 from .core.widgets import Callback
 from .dataframe import show_dataframe
+from .extras import need
 from .handle import HTML, WidgetHandle
 from .plotly import show_plotly
 
@@ -149,8 +150,7 @@ def uvicorn_options(settings: PyWrySettings) -> dict[str, Any]:
 
 def uvicorn_config(app: Any, settings: PyWrySettings) -> Any:
     """A `uvicorn.Config` with every server setting applied (SSL included)."""
-    import uvicorn  # noqa: PLC0415
-
+    uvicorn = need("uvicorn", "serving pages (browser mode or deploy())", "fastapi")
     return uvicorn.Config(app, **uvicorn_options(settings))
 
 
@@ -186,7 +186,7 @@ def deploy(app: Any = None) -> None:
     settings = engine.settings
     _check_workers(settings)
     app = app if app is not None else get_server_app()
-    import uvicorn  # noqa: PLC0415
+    uvicorn = need("uvicorn", "deploy()", "fastapi")
 
     server_settings = settings.server
     scheme = "https" if server_settings.ssl_certfile else "http"

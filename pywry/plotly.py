@@ -39,6 +39,7 @@ from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
 from .core.protocol import encode, json_problem
 from .core.widgets import Callback, Widget
+from .extras import install_hint
 from .handle import WidgetHandle, rerender
 
 __all__ = [
@@ -177,7 +178,7 @@ def plotly_js_version() -> str:
     except ImportError:
         raise ValueError(
             "the cdn setting names the installed plotly.js version, but plotly is not "
-            "installed: pip install 'pywry[plotly]', or give the full URL of plotly.js"
+            f"installed: {install_hint('plotly')}, or give the full URL of plotly.js"
         ) from None
     return str(get_plotlyjs_version())
 
@@ -311,8 +312,9 @@ def _head(app: App) -> str:
     else:
         if app.assets.get(PLOTLY_JS) is None:
             log.warning(
-                "plotly.js is not available to serve: pip install 'pywry[plotly]', or set "
-                "the cdn setting (PYWRY_SERVER__CDN=true) so pages load it from Plotly's CDN"
+                "plotly.js is not available to serve: %s, or set the cdn setting "
+                "(PYWRY_SERVER__CDN=true) so pages load it from Plotly's CDN",
+                install_hint("plotly"),
             )
         plotly_js = app.assets.tag(PLOTLY_JS)
     templates = script_json(theme_templates())

@@ -129,6 +129,29 @@ def run_example(
     return run_server([sys.executable, str(EXAMPLES / name)], full, port, tmp_path)  # type: ignore[return-value]
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP socket listens on at `port` (from /proc: `127.0.0.1`,
+    `0.0.0.0`, `::`, ...), whoever owns it."""
+    import ipaddress
+
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # /proc prints each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+            found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
 def connection_holder(server_port: int, client_port: int) -> int | None:
     """The pid of the process whose socket is the server end of a loopback TCP connection from
     `client_port` (read from /proc: which worker of several accepted it)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from ..extras import MissingExtra
 from . import protocol as p
 from .http import HTML, HttpResponse, Request, error_response, json_response
 from .origins import same_host
@@ -68,10 +69,8 @@ def _libraries() -> Any:
     try:
         import joserfc  # noqa: F401, PLC0415
         from authlib.integrations.requests_client import OAuth2Session  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise RuntimeError(
-            "sign-in through PYWRY_OAUTH2__PROVIDER needs the auth extra: pip install 'pywry[auth]'"
-        ) from exc
+    except ImportError:
+        raise MissingExtra("sign-in through PYWRY_OAUTH2__PROVIDER", "auth") from None
     return OAuth2Session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import PyWrySettings, StateBackend
+from ..extras import MissingExtra
 from .base import Backend
 
 
@@ -17,8 +18,6 @@ def create_backend(settings: PyWrySettings, worker_id: str) -> Backend | None:
         return SqliteBackend(settings, worker_id)
     try:
         from .redis import RedisBackend  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "PYWRY_DEPLOY__STATE_BACKEND=redis needs the redis client: pip install 'pywry[redis]'"
-        ) from exc
+    except ImportError:
+        raise MissingExtra("PYWRY_DEPLOY__STATE_BACKEND=redis", "redis") from None
     return RedisBackend(settings, worker_id)

@@ -19,13 +19,15 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from ..config import PyWrySettings
+from ..extras import install_hint
 from .base import Backend, BackendUnavailable, JsonObject, WidgetData
 
 log = logging.getLogger("pywry.state.sqlite")
@@ -88,29 +90,80 @@ def _sqlcipher() -> ModuleType | None:
 
 
 def encryption_key(path: Path) -> str:
-    """The SQLCipher key: PYWRY_SQLITE_KEY, else the OS keyring, else a per-host salt file."""
+    """The SQLCipher key: PYWRY_SQLITE_KEY, else the OS keyring, else a per-host salt file.
+
+    A key that has to be made is made under a lock on the database's folder, so workers that
+    start together agree on one key.
+    """
     env = os.environ.get("PYWRY_SQLITE_KEY")
     if env:
         return env
-    try:
-        import keyring  # noqa: PLC0415 - optional extra
+    private_folder(path.parent)
+    with _folder_lock(path.parent):
+        try:
+            import keyring  # noqa: PLC0415 - optional extra
 
-        stored = keyring.get_password("pywry", f"sqlite:{path}")
-        if not stored:
-            stored = secrets.token_hex(32)
-            keyring.set_password("pywry", f"sqlite:{path}", stored)
-            if keyring.get_password("pywry", f"sqlite:{path}") != stored:
-                raise RuntimeError("keyring did not keep the key")
-        return stored
-    except Exception:  # noqa: BLE001 - no usable keyring (headless servers): use the salt file
-        pass
-    salt_file = path.parent / ".pywry-sqlite-salt"
-    if not salt_file.exists():
-        fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(32))
-    salt = salt_file.read_bytes()
+            stored = keyring.get_password("pywry", f"sqlite:{path}")
+            if not stored:
+                stored = secrets.token_hex(32)
+                keyring.set_password("pywry", f"sqlite:{path}", stored)
+                if keyring.get_password("pywry", f"sqlite:{path}") != stored:
+                    raise RuntimeError("keyring did not keep the key")
+            return stored
+        except Exception:  # noqa: BLE001 - no usable keyring (headless servers): the salt file
+            pass
+        salt_file = path.parent / ".pywry-sqlite-salt"
+        if not salt_file.exists():
+            _write_private(salt_file, secrets.token_bytes(32))
+        salt = salt_file.read_bytes()
     return hashlib.pbkdf2_hmac("sha256", socket.gethostname().encode(), salt, 100_000).hex()
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` (mode 0700 when pywry creates it)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists; warn once if others may read it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning(
+                "%s holds every widget token and is readable by others (mode %o): "
+                "chmod 600 it", path, mode,
+            )  # fmt: skip
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all (a temporary file renamed into place), mode 0600."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder`'s pywry lock file (other processes wait)."""
+    if os.name != "posix":  # no flock: the salt file's atomic rename still keeps it whole
+        yield
+        return
+    fcntl = importlib.import_module("fcntl")
+    fd = os.open(folder / ".pywry-sqlite.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class SqliteBackend(Backend):
@@ -136,7 +189,8 @@ class SqliteBackend(Backend):
 
     # -- the database thread -------------------------------------------------------------------
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_file(self.path)  # SQLite gives its -wal and -shm files the same mode
         cipher = _sqlcipher()
         db: Connection
         if cipher is not None:
@@ -146,8 +200,8 @@ class SqliteBackend(Backend):
             self.encrypted = True
         else:
             log.warning(
-                "SQLCipher is not installed (pip install 'pywry[sqlite]'): the state database %s "
-                "is NOT encrypted",
+                "SQLCipher is not installed (%s): the state database %s is NOT encrypted",
+                install_hint("sqlite"),
                 self.path,
             )
             db = sqlite3.connect(str(self.path), timeout=10, isolation_level=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pywry.config import PyWrySettings
 from pywry.state.base import WidgetData
 from pywry.state.redis import RedisBackend
 from pywry.state.sqlite import SqliteBackend
-from tests.support import run_async
+from tests.support import ROOT, clean_env, run_async
 
 pytestmark = pytest.mark.integration
 
@@ -189,6 +190,49 @@ def test_a_sqlite_file_from_before_widget_rules_is_upgraded_in_place(tmp_path) -
             await backend.stop()
 
     run_async(check())
+
+
+def test_sqlite_files_are_private_to_their_user(tmp_path, monkeypatch) -> None:
+    """The folder pywry makes is 0700; the database, its WAL, the salt and lock files 0600 (even
+    under a permissive umask), whether or not SQLCipher encrypts the file."""
+    monkeypatch.delenv("PYWRY_SQLITE_KEY", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    folder = tmp_path / "fresh" / "state"
+    config = settings(tmp_path)
+    config.deploy.sqlite_path = str(folder / "pywry.db")
+    old_umask = os.umask(0o022)
+    try:
+        run_async(exercise(SqliteBackend(config, "worker-a")))
+    finally:
+        os.umask(old_umask)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    made = sorted(folder.iterdir())
+    assert {f.name for f in made} >= {"pywry.db", ".pywry-sqlite-salt"}
+    for path in made:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_workers_starting_together_agree_on_one_sqlite_key(tmp_path) -> None:
+    """Eight processes ask for the key of a new database at once: one salt, one key."""
+    script = (
+        "import sys; from pathlib import Path; from pywry.state.sqlite import encryption_key; "
+        "print(encryption_key(Path(sys.argv[1])))"
+    )
+    env = clean_env(PYTHONPATH=str(ROOT), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    target = str(tmp_path / "new" / "pywry.db")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, target],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(8)
+    ]
+    outs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 8, [err for _, err in outs]
+    assert len({out.strip() for out, _ in outs}) == 1
 
 
 def test_sqlite_key_from_salt_file_when_no_env_or_keyring(tmp_path, monkeypatch) -> None:

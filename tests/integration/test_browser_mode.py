@@ -29,7 +29,7 @@ from pywry.app import UnsupportedModeError, is_headless
 from pywry.core.hosts import HostPolicy, split_host
 from pywry.handle import WidgetHandle
 from pywry.toolbar import Button, Toolbar
-from tests.support import EXAMPLES, ROOT, clean_env, free_port
+from tests.support import EXAMPLES, ROOT, clean_env, free_port, listening_addresses
 
 pytestmark = pytest.mark.integration
 
@@ -532,10 +532,9 @@ def test_hello_example_waits_for_a_page_and_stops_on_ctrl_c(tmp_path: Path) -> N
             proc.wait(5)
 
 
-def test_custom_host_example_binds_all_interfaces(tmp_path: Path) -> None:
-    port = free_port()
-    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__OPEN_BROWSER="false")
-    proc = subprocess.Popen(
+def _custom_host(port: int, **env: str) -> subprocess.Popen[bytes]:
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__OPEN_BROWSER="false", **env)
+    return subprocess.Popen(
         [sys.executable, str(EXAMPLES / "browser_custom_host.py")],
         env=env,
         cwd=ROOT,
@@ -543,14 +542,25 @@ def test_custom_host_example_binds_all_interfaces(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
+
+
+@pytest.mark.parametrize("host", ["", "0.0.0.0"])
+def test_custom_host_example_binds_loopback_unless_told(tmp_path: Path, host: str) -> None:
+    """As the README runs it, the example listens on 127.0.0.1 only; with
+    PYWRY_SERVER__HOST=0.0.0.0 on every interface, where this machine's own name is a host it
+    answers to and a foreign one is not."""
+    port = free_port()
+    proc = _custom_host(port, **({"PYWRY_SERVER__HOST": host} if host else {}))
     try:
         (url,) = read_lines(proc, 1)
         assert url.startswith(f"http://127.0.0.1:{port}/widget/")
         assert "Available on the network" in httpx.get(url, timeout=5).text
-        # Bound to 0.0.0.0: this machine's host name is one of its names, a foreign one is not.
-        own = httpx.get(url, headers={"Host": f"{socket.gethostname()}:{port}"}, timeout=5)
-        assert own.status_code == 200
-        assert httpx.get(url, headers={"Host": f"rebind.test:{port}"}, timeout=5).status_code == 421
+        assert listening_addresses(port) == {host or "127.0.0.1"}
+        if host:
+            own = httpx.get(url, headers={"Host": f"{socket.gethostname()}:{port}"}, timeout=5)
+            assert own.status_code == 200
+            foreign = httpx.get(url, headers={"Host": f"rebind.test:{port}"}, timeout=5)
+            assert foreign.status_code == 421
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -13,7 +13,14 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.integration.wsclient import Client, bootstrap
-from tests.support import EXAMPLES, clean_env, free_port, make_certificate, run_server
+from tests.support import (
+    EXAMPLES,
+    clean_env,
+    free_port,
+    listening_addresses,
+    make_certificate,
+    run_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +107,11 @@ def test_deploy_serves_https_and_wss_with_the_ssl_settings(tmp_path) -> None:
             ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
             frames = [ws.recv(timeout=5) for _ in range(2)]  # where its session starts, the ack
             assert any("pywry:ack" in str(f) for f in frames), frames
+
+
+def test_the_full_example_listens_on_loopback_as_the_readme_runs_it(tmp_path) -> None:
+    """`python examples/deploy_full_example.py` with no PYWRY_SERVER__HOST: 127.0.0.1 only."""
+    port = free_port()
+    argv = [sys.executable, str(EXAMPLES / "deploy_full_example.py")]
+    with run_server(argv, clean_env(PYWRY_SERVER__PORT=str(port)), port, tmp_path, ready_path="/"):
+        assert listening_addresses(port) == {"127.0.0.1"}

@@ -32,3 +32,14 @@ def test_dockerfile_runs_the_full_example_and_checks_health() -> None:
     assert copied and (ROOT / copied.group(1)).is_file()
     assert 'CMD ["python", "my_app.py"]' in text and "/health" in text
     assert "/src[fastapi,redis,plotly]" in text
+
+
+def test_compose_publishes_only_the_app_and_only_on_loopback() -> None:
+    """Redis (every widget token, no password) is never published on the host; the app's port
+    is published on the host's loopback address."""
+    text = (DOCKER / "docker-compose.yml").read_text()
+    services = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n)*)", text, re.MULTILINE))
+    assert set(services) == {"redis", "app"}
+    assert "ports:" not in services["redis"]
+    published = re.findall(r'^\s+- "([^"]+)"', services["app"].split("ports:")[1], re.MULTILINE)
+    assert published and published[0].startswith("127.0.0.1:"), published
