@@ -65,10 +65,11 @@ _DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
 _OAUTH2_ENV_PREFIX = "PYWRY_OAUTH2__"
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_LOG_FORMATS = ("text", "json")
 _THEMES = ("dark", "light", "system")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _SECRET_FIELDS = frozenset(
-    {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret"}
+    {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret", "metrics_token"}
 )
 _MASK = "***"
 
@@ -160,6 +161,7 @@ class StateBackend(Choice):
 
 
 _LogLevel = Annotated[str, _one_of(_LOG_LEVELS)]
+_LogFormat = Annotated[str, _one_of(_LOG_FORMATS)]
 _Theme = Annotated[str, _one_of(_THEMES)]
 _Backend = Annotated[StateBackend, _one_of(tuple(b.value for b in StateBackend))]
 
@@ -182,6 +184,7 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: _LogLevel = "info"
+    log_format: _LogFormat = "text"  # deploy(): "json" writes every log line as one JSON object
     access_log: bool = True
     reload: bool = False
     timeout_keep_alive: int = Field(default=5, ge=0)
@@ -216,6 +219,8 @@ class ServerSettings(BaseSettings):
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
+    metrics: bool = False  # GET {base}/metrics in the Prometheus text format
+    metrics_token: str | None = Field(default=None, repr=False)  # bearer token /metrics needs
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod
@@ -292,7 +297,7 @@ class DeploySettings(BaseSettings):
     def _check_redis_url(cls, value: str) -> str:
         if not value.startswith(_REDIS_SCHEMES):
             raise ValueError(
-                f"must start with {', '.join(_REDIS_SCHEMES)} (got {_mask_url(value)!r})"
+                f"must start with {', '.join(_REDIS_SCHEMES)} (got {mask_url(value)!r})"
             )
         return value
 
@@ -635,7 +640,7 @@ def reset_settings() -> None:
         _settings = None
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     """Hide the password of a URL such as ``redis://:secret@host:6379/0``."""
     try:
         parts = urlsplit(url)
@@ -663,5 +668,5 @@ def settings_summary(s: PyWrySettings) -> dict[str, Any]:  # JSON: {"server": {.
         for name in _SECRET_FIELDS:
             if section.get(name) is not None:
                 section[name] = _MASK
-    summary["deploy"]["redis_url"] = _mask_url(summary["deploy"]["redis_url"])
+    summary["deploy"]["redis_url"] = mask_url(summary["deploy"]["redis_url"])
     return summary
