@@ -33,6 +33,7 @@ from .core import protocol as p
 from .core.app import App
 from .core.hosts import WILDCARD_HOSTS, HostPolicy
 from .core.origins import OriginCheck
+from .core.refusals import Refusals
 from .core.tokens import token_from_subprotocols, tokens_equal
 from .core.widgets import WidgetLimitError, check_label
 from .dataframe import TableHandle, show_dataframe
@@ -207,9 +208,10 @@ class HostGuard:
     the bridge treats as "refused, do not retry".
     """
 
-    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
+    def __init__(self, app: ASGIApp, policy: HostPolicy, refusals: Refusals | None = None) -> None:
         self.app = app
         self.policy = policy
+        self.refusals = refusals or Refusals()  # the served app's: one line per client a minute
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass lifespan and allowed requests through; answer the others."""
@@ -223,7 +225,8 @@ class HostGuard:
             await self.app(scope, receive, send)
             return
         detail = self.policy.describe(host)
-        log.warning("refused a %s request: %s", kind, detail)
+        client = scope.get("client")
+        self.refusals.note("bad-host", "", str(client[0]) if client else "", detail)
         if kind == "http":
             res = http.error_response(421, "bad-host", detail)
             await send(
@@ -497,7 +500,7 @@ class PyWry:
             routes=[Route("/register_widget", register_widget_route, methods=["POST"])]
         )
         internal.state.pywry_engine = app
-        return HostGuard(app.asgi.around(internal), self._host_policy)
+        return HostGuard(app.asgi.around(internal), self._host_policy, app.refusals)
 
     def _uvicorn_settings(self) -> PyWrySettings:
         """Browser mode is quiet by default: uvicorn logs warnings only unless set otherwise."""

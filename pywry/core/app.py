@@ -7,13 +7,14 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,13 @@ from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
 from .http import HttpResponse, Request, error_response
 from .loop import AppLoop
+from .metrics import metrics_for
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
 from .peer import Peer
+from .refusals import Refusals
 from .sessions import (
     SESSION_ID,
     MemorySessions,
@@ -57,6 +60,8 @@ from .widgets import Callback, Registry, Widget, check_callbacks, check_label
 from .wsgi import WSGIApp
 
 log = logging.getLogger("pywry")
+
+READY_PING = 2.0  # seconds the state backend has to answer a readiness check
 
 
 class UnknownWidgetError(LookupError):
@@ -83,7 +88,9 @@ class App:
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
-        self.dispatcher = Dispatcher(server.callback_threads)
+        self.metrics = metrics_for(server.metrics)
+        self.refusals = Refusals()
+        self.dispatcher = Dispatcher(server.callback_threads, self.metrics)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
@@ -107,6 +114,9 @@ class App:
         self.access = Access(self)
         self.signin = SignIn(self)
         self._watcher: asyncio.Task[None] | None = None
+        self.draining = False  # SIGTERM: finishing what is in flight, taking nothing new
+        self._busy = 0  # events being handled now (a draining worker waits for them)
+        self._idle: asyncio.Event | None = None
         backend = create_backend(self.settings, self.worker_id)
         if backend is not None:
             self.shared = Shared(self, backend)
@@ -408,6 +418,7 @@ class App:
     def send(self, widget: Widget, kind: str, data: Any, key: str | None) -> int | None:
         """Put a message on the widget's stream (`key` None) or on the stream `key`."""
         payload = {} if data is None else data
+        self.metrics.emitted()
         try:
             if self.shared is not None:
                 self.shared.emit(key or widget.label, kind, payload)
@@ -466,6 +477,17 @@ class App:
             self._watcher = loop.create_task(watch_forever(self.access))
         if self.shared is not None:
             self._shared_start = loop.create_task(self.shared.start())
+
+    async def startup(self) -> None:
+        """Server start-up (the ASGI lifespan): bind the loop and open the shared backend.
+
+        Raises `BackendStartError`, naming the setting, when the backend cannot be opened: the
+        server should stop with that line instead of waiting for a store that is not there.
+        """
+        self.bind_loop()
+        if self.shared is not None:
+            await self.shared.opened()
+        await self.prepare()
 
     async def prepare(self, label: str | None = None) -> None:
         """Make `label` servable here: wait for a shared backend, load another worker's widget.
@@ -572,10 +594,8 @@ class App:
         if widget is None:
             return None, p.CLOSE_UNKNOWN_WIDGET
         if not self.origins.allows(origin, host):
-            log.warning("refused origin %r for widget %r", origin, label)
             return None, p.CLOSE_BAD_ORIGIN
         if not tokens_equal(widget.token, token):
-            log.info("refused a bad or missing token for widget %r", label)
             return None, p.CLOSE_BAD_TOKEN
         return widget, None
 
@@ -588,17 +608,17 @@ class App:
         cafter: int = 0,
         safter: int | None = None,
         who: Who = NOBODY,
+        transport: str = "websocket",
     ) -> Peer | None:
         """Register a new peer of `widget` (on the loop); None when it has too many.
 
         The peer follows the widget's stream from `after`, its page's own from `cafter` and its
-        session's from `safter` (None: from now on).
+        session's from `safter` (None: from now on). `transport` is `websocket` or `sse`.
         """
         self.bind_loop()
         if widget.connections >= self.settings.server.max_connections_per_widget:
-            log.warning("widget %r is at its connection limit", widget.label)
             return None
-        peer = Peer(self, widget, client, after, session, who)
+        peer = Peer(self, widget, client, after, session, who, transport)
         peer.follow(self.streams.get(stream_key(widget.label, CLIENT, client)), cafter)
         if session:
             peer.follow(self.streams.get(stream_key(widget.label, SESSION_SCOPE, session)), safter)
@@ -606,6 +626,7 @@ class App:
             self.shared.attached(peer)
         self.peers.setdefault(widget.label, set()).add(peer)
         widget.connections += 1
+        self.metrics.connected(transport)
         widget.ever_connected = True
         widget.touch()
         self.clients.connected(widget.label, client)
@@ -635,12 +656,17 @@ class App:
             self.shared.detached(peer)
         widget = peer.widget
         widget.connections = max(0, widget.connections - 1)
+        self.metrics.disconnected(peer.transport)
         widget.last_disconnect = time.monotonic() + linger
         widget.touch()
         self.clients.disconnected(peer.label, peer.client, linger=linger)
 
     async def handle_event(self, peer: Peer, msg: p.Incoming) -> None:
-        """Acknowledge, de-duplicate and dispatch one browser event."""
+        """Acknowledge, de-duplicate and dispatch one browser event (a drain waits for it)."""
+        with self._working():
+            await self._handle_event(peer, msg)
+
+    async def _handle_event(self, peer: Peer, msg: p.Incoming) -> None:
         widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
@@ -663,6 +689,17 @@ class App:
                 return
         await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
 
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        """Count an event in flight; a drain waits until none is."""
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy and self._idle is not None:
+                self._idle.set()
+
     async def dispatch(
         self,
         widget: Widget,
@@ -673,6 +710,19 @@ class App:
         user: User | None = None,
     ) -> None:
         """Run the callback for `msg` as the current event; store what it did to the session."""
+        with self._working():
+            self.metrics.event()
+            await self._run_callback(widget, msg, reply, client, session, user)
+
+    async def _run_callback(
+        self,
+        widget: Widget,
+        msg: p.Incoming,
+        reply: Callable[[str], None],
+        client: str,
+        session: str,
+        user: User | None,
+    ) -> None:
         ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user)
         fn = self.dispatcher.find(widget, msg.type)
         if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
@@ -701,12 +751,56 @@ class App:
             "clients": len(self.clients),
         }
 
+    async def readiness(self) -> str | None:
+        """None while this worker should get traffic, else why not (`draining`, or
+        `backend-unavailable` while the shared state backend does not answer)."""
+        if self.draining:
+            return "draining"
+        shared = self.shared
+        if shared is None:
+            return None
+        if shared.down or shared.started is None or not shared.started.is_set():
+            return "backend-unavailable"
+        try:
+            await asyncio.wait_for(shared.backend.ping(), READY_PING)
+        except (OSError, asyncio.TimeoutError):  # BackendUnavailable is an OSError
+            return "backend-unavailable"
+        return None
+
+    async def drain(self) -> None:
+        """Stop taking work before the server stops (SIGTERM, `pywry.core.drain`).
+
+        New requests get 503 from now on; open sockets close with 1012 once what is queued for
+        them is out (their pages reconnect to another worker) and event streams end. Returns
+        once the events in flight have been handled, or after `TIMEOUT_GRACEFUL_SHUTDOWN`.
+        """
+        if self.draining:
+            return
+        self.draining = True
+        peers = [peer for group in self.peers.values() for peer in group]
+        log.warning(
+            "draining: %d connections told to reconnect elsewhere, %d events in flight",
+            len(peers),
+            self._busy,
+        )
+        self.shut_peers(peers, p.CLOSE_RESTART)
+        if not self._busy:
+            return
+        self._idle = asyncio.Event()
+        grace = self.settings.server.timeout_graceful_shutdown
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except asyncio.TimeoutError:
+            log.error("draining: %d events still in flight after %ss", self._busy, grace)
+
     def reap(self) -> int:
         """Collect per-visitor widgets nobody uses and expired clients; returns widgets removed."""
         now = time.monotonic()
         server, deploy = self.settings.server, self.settings.deploy
         removed = 0
+        own = 0
         for widget in self.registry.all():
+            own += not widget.remote
             if widget.connections or self.shared is not None:
                 continue  # with a shared backend, Shared._collect asks every worker first
             if widget.per_visitor:
@@ -718,6 +812,8 @@ class App:
                 dead = now - widget.last_used > deploy.widget_ttl
             if dead and self.remove_widget(widget.label):
                 removed += 1
+                own -= 1
+        self.metrics.widgets(own)
         self.clients.expire(server.reconnect_timeout)
         followed = {key for peers in self.peers.values() for peer in peers for key in peer.keys}
         self.streams.expire(server.reconnect_timeout + server.outbox_max_age, followed)
@@ -740,6 +836,7 @@ class App:
             await self.close_connections(label, p.CLOSE_RESTART)
         if self.shared is not None:
             await self.shared.stop()
+        self.metrics.close()
         self.shutdown()
 
     def shutdown(self) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import Event, current
+from .metrics import Metrics
 from .protocol import Incoming, error
 from .widgets import Callback, Widget
 
@@ -33,8 +34,9 @@ class Dispatcher:
     widget and event, and answered to the browser that sent the event.
     """
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, metrics: Metrics | None = None) -> None:
         self.threads = threads
+        self.metrics = metrics or Metrics()
         self._lane: _Lane | None = None
         self._lane_lock = threading.Lock()
         # weak keys: per-visitor widgets bring new closures all the time; they must not pile up
@@ -101,6 +103,8 @@ class Dispatcher:
         args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
         if event is not None and self.wants_event(fn):
             args += (event,)
+        started = time.monotonic()
+        failed = False
         try:
             if self._async(fn):
                 token = current.set(event)
@@ -115,6 +119,7 @@ class Dispatcher:
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:  # noqa: BLE001 - any callback failure is reported, never raised
+            failed = True
             log.error(
                 "callback for event %r on widget %r raised %s",
                 msg.type,
@@ -130,6 +135,8 @@ class Dispatcher:
                     id=msg.id,
                 )
             )
+        finally:
+            self.metrics.callback(time.monotonic() - started, failed)
         return True
 
     async def _in_pool(

@@ -94,6 +94,13 @@ def not_yours() -> HttpResponse:
     return error_response(403, "forbidden", NOT_YOURS)
 
 
+def draining() -> HttpResponse:
+    """503 from a worker that is shutting down (SIGTERM): another one answers a retry."""
+    res = error_response(503, "draining", "this server is restarting; try again")
+    res.headers["Retry-After"] = "1"
+    return res
+
+
 def close_code_response(code: int) -> HttpResponse:
     """The HTTP answer for a condition that closes a socket with `code`."""
     name = p.ERROR_CODES.get(code, "error")

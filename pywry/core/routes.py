@@ -2,12 +2,15 @@
 
 Under the base path: the page `{WIDGET_PREFIX}/{label}`, the socket `/ws/{label}`, the event
 stream `/sse/{label}`, event posts `/events/{label}`, disconnects `/disconnect/{label}`, assets
-`/pywry-static/{name}`, `/health`, and when configured the host's files `/static/{path}` and the
-page factories `/` and `/app/{name}`. Every server driver asks `match` and `respond`.
+`/pywry-static/{name}`, `/health` (liveness), `/ready` (readiness), `/metrics` when metrics are
+on, and when configured the host's files `/static/{path}` and the page factories `/` and
+`/app/{name}`. Every server driver asks `match` and `respond`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -22,11 +25,13 @@ from .http import (
     Request,
     Response,
     close_code_response,
+    draining,
     error_response,
     json_response,
     not_yours,
 )
 from .signin import message_page, redirect
+from .tokens import tokens_equal
 from .users import SIGNED_OUT
 
 if TYPE_CHECKING:
@@ -44,6 +49,8 @@ METHODS = {
     "disconnect": ("POST",),
     "pywry-static": ("GET", "HEAD"),
     "health": ("GET", "HEAD"),
+    "ready": ("GET", "HEAD"),
+    "metrics": ("GET",),
     "static": ("GET", "HEAD"),
     "index": ("GET",),
     "app": ("GET",),
@@ -55,8 +62,10 @@ def match(app: App, path: str) -> tuple[str, str] | None:
     """`(route, parameter)` for a path below the base, or None when it is not pywry's."""
     if path in ("", "/"):
         return ("index", "") if app.apps is not None else None
-    if path == "/health":
-        return "health", ""
+    if path in ("/health", "/ready"):
+        return path[1:], ""
+    if path == "/metrics" and app.metrics.enabled:
+        return "metrics", ""
     if path.startswith("/static/") and app.static_dir is not None:
         return "static", path[len("/static/") :]
     head, _, rest = path[1:].partition("/")
@@ -70,14 +79,38 @@ def match(app: App, path: str) -> tuple[str, str] | None:
     return None
 
 
+OPERATIONS = ("health", "ready", "metrics")  # answered while draining too
+REFUSED = (401, 403, 421, 429)  # answers logged as refusals (`pywry.core.refusals`)
+
+
 async def respond(app: App, req: Request) -> Response:
-    """The answer to an HTTP request for one of pywry's routes."""
+    """The answer to an HTTP request for one of pywry's routes; refusals are logged."""
+    res = await _answer(app, req)
+    if res.status in REFUSED and isinstance(res, HttpResponse):
+        found = match(app, req.path)
+        label = found[1] if found is not None and found[0] not in OPERATIONS else ""
+        app.refusals.note(_reason(res), label, req.address)
+    return res
+
+
+def _reason(res: HttpResponse) -> str:
+    """The error code of an answer (`{"error": ...}`), else its status."""
+    try:
+        code = json.loads(res.body).get("error")
+    except (ValueError, AttributeError):
+        code = None
+    return str(code) if code else f"http-{res.status}"
+
+
+async def _answer(app: App, req: Request) -> Response:
     found = match(app, req.path)
     if found is None:
         return error_response(404, "not-found", "no such pywry route")
     route, param = found
     if req.method not in METHODS[route]:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
+    if app.draining and route not in OPERATIONS:
+        return draining()
     if route not in VISITED:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
@@ -137,6 +170,31 @@ async def _health(app: App, req: Request, _: str) -> Response:
     return json_response(200, app.health(req.header("x-pywry-internal-token")))
 
 
+READY_DETAIL = {
+    "draining": "this server is shutting down",
+    "backend-unavailable": "the state backend does not answer",
+}
+
+
+async def _ready(app: App, req: Request, _: str) -> Response:
+    reason = await app.readiness()
+    if reason is None:
+        return json_response(200, {"status": "ready"})
+    return error_response(503, reason, READY_DETAIL[reason])
+
+
+async def _metrics(app: App, req: Request, _: str) -> Response:
+    expected = app.settings.server.metrics_token
+    if expected:
+        scheme, _, given = (req.header("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens_equal(expected, given.strip()):
+            res = error_response(401, "bad-token", "/metrics needs its bearer token")
+            res.headers["WWW-Authenticate"] = "Bearer"
+            return res
+    body, content_type = await asyncio.to_thread(app.metrics.render)  # reads other workers' files
+    return HttpResponse(200, body, content_type, {"Cache-Control": "no-store"})
+
+
 async def _host_file(app: App, req: Request, path: str) -> Response:
     return files.host_file(app.static_dir, path, req.header("if-none-match"))
 
@@ -185,6 +243,8 @@ HANDLERS: dict[str, Handler] = {
     "disconnect": _disconnect,
     "pywry-static": _asset,
     "health": _health,
+    "ready": _ready,
+    "metrics": _metrics,
     "static": _host_file,
     "index": _application,
     "app": _application,

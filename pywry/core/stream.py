@@ -135,6 +135,7 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
         cafter or 0,
         safter,
         req.who,
+        "sse",
     )
     if peer is None:
         return error_response(429, "policy", "too many connections to this widget")

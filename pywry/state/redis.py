@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..config import PyWrySettings
+from ..config import PyWrySettings, mask_url
 from .base import Backend, BackendUnavailable, JsonObject, WidgetData
 
 log = logging.getLogger("pywry.state.redis")
@@ -105,6 +105,7 @@ class RedisBackend(Backend):
     """Shared state in Redis, with pub/sub for fan-out and routing."""
 
     name = "redis"
+    setting = "PYWRY_DEPLOY__REDIS_URL"
 
     def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         super().__init__(settings, worker_id)
@@ -130,6 +131,10 @@ class RedisBackend(Backend):
         self.client_ttl = int(max(deploy.connection_ttl, settings.server.reconnect_timeout * 2))
         self.conn_ttl = int(deploy.connection_ttl)
         self.outbox_size = int(settings.server.outbox_size)
+
+    def where(self) -> str:
+        """The Redis URL, its password masked."""
+        return mask_url(self.settings.deploy.redis_url)
 
     def k(self, *parts: str) -> str:
         """A key under this app's prefix."""
