@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,11 +16,15 @@ from typing import TYPE_CHECKING, Any
 from ._register import register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
+from .core.metrics import MULTIPROC_ENV
 from .core.widgets import Callback
 from .dataframe import show_dataframe
 from .extras import need
 from .handle import HTML, WidgetHandle
+from .logs import logging_config
 from .plotly import show_plotly
+from .state.backends import check_backend
+from .state.base import BackendStartError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -176,17 +183,41 @@ def app_import_string(app: Any) -> tuple[str, str]:
     )
 
 
+@contextmanager
+def _metrics_directory(workers: int, enabled: bool) -> Iterator[None]:
+    """With metrics on and several workers: a fresh directory for this deployment's values.
+
+    Each worker process writes its values there and whichever answers `/metrics` sums them; it
+    is removed when the deployment stops. A `PROMETHEUS_MULTIPROC_DIR` already set is used as is.
+    """
+    if not enabled or workers < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="pywry-metrics-")
+    os.environ[MULTIPROC_ENV] = folder  # the workers inherit it
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def deploy(app: Any = None) -> None:
     """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
 
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
-    and each imports the script's app afresh.
+    and each imports the script's app afresh. A state backend that cannot be opened stops it at
+    once with one line naming the setting (exit status 1). SIGTERM drains each worker first.
     """
     engine = default_app()
     settings = engine.settings
     _check_workers(settings)
     app = app if app is not None else get_server_app()
     uvicorn = need("uvicorn", "deploy()", "fastapi")
+    try:
+        check_backend(settings)
+    except BackendStartError as exc:
+        raise SystemExit(f"pywry: {exc}") from None
 
     server_settings = settings.server
     scheme = "https" if server_settings.ssl_certfile else "http"
@@ -194,6 +225,7 @@ def deploy(app: Any = None) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
     options = uvicorn_options(settings)
+    options["log_config"] = logging_config(server_settings)
     if server_settings.workers > 1 or server_settings.reload:
         target, folder = app_import_string(app)
         if server_settings.reload:
@@ -201,10 +233,13 @@ def deploy(app: Any = None) -> None:
             options["reload_dirs"] = [folder]
         else:
             options["workers"] = server_settings.workers
-        uvicorn.run(target, app_dir=folder, **options)
+        with _metrics_directory(server_settings.workers, server_settings.metrics):
+            uvicorn.run(target, app_dir=folder, **options)
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
         server.run()
     finally:
         engine.shutdown()
+    if not server.started:  # start-up failed (uvicorn logged why)
+        raise SystemExit(3)
