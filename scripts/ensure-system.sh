@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite drives when missing: redis-server, Debian's chromium,
-# and node with npm (tests/oidc's OpenID Connect provider).
+# node with npm (tests/oidc's OpenID Connect provider) and nginx (the documented proxy config).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 if [ "$(id -u)" != 0 ]; then
