@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
 from .core.widgets import Callback
@@ -39,7 +39,7 @@ def show(
     label: str | None = None,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     *,
     theme: str | None = None,
     head: str = "",
