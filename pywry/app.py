@@ -557,12 +557,12 @@ class PyWry:
         if self._server is None or not self._shown:
             log.warning("block() was called before show(): there is nothing to wait for")
             return False
-        self._announce()
         window = self.settings.server.reconnect_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = False  # a page has connected at some point
         idle_since: float | None = None  # when no page was connected any more
         try:
+            self._announce()  # inside: Ctrl+C may come as soon as the line is out
             while True:
                 now = time.monotonic()
                 widgets = self._engine.registry.all()

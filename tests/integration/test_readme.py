@@ -46,6 +46,8 @@ def test_a_runnable_snippet_works_as_pasted(tmp_path: Path, check: str, code: st
     proc = spawn([sys.executable, str(script)], env, cwd=tmp_path)
     if check == "stdout":
         (url,) = read_lines(proc, 1)
+        (waiting,) = read_lines(proc, 1, stderr=True)  # block() is waiting: Ctrl+C is its to catch
+        assert waiting.startswith("pywry: serving 1 widget at ")
     else:
         url = f"http://127.0.0.1:{port}{check}"
         wait_http(f"http://127.0.0.1:{port}/health", proc)
