@@ -32,6 +32,7 @@ from .core import http
 from .core import protocol as p
 from .core.app import App
 from .core.hosts import WILDCARD_HOSTS, HostPolicy
+from .core.listen import bind_near
 from .core.origins import OriginCheck
 from .core.tokens import token_from_subprotocols, tokens_equal
 from .core.widgets import WidgetLimitError, check_label
@@ -115,30 +116,6 @@ def _url_host(host: str) -> str:
         return "127.0.0.1"
     bare = host.strip("[]")
     return f"[{bare}]" if ":" in bare else bare
-
-
-def _bind(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening-ready socket bound to host:port (IPv4 first), so errors surface in `show()`."""
-    bind_host = None if host.strip() in ("", "[::]") else host.strip("[]")
-    infos = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    last: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            if os.name == "posix":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and bind_host in (None, "::"):
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            sock.bind(address)
-            sock.listen(backlog)
-            sock.setblocking(False)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise OSError(f"pywry cannot listen on {host}:{port}: {last}") from last
 
 
 def _reply(res: http.HttpResponse) -> Response:
@@ -524,8 +501,16 @@ class PyWry:
             if config.timeout_graceful_shutdown is None:
                 config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN  # type: ignore[assignment]
             config.load()  # SSL and app errors surface here, in the caller's thread
-            sock = _bind(s.host, s.port, s.backlog)
+            sock = bind_near(s.host, s.port, s.backlog)
             port = int(sock.getsockname()[1])
+            if s.port and port != s.port:  # as Jupyter does: the next free port, said out loud
+                log.warning(
+                    "port %d on %s is in use: pywry serves on port %d instead "
+                    "(PYWRY_SERVER__PORT chooses another)",
+                    s.port,
+                    s.host,
+                    port,
+                )
             ready = threading.Event()
             server = _server_class()(config, ready)  # type: ignore[call-arg]
             thread = threading.Thread(
@@ -579,6 +564,7 @@ class PyWry:
         seen = False  # a page has connected at some point
         idle_since: float | None = None  # when no page was connected any more
         try:
+            self._announce()  # inside: Ctrl+C may come as soon as the line is out
             while True:
                 now = time.monotonic()
                 widgets = self._engine.registry.all()
@@ -604,6 +590,23 @@ class PyWry:
             log.info("interrupted; stopping the pywry server")
             self.destroy()
             return False
+
+    def _announce(self) -> None:
+        """Say on stderr what `block()` waits for and how to stop it (silence looks hung)."""
+        labels = [w.label for w in self._engine.registry.all()]
+        if not labels:
+            return
+        base = f"{self._engine.public_url}{self.settings.server.widget_prefix}/"
+        if len(labels) == 1:
+            what, whose = f"1 widget at {base}{labels[0]}", "its"
+        else:
+            names = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+            what, whose = f"{len(labels)} widgets at {base}... ({names})", "their"
+        print(
+            f"pywry: serving {what}; waiting until {whose} pages are closed; press Ctrl+C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _live_connections(self) -> int:
         """Open page connections over all widgets (the loop thread may be changing the table)."""

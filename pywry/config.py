@@ -18,11 +18,13 @@ the user wrote it (``PYWRY_SERVER__PORT: ...``, ``pywry.toml [server] prot: unkn
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -46,6 +48,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "CONFIG_FILE_ENV",
     "ConfigError",
+    "ConfigWarning",
     "DeploySettings",
     "OAuth2Settings",
     "PyWrySettings",
@@ -59,6 +62,11 @@ __all__ = [
 
 #: Environment variable that names the config file to read instead of the cwd defaults.
 CONFIG_FILE_ENV = "PYWRY_CONFIG_FILE"
+
+#: pywry's environment variables that are not ``PYWRY_<SECTION>__<FIELD>`` settings.
+_OTHER_VARIABLES = frozenset(
+    {CONFIG_FILE_ENV, "PYWRY_HEADLESS", "PYWRY_SQLITE_KEY", "PYWRY_DEPLOY_MODE"}
+)
 
 _SERVER_ENV_PREFIX = "PYWRY_SERVER__"
 _DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
@@ -87,6 +95,10 @@ class ConfigError(ValueError):
     def __init__(self, message: str, keys: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.keys = keys
+
+
+class ConfigWarning(UserWarning):
+    """An environment variable looks like a misspelled pywry setting (it is ignored)."""
 
 
 def parse_size(value: object) -> int:
@@ -380,18 +392,72 @@ def _optional_fields(model: type[BaseSettings]) -> set[str]:
     }
 
 
+def _variables() -> dict[str, str]:
+    """Every environment variable pywry reads, by its name without underscores."""
+    names = [
+        f"{prefix}{field.upper()}"
+        for section, prefix in _ENV_PREFIXES.items()
+        for field in _SECTIONS[section].model_fields
+    ]
+    return {name.replace("_", ""): name for name in (*names, *_OTHER_VARIABLES)}
+
+
+def _intended_variable(upper: str) -> str | None:
+    """The pywry variable that ``upper`` (an upper-case name) most likely misspells, if any.
+
+    Tried in turn: the same name but for underscores (``PYWRY_SERVER_PORT``), a bare setting
+    name that only one section has (``PYWRY_PORT``), then a close spelling (``..._PROT``).
+    """
+    known = _variables()
+    if upper.replace("_", "") in known:
+        return known[upper.replace("_", "")]
+    tail = upper.removeprefix("PYWRY").strip("_")
+    for prefix in _ENV_PREFIXES.values():
+        tail = tail.removeprefix(prefix.removeprefix("PYWRY_").rstrip("_")).lstrip("_")
+    owners = [s for s, model in _SECTIONS.items() if tail.lower() in model.model_fields]
+    if len(owners) == 1:
+        return f"{_ENV_PREFIXES[owners[0]]}{tail}"
+    close = difflib.get_close_matches(upper, list(known.values()), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    """``"; did you mean x?"`` for the closest of ``choices`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _warn_misspelled(var: str) -> None:
+    """Warn about a likely misspelled variable: once per process, however often settings load
+    (Python's warning registry remembers each message issued from this one line)."""
+    upper = var.upper()
+    if not upper.startswith("PYWRY") or upper in _OTHER_VARIABLES:
+        return
+    intended = _intended_variable(upper)
+    if intended is not None and intended != upper:
+        warnings.warn(
+            f"{var} is not a pywry setting and is ignored; did you mean {intended}?",
+            ConfigWarning,
+            stacklevel=1,
+        )
+
+
 def _env_layer(environ: Mapping[str, str]) -> _Layer:
-    """Read ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*``; any other name is not ours to check."""
+    """Read ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*``; warn about names that look misspelled."""
     layer = _empty_layer()
     for var, raw in environ.items():
         upper = var.upper()
+        if not upper.startswith(tuple(_ENV_PREFIXES.values())):
+            _warn_misspelled(var)
         for section, prefix in _ENV_PREFIXES.items():
             if not upper.startswith(prefix):
                 continue
             model = _SECTIONS[section]
             field = upper[len(prefix) :].lower()
             if field not in model.model_fields:
-                raise ConfigError(f"{var}: unknown setting", (var,))
+                hint = _intended_variable(upper)
+                more = f"; did you mean {hint}?" if hint else ""
+                raise ConfigError(f"{var}: unknown setting{more}", (var,))
             value: str | None = raw
             if field in _optional_fields(model) and raw.strip().lower() in ("", "none", "null"):
                 value = None
@@ -419,7 +485,8 @@ def _table_layer(
         for field, value in table.items():
             key = f"{file_label} [{table_name}] {field}"
             if field not in model.model_fields:
-                raise ConfigError(f"{key}: unknown setting", (key,))
+                more = _did_you_mean(field, list(model.model_fields))
+                raise ConfigError(f"{key}: unknown setting{more}", (key,))
             layer[section][field] = (value, key)
 
 
@@ -504,7 +571,8 @@ def _argument_layer(
         for field, value in values.items():
             key = f"{section}.{field}"
             if field not in model.model_fields:
-                raise ConfigError(f"{key}: unknown setting", (key,))
+                more = _did_you_mean(field, list(model.model_fields))
+                raise ConfigError(f"{key}: unknown setting{more}", (key,))
             layer[section][field] = (value, key)
     return layer
 

@@ -34,10 +34,10 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .core.app import App, default_app
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
@@ -623,7 +623,7 @@ def show_dataframe(
     df: Any,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     page_size: int = 100,
     label: str | None = None,
     engine: App | None = None,

@@ -10,9 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
+from .core.listen import port_problem
 from .core.widgets import Callback
 from .dataframe import show_dataframe
 from .extras import need
@@ -40,7 +41,7 @@ def show(
     label: str | None = None,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     *,
     theme: str | None = None,
     head: str = "",
@@ -180,7 +181,8 @@ def deploy(app: Any = None) -> None:
     """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
 
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
-    and each imports the script's app afresh.
+    and each imports the script's app afresh. Ctrl+C stops it and returns. A port it cannot
+    listen on ends the program (status 1) with one line on stderr saying which setting to change.
     """
     engine = default_app()
     settings = engine.settings
@@ -189,6 +191,10 @@ def deploy(app: Any = None) -> None:
     uvicorn = need("uvicorn", "deploy()", "fastapi")
 
     server_settings = settings.server
+    problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
+    if problem is not None:
+        print(problem, file=sys.stderr, flush=True)
+        raise SystemExit(1)
     scheme = "https" if server_settings.ssl_certfile else "http"
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -201,10 +207,12 @@ def deploy(app: Any = None) -> None:
             options["reload_dirs"] = [folder]
         else:
             options["workers"] = server_settings.workers
-        uvicorn.run(target, app_dir=folder, **options)
+        uvicorn.run(target, app_dir=folder, **options)  # returns on Ctrl+C
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it stopped for: it is not an error
+        pass
     finally:
         engine.shutdown()

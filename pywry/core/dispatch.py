@@ -97,6 +97,8 @@ class Dispatcher:
         """
         fn = self.find(widget, msg.type)
         if fn is None:
+            # worth knowing when a callback "never runs": the page sent an event nobody handles
+            log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
             return False
         args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
         if event is not None and self.wants_event(fn):

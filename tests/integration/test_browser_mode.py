@@ -7,8 +7,8 @@ client library; example scripts run as real subprocesses.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import selectors
 import signal
 import socket
 import subprocess
@@ -29,7 +29,16 @@ from pywry.app import UnsupportedModeError, is_headless
 from pywry.core.hosts import HostPolicy, split_host
 from pywry.handle import WidgetHandle
 from pywry.toolbar import Button, Toolbar
-from tests.support import EXAMPLES, ROOT, clean_env, free_port, listening_addresses
+from tests.support import (
+    EXAMPLES,
+    ROOT,
+    clean_env,
+    ctrl_c,
+    free_port,
+    listening_addresses,
+    read_lines,
+    spawn,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -374,15 +383,60 @@ def test_two_apps_do_not_share_anything(make_app: Callable[..., PyWry]) -> None:
     assert "from B" in httpx.get(hb.url, timeout=5).text
 
 
-def test_busy_port_is_a_clear_error(make_app: Callable[..., PyWry]) -> None:
+def test_busy_port_moves_to_the_next_free_one_and_says_so(
+    make_app: Callable[..., PyWry], caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         app = make_app(port=port)
-        with pytest.raises(OSError, match=str(port)):
-            app.show("<p>x</p>")
-        assert not app.running
+        with caplog.at_level(logging.WARNING, logger="pywry"):
+            handle = app.show("<p>moved</p>", label="moved")
+        assert app.port is not None and port < app.port <= port + 50
+        assert handle.url == f"http://127.0.0.1:{app.port}/widget/moved"
+        assert "moved" in httpx.get(handle.url, timeout=5).text
+        assert [r.getMessage() for r in caplog.records if r.name == "pywry"] == [
+            f"port {port} on 127.0.0.1 is in use: pywry serves on port {app.port} instead "
+            "(PYWRY_SERVER__PORT chooses another)"
+        ]
+
+
+def test_an_event_without_a_callback_is_logged_at_debug(
+    make_app: Callable[..., PyWry], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+
+    def ping(data: Any, event_type: str, label: str) -> None:
+        handle.emit("app:pong", {})
+
+    handle = app.show("<p>x</p>", label="quiet", callbacks={"app:ping": ping})
+    with caplog.at_level(logging.DEBUG, logger="pywry.dispatch"):
+        with open_ws(handle, token=handle.token) as ws:
+            send_event(ws, "app:nobody", 1)
+            send_event(ws, "app:ping", 2)  # handled after the first one
+            messages(ws, "app:pong")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "pywry.dispatch"] == [
+        (logging.DEBUG, "no callback for event 'app:nobody' on widget 'quiet'; ignored")
+    ]
+
+
+def test_block_says_what_it_waits_for_and_ctrl_c_ends_it() -> None:
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__OPEN_BROWSER="false")
+    proc = spawn([sys.executable, str(EXAMPLES / "browser_multiple.py")], env)
+    urls = read_lines(proc, 2)
+    assert urls == [
+        f"http://127.0.0.1:{port}/widget/chart",
+        f"http://127.0.0.1:{port}/widget/table",
+    ]
+    (said,) = read_lines(proc, 1, stderr=True)
+    assert said == (
+        f"pywry: serving 2 widgets at http://127.0.0.1:{port}/widget/... (chart, table); "
+        "waiting until their pages are closed; press Ctrl+C to stop"
+    )
+    status, err = ctrl_c(proc)
+    assert status == 0 and "Traceback" not in err, err
 
 
 # -- Host policy (framework-neutral) -------------------------------------------------------------
@@ -428,24 +482,6 @@ def _browser_script(tmp_path: Path) -> Path:
     script.write_text('#!/bin/sh\necho "OPENED $1"\n')
     script.chmod(0o755)
     return script
-
-
-def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20.0) -> list[str]:
-    """Read `count` stdout lines of `proc` within `timeout` seconds."""
-    assert proc.stdout is not None
-    lines: list[str] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        while len(lines) < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                raise AssertionError(f"only {lines} after {timeout}s")
-            line = proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"process exited ({proc.poll()}) after {lines}")
-            lines.append(line.decode().strip())
-    return lines
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses DISPLAY and a sh script")

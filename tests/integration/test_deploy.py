@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,10 +19,13 @@ from tests.integration.wsclient import Client, bootstrap
 from tests.support import (
     EXAMPLES,
     clean_env,
+    ctrl_c,
     free_port,
     listening_addresses,
     make_certificate,
     run_server,
+    spawn,
+    wait_http,
 )
 
 pytestmark = pytest.mark.integration
@@ -34,6 +40,47 @@ def test_workers_without_shared_state_are_refused_with_a_clear_error(tmp_path) -
     assert out.returncode != 0
     assert "PYWRY_SERVER__WORKERS=4" in out.stderr and "sqlite" in out.stderr
     assert "redis" in out.stderr
+
+
+def test_ctrl_c_stops_deploy_without_a_traceback() -> None:
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port))
+    proc = spawn([sys.executable, str(EXAMPLES / "deploy_quickstart.py")], env)
+    wait_http(f"http://127.0.0.1:{port}/health", proc)
+    status, err = ctrl_c(proc)
+    assert status == 0, err
+    assert "Traceback" not in err and "Application shutdown complete." in err
+
+
+def test_ctrl_c_stops_make_demo_without_a_traceback() -> None:
+    make = shutil.which("make")
+    assert make is not None, "make is not installed"
+    port = free_port()
+    # `-o setup`: run the demo with this interpreter rather than building .venv first
+    argv = [make, "-o", "setup", "demo", f"BIN={Path(sys.executable).parent}"]
+    proc = spawn(argv, clean_env(PYWRY_SERVER__PORT=str(port)))
+    wait_http(f"http://127.0.0.1:{port}/health", proc)
+    status, err = ctrl_c(proc)
+    assert status in (0, 130), err  # make itself reports an interrupt as 130, as a shell does
+    assert "Traceback" not in err and "Application shutdown complete." in err
+
+
+def test_a_busy_port_ends_deploy_with_one_line_naming_the_setting() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLES / "deploy_quickstart.py")],
+            env=clean_env(PYWRY_SERVER__PORT=str(port)), capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 1
+    assert re.fullmatch(
+        rf"pywry cannot listen on 127\.0\.0\.1:{port}: the port is in use; choose another port "
+        r"with PYWRY_SERVER__PORT=\d+, or PYWRY_SERVER__PORT=0 for any free one\n",
+        out.stderr,
+    ), out.stderr
 
 
 def test_two_workers_on_sqlite_started_by_deploy(tmp_path) -> None:
