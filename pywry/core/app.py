@@ -21,7 +21,7 @@ from ..config import PyWrySettings, get_settings
 from ..state import get_worker_id
 from ..state.backends import create_backend
 from ..state.base import BackendUnavailable
-from . import context
+from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
 from .apps import Applications
@@ -79,6 +79,7 @@ class App:
     ) -> None:
         self.settings = settings or get_settings()
         server = self.settings.server
+        accesslog.install()  # whichever server runs this app, its access log shows no token
         self.registry = Registry(server.max_widgets)
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)

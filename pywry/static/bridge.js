@@ -760,11 +760,14 @@
     var ctrl = new AbortController();
     streamCtrl = ctrl;
     var started = Date.now();
-    var url = buildUrl(
-      boot.stream, resumeParams({ client: clientId, token: token, after: lastSeq }), false
-    );
+    // fetch, not EventSource: the token goes in a header, never in a URL (access logs keep URLs)
+    var url = buildUrl(boot.stream, resumeParams({ client: clientId, after: lastSeq }), false);
     window.fetch(url, {
-      headers: { "Last-Event-ID": String(lastSeq), "Accept": "text/event-stream" },
+      headers: {
+        "Last-Event-ID": String(lastSeq),
+        "Accept": "text/event-stream",
+        "X-PyWry-Token": token
+      },
       cache: "no-store",
       credentials: "same-origin",
       signal: ctrl.signal
@@ -908,10 +911,14 @@
     left = true;
     leftWhileRunning = !stopped;
     if (token && boot.disconnect) {
-      var url = buildUrl(boot.disconnect, { client: clientId, token: token }, false);
+      // keepalive outlives the page like sendBeacon, and unlike it can carry the token header
       try {
-        if (navigator.sendBeacon) navigator.sendBeacon(url);
-        else window.fetch(url, { method: "POST", keepalive: true });
+        window.fetch(buildUrl(boot.disconnect, {}, false), {
+          method: "POST",
+          keepalive: true,
+          credentials: "same-origin",
+          headers: { "X-PyWry-Token": token, "X-PyWry-Client": clientId }
+        }).catch(function () { /* best effort */ });
       } catch (e) { /* best effort: the server also notices the closed connection */ }
     }
     halt("page left");
