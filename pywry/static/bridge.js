@@ -459,9 +459,24 @@
     box.appendChild(toast);
   }
 
+  /**
+   * The absolute form of an http(s) or relative URL, else null. Parsed the way the browser
+   * will read it (it drops tabs, newlines and leading control characters), so that no
+   * spelling of javascript:, data: or another scheme gets through.
+   */
+  function webUrl(value) {
+    if (typeof value !== "string" || value === "") return null;
+    var url;
+    try { url = new URL(value, window.location.href); } catch (e) { return null; }
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  }
+
   function navigate(d) {
-    var url = String(d.url || "");
-    if (/^\s*javascript:/i.test(url)) { warn("navigate: refusing a javascript: URL"); return; }
+    var url = webUrl(d.url);
+    if (url === null) {
+      warn("navigate: refusing a URL that is not http(s) or relative:", JSON.stringify(String(d.url)).slice(0, 80));
+      return;
+    }
     if (d.newTab) window.open(url, "_blank", "noopener");
     else window.location.assign(url);
   }
@@ -504,6 +519,10 @@
     if (typeof d.id === "number") settle(d.id);   // refused event: resending would not help
     if (d.code === "owner-gone") {
       showBanner("This widget's session has ended.", "Reload", "fatal");
+    } else if (d.code === "callback-error") {
+      // the person who clicked sees that it did not work, not only the console
+      var what = typeof d.event === "string" ? d.event : "this action";
+      showToast({ message: "Error in " + what + (d.detail ? ": " + d.detail : ""), type: "error", duration: 8000 });
     }
   }
 

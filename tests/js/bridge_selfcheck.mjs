@@ -527,7 +527,7 @@ check("system actions: alert, set-content scripts, css, style, theme, navigate, 
   assert.deepEqual(themes, ["light"]);
 
   ws.recv({ type: "pywry:navigate", data: { url: "/next" }, seq: 12 });
-  assert.deepEqual(t.win.location.assigned, ["/next"]);
+  assert.deepEqual(t.win.location.assigned, ["http://example.test/next"]);
 
   // set-content: inline scripts run at once; a src script is awaited before the next one,
   // and later messages (and the handlers of this one) wait for it.
