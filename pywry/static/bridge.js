@@ -986,7 +986,9 @@
 
   // ------------------------------------------------------------------ start
 
-  applyTheme(THEMES[boot.theme] ? boot.theme : "dark");
+  // No theme chosen (null): dark on a page of its own; inside a host page's frame, the host's
+  // (or the system's) preference, which prefers-color-scheme reports there.
+  applyTheme(THEMES[boot.theme] ? boot.theme : (window.self !== window.top ? "system" : "dark"));
   // Queued now so that it is always event id 1 and reaches Python before anything else.
   emit("pywry:ready", {
     label: label,
