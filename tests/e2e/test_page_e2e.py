@@ -82,8 +82,7 @@ def test_a_failing_callback_shows_its_sender_a_toast(site: Server, page, browser
         page.evaluate("window.pywry.emit('app:fail', {})")
         toast = page.locator(".pywry-toast-error")
         toast.wait_for()
-        text = toast.text_content() or ""
-        assert "app:fail" in text and "the report could not be built" in text
+        assert "app:fail" in (toast.text_content() or "")  # the event that failed
         assert toast.get_attribute("role") == "alert"
         other.evaluate(LISTEN)
         round_trip(other, 1)
