@@ -41,6 +41,7 @@ from .extras import need
 from .handle import WidgetHandle
 from .inline import uvicorn_config
 from .plotly import PlotlyHandle, show_plotly
+from .state import headless
 
 H = TypeVar("H", bound="WidgetHandle")
 
@@ -63,7 +64,6 @@ STOP_TIMEOUT = 5.0
 #: Graceful-shutdown budget handed to uvicorn when the settings leave it unbounded (seconds).
 GRACEFUL_SHUTDOWN = 2.0
 INTERNAL_TOKEN_HEADER = "x-pywry-internal-token"
-_TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
 # `webbrowser` fills its browser list lazily and not thread-safely: one open at a time.
 _browser_lock = threading.Lock()
@@ -102,8 +102,9 @@ def _check_mode(mode: WindowMode | str) -> WindowMode:
 
 
 def is_headless() -> bool:
-    """True when no browser can be opened here: PYWRY_HEADLESS=1, or Linux without a display."""
-    if os.environ.get("PYWRY_HEADLESS", "").strip().lower() in _TRUE:
+    """True when no browser can be opened here: PYWRY_HEADLESS=1, deploy mode's server
+    (`get_server_app()`), or Linux without a display."""
+    if headless():
         return True
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
         return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

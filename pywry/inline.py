@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -93,8 +92,9 @@ async def get_widget_html_async(label: str, base_path: str | None = None) -> str
 def get_server_app(apps: Any = None) -> FastAPI:
     """The FastAPI app of deploy mode: pywry's routes at the root, room for the user's routes.
 
-    Sets `PYWRY_HEADLESS=1` (a deployed server opens no browser). Calling it again returns the
-    same app.
+    Marks the default app as deployed, which `PYWRY_HEADLESS=1` would say: this process opens
+    no browser (and with a state backend named it is deploy mode), while the environment, and
+    so every process started from here, stays as it was. Calling it again returns the same app.
     `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
     """
     app = default_app()
@@ -107,7 +107,7 @@ def get_server_app(apps: Any = None) -> FastAPI:
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
-    os.environ.setdefault("PYWRY_HEADLESS", "1")
+    app.deployed = True
     if apps is not None:
         app.configure(apps=apps)
     created = server_app(app)

@@ -21,7 +21,7 @@ from ..config import PyWrySettings, get_settings
 from ..state import get_worker_id
 from ..state.backends import create_backend
 from ..state.base import BackendUnavailable
-from . import context
+from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
 from .apps import Applications
@@ -79,6 +79,7 @@ class App:
     ) -> None:
         self.settings = settings or get_settings()
         server = self.settings.server
+        accesslog.install()  # whichever server runs this app, its access log shows no token
         self.registry = Registry(server.max_widgets)
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)
@@ -104,6 +105,7 @@ class App:
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
         self.threaded_host = False  # served by a WSGI host: the loop is pywry's own, made on need
+        self.deployed = False  # the server of deploy mode (`get_server_app()`): no browser opens
         self.access = Access(self)
         self.signin = SignIn(self)
         self._watcher: asyncio.Task[None] | None = None
@@ -796,6 +798,13 @@ def default_app() -> App:
 def current_default() -> App | None:
     """The default app if it was created already."""
     return _default
+
+
+def serves_deployed() -> bool:
+    """True once the default app is deploy mode's server (`get_server_app()`): what
+    `PYWRY_HEADLESS=1` says, for this process only (the environment is left alone)."""
+    app = _default
+    return app is not None and app.deployed
 
 
 def set_default_app(app: App | None) -> None:

@@ -94,6 +94,16 @@ def not_yours() -> HttpResponse:
     return error_response(403, "forbidden", NOT_YOURS)
 
 
+def token_in_url() -> HttpResponse:
+    """401 for a widget token in the query string: URLs end up in access and proxy logs, so
+    tokens travel in the `X-PyWry-Token` header only (a bridge that reloads gets the header)."""
+    return error_response(
+        401,
+        "token-in-url",
+        "send the widget token in the X-PyWry-Token header; a token in the URL is refused",
+    )
+
+
 def close_code_response(code: int) -> HttpResponse:
     """The HTTP answer for a condition that closes a socket with `code`."""
     name = p.ERROR_CODES.get(code, "error")

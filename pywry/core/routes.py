@@ -25,6 +25,7 @@ from .http import (
     error_response,
     json_response,
     not_yours,
+    token_in_url,
 )
 from .signin import message_page, redirect
 from .users import SIGNED_OUT
@@ -36,6 +37,7 @@ Handler = Callable[["App", Request, str], Awaitable[Response]]
 
 SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app", "auth")
 VISITED = ("page", "sse", "events", "index", "app", "auth")  # routes that give a session
+TOKENED = ("sse", "events", "disconnect")  # routes that need the widget token, in a header
 METHODS = {
     "page": ("GET", "HEAD"),
     "ws": ("GET",),
@@ -78,6 +80,8 @@ async def respond(app: App, req: Request) -> Response:
     route, param = found
     if req.method not in METHODS[route]:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
+    if route in TOKENED and "token" in req.query:
+        return token_in_url()
     if route not in VISITED:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
@@ -142,7 +146,7 @@ async def _host_file(app: App, req: Request, path: str) -> Response:
 
 
 async def _disconnect(app: App, req: Request, label: str) -> Response:
-    token = req.header("x-pywry-token") or req.query.get("token")
+    token = req.header("x-pywry-token")
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:
         return close_code_response(code or 4001)

@@ -109,8 +109,9 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
     refused = await app.prepare_or_refuse(label)
     if refused is not None:
         return refused
-    token = req.query.get("token") or req.header("x-pywry-token")
-    widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
+    widget, code = app.admit(
+        label, req.header("x-pywry-token"), req.header("origin"), req.header("host")
+    )
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):

@@ -261,7 +261,8 @@ def test_refusals_leave_the_server_unchanged(make_app: Callable[..., PyWry]) -> 
         )
         assert res.status_code == 401 and res.json()["error"] == "bad-token"
     # /disconnect needs the widget's own token.
-    res = httpx.post(f"{app.url}/disconnect/guarded?client=abc&token=wrong", timeout=5)
+    wrong = {"X-PyWry-Token": "wrong", "X-PyWry-Client": "abc"}
+    res = httpx.post(f"{app.url}/disconnect/guarded", headers=wrong, timeout=5)
     assert res.status_code == 401
 
     after = health(app)

@@ -336,6 +336,16 @@ def test_refusals_wrong_token_foreign_origin_unknown_widget(
             assert r.status_code == 400 and r.json()["error"] == "bad-message"
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_token_in_the_url_is_refused(servers: dict[str, Server], framework: str) -> None:
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    query = {"client": "c1", "token": boot["token"]}
+    for method, path in (("GET", boot["stream"]), ("POST", boot["disconnect"])):
+        r = httpx.request(method, server.url + path, params=query)
+        assert r.status_code == 401 and r.json()["error"] == "token-in-url", (path, r.text)
+
+
 @pytest.mark.parametrize(("framework", "transport"), CASES, ids=IDS)
 def test_oversized_payload_is_refused(
     servers: dict[str, Server], framework: str, transport: str

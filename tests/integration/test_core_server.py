@@ -227,11 +227,12 @@ def test_resume_too_far_back_gets_resync(server: Server) -> None:
 
 
 def test_disconnect_needs_the_widget_token(server: Server) -> None:
-    url = server.url + "/disconnect/board?client=someone"
-    assert httpx.post(url).status_code == 401
-    assert httpx.post(url + "&token=wrong").status_code == 401
+    url = server.url + "/disconnect/board"
+    client = {"X-PyWry-Client": "someone"}
+    assert httpx.post(url, headers=client).status_code == 401
+    assert httpx.post(url, headers={**client, "X-PyWry-Token": "wrong"}).status_code == 401
     token = page_bootstrap(server.url + "/widget/board")["token"]
-    assert httpx.post(url + f"&token={token}").status_code == 204
+    assert httpx.post(url, headers={**client, "X-PyWry-Token": token}).status_code == 204
     assert httpx.get(server.url + "/widget/board").status_code == 200  # still there
 
 
@@ -273,10 +274,11 @@ def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route
     assert theirs.status_code == 403 and b1["token"] not in theirs.text
     assert httpx.get(page, headers={"Cookie": b1["cookie"]}).status_code == 200
     # two cookieless refusals: each gets a session of its own, never one made for another
-    stream = f"{server.url}{b1['stream']}?token={b1['token']}&client=c1"
+    stream = f"{server.url}{b1['stream']}?client=c1"
+    token = {"X-PyWry-Token": b1["token"]}
     for url in (page, stream):
-        newcomer = httpx.get(url)  # refused, with a session of its own
-        known = httpx.get(url, headers={"Cookie": b2["cookie"]})  # refused, keeps its session
+        newcomer = httpx.get(url, headers=token)  # refused, with a session of its own
+        known = httpx.get(url, headers={**token, "Cookie": b2["cookie"]})  # keeps its session
         assert newcomer.status_code == known.status_code == 403
         assert "pywry_session" in newcomer.cookies and "set-cookie" not in known.headers
 
