@@ -9,6 +9,7 @@ they are reconnecting) and is logged once until the store is back.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import threading
@@ -50,6 +51,7 @@ class Shared:
         self.backend = backend
         self.worker_id = engine.worker_id
         self.queue: deque[tuple[Any, ...]] = deque()
+        self._mids = itertools.count(1)  # message ids: a retried publish is not applied twice
         self.wake: asyncio.Event | None = None
         self.started: asyncio.Event | None = None
         self.down = False
@@ -182,7 +184,8 @@ class Shared:
         """
         split = split_key(key)
         field = FIELDS[split[1]] if split else "seq"
-        self.enqueue(("msg", key, kind, p.encode(data), field))
+        mid = f"{self.worker_id}.{next(self._mids)}"  # kept through retries: published once
+        self.enqueue(("msg", key, kind, p.encode(data), field, mid))
 
     def enqueue(self, item: tuple[Any, ...]) -> None:
         """Add an operation to the ordered publish queue and wake the publisher."""
