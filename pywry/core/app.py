@@ -639,16 +639,21 @@ class App:
         widget.touch()
         self.clients.disconnected(peer.label, peer.client, linger=linger)
 
-    async def handle_event(self, peer: Peer, msg: p.Incoming) -> None:
-        """Acknowledge, de-duplicate and dispatch one browser event."""
+    async def handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
+        """Acknowledge, de-duplicate and dispatch one browser event.
+
+        False: the shared store failed before the event was recorded, so it was not taken (no
+        ack; the page sends it again once it reconnects, and an HTTP post is told 503).
+        """
         widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
             try:  # another worker holds the callbacks: de-duplicate and route in one step
                 await shared.route_event(peer, msg)
             except BackendUnavailable as exc:
-                shared.outage(exc)  # no ack: the page resends it once we are back
-            return
+                shared.outage(exc)
+                return False
+            return True
         if msg.id is not None:
             if shared is None:
                 fresh = self.clients.accept(widget.label, peer.client, msg.id)
@@ -656,12 +661,13 @@ class App:
                 try:
                     fresh = await shared.accept(widget.label, peer.client, msg.id)
                 except BackendUnavailable as exc:
-                    shared.outage(exc)  # no ack: the page resends it once we are back
-                    return
+                    shared.outage(exc)
+                    return False
             peer.push(p.ack(msg.id))
             if not fresh:
-                return
+                return True
         await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
+        return True
 
     async def dispatch(
         self,
