@@ -7,6 +7,7 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -658,8 +659,11 @@ class App:
             if shared is None:
                 fresh = self.clients.accept(widget.label, peer.client, msg.id)
             else:
+                later = functools.partial(
+                    self.dispatch, widget, msg, _nowhere, peer.client, peer.session, peer.user
+                )
                 try:
-                    fresh = await shared.accept(widget.label, peer.client, msg.id)
+                    fresh = await shared.accept(widget.label, peer.client, msg.id, later)
                 except BackendUnavailable as exc:
                     shared.outage(exc)
                     return False
@@ -809,3 +813,7 @@ def set_default_app(app: App | None) -> None:
     global _default
     with _default_lock:
         _default = app
+
+
+def _nowhere(text: str) -> None:
+    """Where a late event's replies go: its page closed long ago (emits to others still go)."""

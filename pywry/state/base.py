@@ -147,8 +147,18 @@ class Backend(ABC):
 
     # -- events --------------------------------------------------------------------------------
     @abstractmethod
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
-        """Record event `ident` of `client` atomically; False when it was handled before."""
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
+        """Record event `ident` of `client` atomically; False when it was handled before.
+
+        `attempt` names this try, for `accepted_by` after an outage.
+        """
+
+    async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
+        """Whether `attempt` recorded event `ident` although its answer never came back.
+
+        Backends whose writes cannot land unanswered (one SQLite transaction) say no.
+        """
+        return False
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject

@@ -42,6 +42,20 @@ def decode(text: str | bytes | None) -> tuple[int, tuple[int, ...]]:
     """A stored record (nothing stored: nothing handled)."""
     if not text:
         return 0, ()
-    raw = text.decode() if isinstance(text, bytes) else text
+    raw = (text.decode() if isinstance(text, bytes) else text).partition("|")[0]
     parts = [int(p) for p in raw.split(",") if p]
     return (parts[0], tuple(parts[1:])) if parts else (0, ())
+
+
+def taken_by(text: str | bytes | None) -> tuple[int, str] | None:
+    """(id, attempt) of the newest event a stored record names as taken, if it names one.
+
+    A worker whose store went away while recording an event cannot tell whether the write
+    landed; once the store is back it asks this, and runs the event itself if it did.
+    """
+    if not text:
+        return None
+    raw = text.decode() if isinstance(text, bytes) else text
+    _, bar, last = raw.partition("|")
+    ident, at, attempt = last.partition("@")
+    return (int(ident), attempt) if bar and at and ident.isdigit() else None

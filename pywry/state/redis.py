@@ -34,6 +34,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..config import PyWrySettings
+from . import dedup
 from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
 from .dedup import WINDOW
 
@@ -81,12 +82,13 @@ return {token, seq}
 # Which event ids of a client were handled (pywry.state.dedup, the same rules): the value is
 # "floor" or "floor,id,id,..."; ids folding into the floor keep the usual record one number.
 _ADMIT = """
-local function admit(key, id, ttl, window)
+local function admit(key, id, ttl, window, attempt)
   local floor, seen = 0, {}
   local raw = redis.call('GET', key)
   if raw then
+    local record = string.match(raw, '^[^|]*')
     local first = true
-    for part in string.gmatch(raw, '[^,]+') do
+    for part in string.gmatch(record, '[^,]+') do
       if first then floor = tonumber(part); first = false else seen[#seen + 1] = tonumber(part) end
     end
   end
@@ -98,6 +100,7 @@ local function admit(key, id, ttl, window)
   while #seen > window do floor = table.remove(seen, 1) end
   local out = string.format('%d', floor)
   for i = 1, #seen do out = out .. ',' .. string.format('%d', seen[i]) end
+  if attempt ~= '' then out = out .. '|' .. string.format('%d', id) .. '@' .. attempt end
   redis.call('SET', key, out, 'EX', ttl)
   return true
 end
@@ -106,7 +109,7 @@ end
 _ACCEPT = (
     _ADMIT
     + """
-if admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])) then return 1 end
+if admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]) then return 1 end
 return 0
 """
 )
@@ -114,7 +117,7 @@ return 0
 _ACCEPT_ROUTE = (
     _ADMIT
     + """
-if not admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])) then return -1 end
+if not admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), '') then return -1 end
 if redis.call('PUBLISH', KEYS[2], ARGV[3]) > 0 then return 1 end
 return 0
 """
@@ -383,14 +386,21 @@ class RedisBackend(Backend):
         return [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
 
     # -- events --------------------------------------------------------------------------------
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
-        """Atomic check-and-set of the client's handled event ids (`pywry.state.dedup`)."""
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
+        """Atomic check-and-set of the client's handled event ids (`pywry.state.dedup`); the
+        record also names the `attempt` that took the newest one."""
         fresh = await self._call(
             self._accept(
-                keys=[self.k("client", label, client)], args=[ident, self.client_ttl, WINDOW]
+                keys=[self.k("client", label, client)],
+                args=[ident, self.client_ttl, WINDOW, attempt],
             )
         )
         return bool(int(fresh))
+
+    async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
+        """Whether event `ident` was taken by `attempt` (its answer was lost in an outage)."""
+        raw = await self._call(self.redis.get(self.k("client", label, client)))
+        return dedup.taken_by(raw) == (ident, attempt)
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject

@@ -541,7 +541,7 @@ class SqliteBackend(Backend):
         return await self._run(since)
 
     # -- events --------------------------------------------------------------------------------
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
         """Atomic check-and-set of the client's handled event ids (`core.dedup`)."""
 
         def accept(db: Connection) -> bool:

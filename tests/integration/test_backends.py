@@ -300,3 +300,28 @@ def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
         await b.stop()
 
     run_async(run())
+
+
+def test_redis_tells_a_worker_whether_its_unanswered_record_landed(tmp_path, redis_server) -> None:
+    """An event recorded just as Redis went away (the answer lost): once Redis is back, the
+    worker that tried learns its attempt took the event (and runs it); another attempt, or an
+    event recorded after it, does not claim it."""
+
+    async def check() -> None:
+        prefix = "t" + uuid.uuid4().hex[:6]
+        backend = RedisBackend(settings(tmp_path, redis_server.url, prefix), "worker-a")
+        await backend.start(lambda *m: None, _noop, lambda *w: None)
+        try:
+            assert await backend.accept_event("w", "c1", 1, "worker-a.7")
+            assert await backend.accepted_by("w", "c1", 1, "worker-a.7")
+            assert not await backend.accepted_by("w", "c1", 1, "worker-b.7")
+            assert not await backend.accept_event("w", "c1", 1, "worker-b.8")  # a resend
+            assert await backend.accepted_by("w", "c1", 1, "worker-a.7")  # still the taker
+            assert await backend.accept_event("w", "c1", 2, "worker-b.9")
+            assert not await backend.accepted_by("w", "c1", 1, "worker-a.7")
+            assert await backend.accept_event("w", "c1", 3)  # no attempt named: still dedups
+            assert not await backend.accept_event("w", "c1", 2)
+        finally:
+            await backend.stop()
+
+    run_async(check())
