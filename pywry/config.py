@@ -219,7 +219,7 @@ class ServerSettings(BaseSettings):
     cdn: bool | str | None = None
     sse_timeout: float = Field(default=25.0, gt=0)
     session_expire_seconds: float = Field(default=60.0, gt=0)
-    outbox_size: int = Field(default=1000, ge=1)
+    outbox_size: int = Field(default=10_000, ge=1)
     outbox_max_age: float = Field(default=300.0, gt=0)
     max_events_per_second: float = Field(default=200.0, gt=0)
     max_connections_per_widget: int = Field(default=1000, ge=1)

@@ -7,6 +7,7 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -641,29 +642,38 @@ class App:
         widget.touch()
         self.clients.disconnected(peer.label, peer.client, linger=linger)
 
-    async def handle_event(self, peer: Peer, msg: p.Incoming) -> None:
-        """Acknowledge, de-duplicate and dispatch one browser event."""
+    async def handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
+        """Acknowledge, de-duplicate and dispatch one browser event.
+
+        False: the shared store failed before the event was recorded, so it was not taken (no
+        ack; the page sends it again once it reconnects, and an HTTP post is told 503).
+        """
         widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
             try:  # another worker holds the callbacks: de-duplicate and route in one step
                 await shared.route_event(peer, msg)
             except BackendUnavailable as exc:
-                shared.outage(exc)  # no ack: the page resends it once we are back
-            return
+                shared.outage(exc)
+                return False
+            return True
         if msg.id is not None:
             if shared is None:
                 fresh = self.clients.accept(widget.label, peer.client, msg.id)
             else:
+                later = functools.partial(
+                    self.dispatch, widget, msg, _nowhere, peer.client, peer.session, peer.user
+                )
                 try:
-                    fresh = await shared.accept(widget.label, peer.client, msg.id)
+                    fresh = await shared.accept(widget.label, peer.client, msg.id, later)
                 except BackendUnavailable as exc:
-                    shared.outage(exc)  # no ack: the page resends it once we are back
-                    return
+                    shared.outage(exc)
+                    return False
             peer.push(p.ack(msg.id))
             if not fresh:
-                return
+                return True
         await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
+        return True
 
     async def dispatch(
         self,
@@ -812,3 +822,7 @@ def set_default_app(app: App | None) -> None:
     global _default
     with _default_lock:
         _default = app
+
+
+def _nowhere(text: str) -> None:
+    """Where a late event's replies go: its page closed long ago (emits to others still go)."""

@@ -185,7 +185,12 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
     peer = Peer(app, widget, client, widget.outbox.seq, req.session, req.who)
     handling = asyncio.ensure_future(app.handle_event(peer, msg))
     try:
-        await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)
+        taken = await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)
     except asyncio.TimeoutError:
         log.warning("callback for %r on %r still runs; answering the post", msg.type, label)
+        taken = True
+    if not taken:  # not recorded: the page must send it again, not take silence for done
+        refused = error_response(503, "backend-unavailable", "the state backend is unavailable")
+        refused.headers["Retry-After"] = "1"
+        return refused
     return _answer(peer)

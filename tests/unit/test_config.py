@@ -79,7 +79,7 @@ def test_server_defaults_for_pywry_limits() -> None:
     assert s.cdn is None
     assert s.sse_timeout == 25.0
     assert s.session_expire_seconds == 60.0
-    assert s.outbox_size == 1000
+    assert s.outbox_size == 10_000
     assert s.outbox_max_age == 300.0
     assert s.max_events_per_second == 200.0
     assert s.max_connections_per_widget == 1000
