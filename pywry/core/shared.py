@@ -489,6 +489,7 @@ class Shared:
                 for widget in self.engine.registry.all():
                     if not getattr(widget, "remote", False):
                         await self._save(widget)
+                await self.backend.restore_heads(self.engine.streams.heads())
                 await self._settle()  # before pages come back and resend
                 break
             except BackendUnavailable:

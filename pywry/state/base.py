@@ -142,6 +142,11 @@ class Backend(ABC):
         """
 
     @abstractmethod
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Make each page/session stream's seq at least the one given (after the store lost
+        its data, a stream that restarted at 1 would repeat positions pages have seen)."""
+
+    @abstractmethod
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages with seq > after, or None when part of that range is gone."""
 

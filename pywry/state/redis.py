@@ -60,6 +60,12 @@ redis.call('PUBLISH', KEYS[3], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
 return seq
 """
 
+_RAISE = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > seq then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 0
+"""
+
 _SAVE = """
 local token = redis.call('HGET', KEYS[1], 'token')
 if not token then token = ARGV[1] end
@@ -158,6 +164,7 @@ class RedisBackend(Backend):
         self.redis = aioredis.Redis(connection_pool=self.pool, decode_responses=False)
         self._publish = self.redis.register_script(_PUBLISH)
         self._save = self.redis.register_script(_SAVE)
+        self._raise = self.redis.register_script(_RAISE)
         self._accept = self.redis.register_script(_ACCEPT)
         self._since = self.redis.register_script(_SINCE)
         self._accept_route = self.redis.register_script(_ACCEPT_ROUTE)
@@ -360,6 +367,11 @@ class RedisBackend(Backend):
                     raise
                 self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         raise AssertionError("unreachable")
+
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Raise page/session stream seqs that a Redis restart without persistence reset."""
+        for key, seq in heads:
+            await self._call(self._raise(keys=[self.k("seq", key)], args=[seq, self.stream_ttl]))
 
     async def stream_head(self, key: str) -> int:
         """The last seq of a page's or session's stream (0 for none)."""

@@ -483,6 +483,20 @@ class SqliteBackend(Backend):
 
         return await self._write(publish)
 
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Raise page/session stream seqs to the ones given (a replaced database file)."""
+
+        def restore(db: Connection) -> None:
+            expires = time.time() + self.stream_ttl
+            for key, seq in heads:
+                db.execute(
+                    "INSERT INTO streams (key, seq, expires) VALUES (?, ?, ?) ON CONFLICT(key)"
+                    " DO UPDATE SET seq = max(seq, excluded.seq), expires = excluded.expires",
+                    (key, seq, expires),
+                )
+
+        await self._write(restore)
+
     async def stream_head(self, key: str) -> int:
         """The last seq of a page's or session's stream (0 for none)."""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pywry.config import PyWrySettings
+from pywry.core.streams import CLIENT, stream_key
 from pywry.state.base import WidgetData
 from pywry.state.redis import RedisBackend
 from pywry.state.sqlite import SqliteBackend
@@ -51,6 +52,13 @@ async def exercise(backend) -> None:
         # and keeps the seqs it got the first time
         assert await backend.publish(batch[-2:]) == [7, 8]
         assert await backend.since("w", 8) == []
+        # a page's stream whose counter the store lost (a restart without persistence) goes on
+        # from where this worker knows it was, never repeating a position the page has seen
+        page = stream_key("w", CLIENT, "c1")
+        await backend.restore_heads([(page, 41)])
+        assert await backend.publish([(page, "app:r", "{}", "cseq", "r1")]) == [42]
+        await backend.restore_heads([(page, 5)])  # never lowers
+        assert await backend.publish([(page, "app:r", "{}", "cseq", "r2")]) == [43]
         assert [t for t in await backend.since("w", 5)] == [
             '{"type":"app:x","data":{"i":%d},"seq":%d}' % (i, i + 1) for i in range(5, 8)
         ]
@@ -262,6 +270,7 @@ import asyncio, logging, sys
 sys.modules['sqlcipher3'] = None  # as if the sqlite extra were not installed
 logging.basicConfig(level=logging.WARNING)
 from pywry.config import PyWrySettings
+from pywry.core.streams import CLIENT, stream_key
 from pywry.state.sqlite import SqliteBackend
 b = SqliteBackend(PyWrySettings(deploy={{"sqlite_path": {str(tmp_path / "plain.db")!r}}}), "w")
 async def run():
