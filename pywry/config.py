@@ -216,6 +216,7 @@ class ServerSettings(BaseSettings):
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
+    debug: bool = False  # callback errors tell the browser their exception text
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod

@@ -83,7 +83,7 @@ class App:
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
-        self.dispatcher = Dispatcher(server.callback_threads)
+        self.dispatcher = Dispatcher(server.callback_threads, debug=server.debug)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}

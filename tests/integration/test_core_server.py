@@ -89,14 +89,21 @@ def test_failing_callback_answers_error_and_keeps_the_connection(server: Server)
     try:
         ident = c.send("app:fail")
         err, _ = c.recv_until("pywry:error")
-        assert err["data"]["code"] == "callback-error"
-        assert "always fails" in err["data"]["detail"] and err["data"]["id"] == ident
+        assert err["data"]["code"] == "callback-error" and err["data"]["id"] == ident
+        # the page learns an id, never the exception text (a DSN with its password here)
+        assert "s3cret-pw" not in str(err) and "always fails" not in str(err)
+        error_id = err["data"]["errorId"]
+        assert error_id in err["data"]["detail"]
         c.send("app:click", {"n": 2})
         answer, _ = c.recv_until("app:answer")
         assert answer["data"]["n"] == 2
     finally:
         c.close()
-    assert "app:fail" in server.log() and "board" in server.log()
+    # the server's log line carries the same id, the event, the widget and the traceback
+    log = server.log()
+    line = next(ln for ln in log.splitlines() if error_id in ln)
+    assert "app:fail" in line and "board" in line
+    assert "Traceback" in log[log.index(line) :] and "s3cret-pw" in log[log.index(line) :]
 
 
 def test_async_callback_and_emit_from_another_thread(server: Server) -> None:
