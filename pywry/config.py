@@ -38,6 +38,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .core.framing import check_frame_ancestors
+
 if sys.version_info >= (3, 11):  # noqa: UP036 - still support 3.10
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -216,12 +218,18 @@ class ServerSettings(BaseSettings):
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
+    frame_ancestors: str = "'self'"
     debug: bool = False  # callback errors tell the browser their exception text
 
     @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        return check_frame_ancestors(value)
 
     @field_validator("widget_prefix")
     @classmethod
