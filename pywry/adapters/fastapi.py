@@ -115,12 +115,12 @@ def server_app(app: App) -> FastAPI:
 
     created.add_exception_handler(WidgetLimitError, unavailable)
     created.add_exception_handler(BackendUnavailable, unavailable)
-    created.add_middleware(Routes, pywry=app)
-    if app.settings.server.cors_origins:
+    if app.settings.server.cors_origins:  # the user's routes only: added first, so inside Routes
         created.add_middleware(
             CORSMiddleware,
             allow_origins=list(app.settings.server.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-PyWry-Token", "X-PyWry-Client"],
+            allow_headers=["Content-Type"],
         )
+    created.add_middleware(Routes, pywry=app)  # pywry's pages carry tokens: never CORS-readable
     return created

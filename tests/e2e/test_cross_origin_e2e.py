@@ -6,6 +6,7 @@ serving two small pages); pywry runs in deploy mode (`tests/apps/origins_app.py`
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,15 @@ import pytest
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.e2e
+
+FETCH = """async (url) => {
+  try {
+    const res = await fetch(url);
+    return {read: true, status: res.status, text: await res.text()};
+  } catch (e) {
+    return {read: false, error: String(e)};
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +48,22 @@ def foreign(site: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     with run_server(argv, clean_env(), port, folder, ready_path="/blank.html", cwd=folder) as srv:
         yield srv
+
+
+def test_a_foreign_page_cannot_read_a_widget_page_but_reads_the_users_route(
+    site: Server, foreign: Server, page: Any
+) -> None:
+    page.goto(foreign.url + "/blank.html")
+    widget = page.evaluate(FETCH, site.url + "/widget/board")
+    assert widget["read"] is False, "a foreign origin read the widget page (and its token)"
+    own = page.evaluate(FETCH, site.url + "/api/ping")
+    assert own["read"] is True and json.loads(own["text"]) == {"pong": True}
+    # what the browser enforced, as the server says it: no CORS grant on pywry's routes
+    for path in ("/widget/board", "/health", "/pywry-static/bridge.js"):
+        res = httpx.get(site.url + path, headers={"Origin": foreign.url})
+        assert res.status_code == 200 and "access-control-allow-origin" not in res.headers, path
+    res = httpx.get(site.url + "/api/ping", headers={"Origin": foreign.url})
+    assert res.headers["access-control-allow-origin"] == "*"
 
 
 def test_only_pages_of_the_same_origin_may_frame_a_widget(
