@@ -109,6 +109,7 @@ def get_server_app(apps: Any = None) -> FastAPI:
     os.environ.setdefault("PYWRY_HEADLESS", "1")
     if apps is not None:
         app.configure(apps=apps)
+    app.serve_on(app.settings.server.host, warn=False)  # deploy() and each worker listen there
     created = server_app(app)
     app.extensions["fastapi"] = created
     return created
@@ -193,6 +194,7 @@ def deploy(app: Any = None) -> None:
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
+    engine.serve_on(host)  # once, here, even when several workers serve
     options = uvicorn_options(settings)
     if server_settings.workers > 1 or server_settings.reload:
         target, folder = app_import_string(app)

@@ -31,7 +31,8 @@ from .clients import ClientTable
 from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
-from .http import HttpResponse, Request, error_response
+from .hosts import HostPolicy
+from .http import TEXT, HttpResponse, Request, error_response
 from .loop import AppLoop
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
@@ -85,6 +86,11 @@ class App:
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
         self.dispatcher = Dispatcher(server.callback_threads, debug=server.debug)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
+        self.hosts = HostPolicy(server.allowed_hosts)
+        # where pywry's own server listens (deploy, browser mode); None: a host framework's
+        # server runs pywry, and each request tells the address it arrived on
+        self.bind_host: str | None = None
+        self._hosts_warned = False
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
         self.post_limits = PostLimits()
@@ -146,6 +152,8 @@ class App:
         if "allowed_origins" in checked or "check_origin" in checked:
             allowed = checked.get("allowed_origins", self._options.get("allowed_origins", ()))
             self.origins = OriginPolicy(allowed, self._options.get("check_origin"))
+        if "allowed_hosts" in checked:
+            self.hosts = HostPolicy(checked["allowed_hosts"])
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
@@ -561,6 +569,30 @@ class App:
         return p.unsequenced("pywry:resync", {"seq": widget.outbox.seq, "label": widget.label})
 
     # -- admission and peers -------------------------------------------------------------------
+    def serve_on(self, bind: str, *, warn: bool = True) -> None:
+        """Note where pywry's own server listens: a loopback address answers to the loopback
+        names only (and `ALLOWED_HOSTS`); with `warn`, say once when it answers to every host."""
+        self.bind_host = bind
+        if warn:
+            self._warn_open_hosts(bind)
+
+    def _warn_open_hosts(self, bind: str) -> None:
+        if not self._hosts_warned and self.hosts.open_on(bind):
+            self._hosts_warned = True
+            log.warning(self.hosts.warning(bind))
+
+    def host_refusal(self, req: Request) -> HttpResponse | None:
+        """400 for a request or handshake whose `Host` is not one of this server's names
+        (DNS rebinding), checked before anything else; None when it may go on."""
+        bind = req.server if self.bind_host is None else self.bind_host
+        host = req.header("host")
+        if self.hosts.allows(host, bind):
+            if self.bind_host is None:
+                self._warn_open_hosts(bind)  # embedded: the first request shows the address
+            return None
+        log.warning("refused a request for %s with Host %r", req.path, (host or "")[:100])
+        return HttpResponse(400, self.hosts.refusal(host).encode(), TEXT)
+
     def admit(
         self, label: str, token: str | None, origin: str | None, host: str | None
     ) -> tuple[Widget | None, int | None]:

@@ -18,7 +18,7 @@ def check_frame_ancestors(value: str) -> str:
         bare = word.strip("'").lower()
         if bare in _KEYWORDS:
             sources.append(_KEYWORDS[bare])
-        elif _FORBIDDEN.intersection(word):
+        elif _FORBIDDEN.intersection(word) or not (word.isascii() and word.isprintable()):
             raise ValueError(
                 f"{word!r} is not a source: use 'self', 'none', a scheme such as https: or an "
                 "origin such as https://*.example.com"

@@ -83,6 +83,9 @@ async def respond(app: App, req: Request) -> Response:
 
 
 async def _route(app: App, req: Request) -> Response:
+    refused = app.host_refusal(req)
+    if refused is not None:
+        return refused
     found = match(app, req.path)
     if found is None:
         return error_response(404, "not-found", "no such pywry route")

@@ -10,6 +10,7 @@ sqlite backend, with no sticky sessions.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as connect_ws
 
 from tests.integration.sseclient import StreamClient
 from tests.integration.wsclient import Client, bootstrap, page_bootstrap, visit
@@ -533,10 +536,49 @@ def test_show_in_a_host_route_is_per_visitor_without_middleware(
         c.close()
 
 
-def test_django_allowed_hosts_apply(servers: dict[str, Server]) -> None:
-    for name in ("django-wsgi", "django-asgi"):
-        res = httpx.get(servers[name].url + "/pywry/widget/board", headers={"Host": "evil.example"})
-        assert res.status_code == 400
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_foreign_host_is_refused_on_every_route_and_handshake(
+    servers: dict[str, Server], framework: str
+) -> None:
+    """DNS rebinding against pywry embedded in a loopback-bound server: a page on another name
+    (now resolving to 127.0.0.1) sends that name as Host and its own origin. Every route and
+    handshake is refused: pywry's plain 400, or Django's own for a host not in ALLOWED_HOSTS,
+    which is also the list pywry goes by under Django."""
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    evil = f"rebind.attacker.example:{server.port}"
+    headers = {
+        "Host": evil,
+        "Origin": f"http://{evil}",
+        "X-PyWry-Token": boot["token"],
+        "X-PyWry-Client": "rebinder",
+    }
+    body = json.dumps({"type": "app:count", "data": {}, "id": 1})
+    for method, path in (
+        ("GET", "/pywry/widget/board"),
+        ("GET", boot["stream"] + "?client=rebinder"),
+        ("POST", boot["events"]),
+        ("POST", "/pywry/disconnect/board?client=rebinder"),
+    ):
+        content = body if method == "POST" else None
+        res = httpx.request(method, server.url + path, headers=headers, content=content)
+        assert res.status_code == 400, path
+        if not framework.startswith("django"):
+            assert "PYWRY_SERVER__ALLOWED_HOSTS" in res.text, path
+    if framework in WEBSOCKETS:
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with pytest.raises(InvalidStatus):
+            connect_ws(
+                f"ws://{evil}{boot['ws']}?client=rebinder&after=0",
+                sock=raw,
+                origin=headers["Origin"],  # type: ignore[arg-type]
+                subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
+                open_timeout=5,
+            )
+    assert httpx.get(server.url + "/pywry/widget/board").status_code == 200
+    if framework.startswith("django"):  # ALLOWED_HOSTS lists .example.test: pywry agrees
+        listed = {"Host": f"dash.example.test:{server.port}"}
+        assert httpx.get(server.url + "/pywry/widget/board", headers=listed).status_code == 200
 
 
 # -- several workers, no sticky sessions ---------------------------------------------------------

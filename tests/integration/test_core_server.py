@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as connect_ws
 
 from tests.integration.wsclient import Client, page_bootstrap
 from tests.support import ROOT, Server, clean_env, free_port, run_server
@@ -82,6 +85,38 @@ def test_duplicate_event_ids_run_the_callback_once(server: Server) -> None:
         assert not [m for m in before if m["type"] == "app:answer"]
     finally:
         c.close()
+
+
+def test_a_foreign_host_is_refused_before_anything_runs(server: Server) -> None:
+    """DNS rebinding: a page on rebind.attacker.example, its name now resolving to 127.0.0.1,
+    sends its own name as Host and its own origin. A loopback-bound deploy answers neither
+    pywry's routes nor the user's, and refuses the socket's handshake."""
+    evil = f"rebind.attacker.example:{server.port}"
+    headers = {"Host": evil, "Origin": f"http://{evil}"}
+    boot = page_bootstrap(server.url + "/widget/board")
+    for method, path in (
+        ("GET", "/widget/board"),
+        ("GET", "/sync-visit"),  # a route of the user's app
+        ("GET", "/health"),
+        ("POST", "/events/board"),
+    ):
+        res = httpx.request(
+            method, server.url + path, headers={**headers, "X-PyWry-Token": boot["token"]}
+        )
+        assert res.status_code == 400, path
+        assert res.headers["content-type"].startswith("text/plain")
+        assert "rebind.attacker.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    with pytest.raises(InvalidStatus) as refused:
+        connect_ws(
+            f"ws://{evil}/ws/board?client=rebinder&after=0",
+            sock=raw,
+            origin=headers["Origin"],  # type: ignore[arg-type]
+            subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
+            open_timeout=5,
+        )
+    assert refused.value.response.status_code == 403
+    assert httpx.get(server.url + "/widget/board").status_code == 200  # its own name still works
 
 
 def test_failing_callback_answers_error_and_keeps_the_connection(server: Server) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -115,3 +116,29 @@ def test_the_full_example_listens_on_loopback_as_the_readme_runs_it(tmp_path) ->
     argv = [sys.executable, str(EXAMPLES / "deploy_full_example.py")]
     with run_server(argv, clean_env(PYWRY_SERVER__PORT=str(port)), port, tmp_path, ready_path="/"):
         assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def test_allowed_hosts_let_a_loopback_deploy_answer_to_its_proxy_names(tmp_path) -> None:
+    """Behind a proxy that keeps the Host: the listed names reach the page and the socket
+    (Origin the same name), every other name is refused."""
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__ALLOWED_HOSTS="*.example.test")
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/") as srv:
+        name = f"dash.example.test:{port}"
+        page = httpx.get(srv.url + "/", headers={"Host": name})
+        assert page.status_code == 200
+        boot = bootstrap(page.text)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with connect(
+            f"ws://{name}{boot['ws']}?client=proxied&after=0",
+            sock=raw,
+            origin=f"https://{name}",  # type: ignore[arg-type]
+            subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
+            open_timeout=5,
+        ) as ws:
+            ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
+            frames = [ws.recv(timeout=5) for _ in range(2)]
+            assert any("pywry:ack" in str(f) for f in frames), frames
+        refused = httpx.get(srv.url + "/", headers={"Host": f"rebind.attacker.example:{port}"})
+        assert refused.status_code == 400 and "PYWRY_SERVER__ALLOWED_HOSTS" in refused.text
