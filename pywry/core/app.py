@@ -329,7 +329,7 @@ class App:
         """
         if per_visitor:
             return new_label()
-        site = _call_site()
+        site = call_site()
         with self._lock:
             count = self._sites.get(site, 0) + 1
             self._sites[site] = count
@@ -794,7 +794,7 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _call_site() -> str:
+def call_site() -> str:
     """`module-relative file:line` of the first caller outside pywry (stable across workers)."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):

@@ -156,6 +156,9 @@ async def _host_file(app: App, req: Request, path: str) -> Response:
 
 
 async def _disconnect(app: App, req: Request, label: str) -> Response:
+    refused = await app.prepare_or_refuse(label)  # another worker's widget: load it first
+    if refused is not None:
+        return refused
     token = req.header("x-pywry-token") or req.query.get("token")
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:

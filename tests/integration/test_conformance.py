@@ -25,6 +25,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as connect_ws
 
+from tests.apps.frameworks import PARTNER
 from tests.integration.sseclient import StreamClient
 from tests.integration.wsclient import Client, bootstrap, page_bootstrap, visit
 from tests.support import ROOT, Server, clean_env, free_port, wait_http
@@ -534,6 +535,22 @@ def test_show_in_a_host_route_is_per_visitor_without_middleware(
         assert got["data"]["label"] == labels[0]
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_disconnect_honours_the_adapters_allowed_origins(
+    servers: dict[str, Server], framework: str
+) -> None:
+    """Every host passes `allowed_origins=[PARTNER]` to its adapter: a page of that origin may
+    end its client's presence, a foreign one may not, however often the app was asked for."""
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    assert httpx.get(server.url + "/pywry/widget/board").status_code == 200  # one more request
+    url = f"{server.url}/pywry/disconnect/board?client=partnerpage"
+    token = {"X-PyWry-Token": boot["token"]}
+    assert httpx.post(url, headers={**token, "Origin": PARTNER}).status_code == 204
+    evil = httpx.post(url, headers={**token, "Origin": "http://evil.example"})
+    assert evil.status_code == 403 and evil.json()["error"] == "origin-not-allowed"
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

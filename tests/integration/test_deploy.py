@@ -13,9 +13,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.wsclient import Client, bootstrap
+from tests.integration.wsclient import Client, bootstrap, visit
 from tests.support import (
     EXAMPLES,
+    ROOT,
     clean_env,
     free_port,
     listening_addresses,
@@ -142,3 +143,28 @@ def test_allowed_hosts_let_a_loopback_deploy_answer_to_its_proxy_names(tmp_path)
             assert any("pywry:ack" in str(f) for f in frames), frames
         refused = httpx.get(srv.url + "/", headers={"Host": f"rebind.attacker.example:{port}"})
         assert refused.status_code == 400 and "PYWRY_SERVER__ALLOWED_HOSTS" in refused.text
+
+
+def test_page_factories_with_two_workers(tmp_path) -> None:
+    """`get_server_app(apps=...)` runs twice in each worker (the script is imported again);
+    both workers start and serve the applications."""
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        PYWRY_DEPLOY__STATE_BACKEND="sqlite",
+        PYWRY_DEPLOY__SQLITE_PATH=str(tmp_path / "state.db"),
+        PYWRY_SQLITE_KEY="k",
+    )
+    argv = [sys.executable, str(ROOT / "tests" / "apps" / "apps_app.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/app/report") as srv:
+        for _ in range(10):
+            with httpx.Client() as fresh:  # a new connection each time: any worker may answer
+                page = fresh.get(srv.url + "/app/report")
+            assert page.status_code == 200 and "<p>report</p>" in page.text
+        c = Client(srv.url, visit(page))
+        c.send("app:hello")
+        answer, _ = c.recv_until("app:hello-answer", timeout=10)
+        assert answer["data"]["label"] == c.label
+        c.close()
+        assert "already given its applications" not in srv.log()
