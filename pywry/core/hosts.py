@@ -23,7 +23,8 @@ __all__ = [
 
 #: Bind addresses that mean "every interface".
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
-#: Names every server answers to: a rebinding page cannot make a browser send them.
+#: Names every server answers to (as it does to IP addresses): a rebinding page cannot make a
+#: browser send them.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _BAD_CHARS = frozenset("/\\@?#")
 
@@ -75,6 +76,14 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def check_host_patterns(entries: Iterable[object]) -> list[str]:
     """Allowed-host patterns, lower-cased; ValueError naming the first that is not one."""
     checked = []
@@ -99,10 +108,11 @@ def _matcher(pattern: str) -> str:
 class HostPolicy:
     """Which `Host` headers a server answers to.
 
-    Always the loopback names; also each allowed pattern (shell wildcards: `dash.example.com`,
-    `*.example.com`, `localhost:9000` for that port only, `*` for any). A server bound to
-    anything but a loopback address, with no patterns, answers to every host: nothing tells
-    pywry its public names, so it warns at start instead (`warning`).
+    Always the loopback names and IP addresses (probes and health checks use the server's
+    address; rebinding needs a name the attacker resolves); also each allowed pattern (shell
+    wildcards: `dash.example.com`, `*.example.com`, `localhost:9000` for that port only, `*`
+    for any). A server bound to anything but a loopback address, with no patterns, answers to
+    every host: nothing tells pywry its public names, so it warns at start instead.
     """
 
     def __init__(self, allowed: Iterable[str] = ()) -> None:
@@ -122,8 +132,8 @@ class HostPolicy:
         if parsed is None:
             return False
         name, port = parsed
-        if name in LOOPBACK_NAMES:
-            return True
+        if name in LOOPBACK_NAMES or _is_ip(name):
+            return True  # rebinding needs a name the attacker resolves: an address is safe
         forms = [name]
         if port is not None:
             forms.append(f"[{name}]:{port}" if ":" in name else f"{name}:{port}")

@@ -392,7 +392,8 @@ def test_host_policy() -> None:
     local = HostPolicy()
     for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST", "[::1]:1", "localhost.:8765"):
         assert local.allows(ok, "127.0.0.1"), ok  # any port: an SSH tunnel may map another
-    for bad in (None, "", "evil.example:8765", "10.0.0.5:8765", "localhost:8765@evil", "::1"):
+    assert local.allows("10.0.0.5:8765", "127.0.0.1")  # an address cannot be rebound
+    for bad in (None, "", "evil.example:8765", "localhost:8765@evil", "::1", "10.0.0.5.evil"):
         assert not local.allows(bad, "127.0.0.1"), bad
     assert local.allows("evil.example", "0.0.0.0") and local.open_on("")  # nothing to go by
     assert not local.open_on("localhost") and not local.open_on("[::1]")
