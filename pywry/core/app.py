@@ -570,8 +570,8 @@ class App:
 
     # -- admission and peers -------------------------------------------------------------------
     def serve_on(self, bind: str, *, warn: bool = True) -> None:
-        """Note where pywry's own server listens: a loopback address answers to the loopback
-        names only (and `ALLOWED_HOSTS`); with `warn`, say once when it answers to every host."""
+        """Note where pywry's own server listens, which decides the `Host` defaults
+        (`pywry.core.hosts`); with `warn`, say once when it answers to every host."""
         self.bind_host = bind
         if warn:
             self._warn_open_hosts(bind)
