@@ -21,7 +21,7 @@ from starlette.requests import HTTPConnection
 from ..core.app import App, default_app
 from ..core.asgi import ASGI, ASGIApp, Receive, Scope, Send
 from ..core.embed import embed_html
-from ..core.http import join_base
+from ..core.http import BACKEND_DOWN, join_base
 from ..core.identity import ask_identify
 from ..core.users import User
 from ..core.widgets import WidgetLimitError
@@ -110,8 +110,11 @@ def server_app(app: App) -> FastAPI:
     )
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        code = "too-many-widgets" if isinstance(exc, WidgetLimitError) else "backend-unavailable"
-        return JSONResponse({"error": code, "detail": str(exc)}, status_code=503)
+        if isinstance(exc, WidgetLimitError):
+            return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
+        return JSONResponse(
+            {"error": "backend-unavailable", "detail": BACKEND_DOWN}, status_code=503
+        )
 
     created.add_exception_handler(WidgetLimitError, unavailable)
     created.add_exception_handler(BackendUnavailable, unavailable)

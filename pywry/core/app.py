@@ -32,7 +32,7 @@ from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
 from .hosts import HostPolicy
-from .http import TEXT, HttpResponse, Request, error_response
+from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
 from .loop import AppLoop
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
@@ -491,11 +491,12 @@ class App:
             await shared.load(label)
 
     async def prepare_or_refuse(self, label: str) -> HttpResponse | None:
-        """`prepare`, with the 503 answer to give while the shared store is down."""
+        """`prepare`, with the 503 answer to give while the shared store is down (the log has
+        the backend's own error, which names its address)."""
         try:
             await self.prepare(label)
-        except BackendUnavailable as exc:
-            return error_response(503, "backend-unavailable", str(exc))
+        except BackendUnavailable:
+            return error_response(503, "backend-unavailable", BACKEND_DOWN)
         return None
 
     async def stream_head(self, outbox: Outbox) -> int:

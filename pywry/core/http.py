@@ -13,6 +13,7 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
+BACKEND_DOWN = "the state backend is unavailable; try again shortly"
 _PREFIX = re.compile(r"[A-Za-z0-9_\-./]*")
 
 
