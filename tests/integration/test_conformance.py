@@ -10,7 +10,6 @@ sqlite backend, with no sticky sessions.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,11 +22,10 @@ from typing import Any
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect as connect_ws
 
 from tests.apps.frameworks import PARTNER
 from tests.integration.sseclient import StreamClient
-from tests.integration.wsclient import Client, bootstrap, page_bootstrap, visit
+from tests.integration.wsclient import Client, bootstrap, page_bootstrap, socket_as, visit
 from tests.support import ROOT, Server, clean_env, free_port, wait_http
 
 pytestmark = pytest.mark.integration
@@ -583,15 +581,9 @@ def test_a_foreign_host_is_refused_on_every_route_and_handshake(
         if not framework.startswith("django"):
             assert "PYWRY_SERVER__ALLOWED_HOSTS" in res.text, path
     if framework in WEBSOCKETS:
-        raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        path = f"{boot['ws']}?client=rebinder&after=0"
         with pytest.raises(InvalidStatus):
-            connect_ws(
-                f"ws://{evil}{boot['ws']}?client=rebinder&after=0",
-                sock=raw,
-                origin=headers["Origin"],  # type: ignore[arg-type]
-                subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
-                open_timeout=5,
-            )
+            socket_as(server.port, evil, path, boot["token"], headers["Origin"])
     assert httpx.get(server.url + "/pywry/widget/board").status_code == 200
     if framework.startswith("django"):  # ALLOWED_HOSTS lists .example.test: pywry agrees
         listed = {"Host": f"dash.example.test:{server.port}"}

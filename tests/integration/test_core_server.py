@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -10,9 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect as connect_ws
 
-from tests.integration.wsclient import Client, page_bootstrap
+from tests.integration.wsclient import Client, page_bootstrap, socket_as
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
@@ -106,15 +104,8 @@ def test_a_foreign_host_is_refused_before_anything_runs(server: Server) -> None:
         assert res.status_code == 400, path
         assert res.headers["content-type"].startswith("text/plain")
         assert "rebind.attacker.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
-    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     with pytest.raises(InvalidStatus) as refused:
-        connect_ws(
-            f"ws://{evil}/ws/board?client=rebinder&after=0",
-            sock=raw,
-            origin=headers["Origin"],  # type: ignore[arg-type]
-            subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
-            open_timeout=5,
-        )
+        socket_as(server.port, evil, "/ws/board?client=rebinder", boot["token"], headers["Origin"])
     assert refused.value.response.status_code == 403
     assert httpx.get(server.url + "/widget/board").status_code == 200  # its own name still works
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.wsclient import Client, bootstrap, visit
+from tests.integration.wsclient import Client, bootstrap, socket_as, visit
 from tests.support import (
     EXAMPLES,
     ROOT,
@@ -130,14 +129,8 @@ def test_allowed_hosts_let_a_loopback_deploy_answer_to_its_proxy_names(tmp_path)
         page = httpx.get(srv.url + "/", headers={"Host": name})
         assert page.status_code == 200
         boot = bootstrap(page.text)
-        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
-        with connect(
-            f"ws://{name}{boot['ws']}?client=proxied&after=0",
-            sock=raw,
-            origin=f"https://{name}",  # type: ignore[arg-type]
-            subprotocols=[f"pywry.token.{boot['token']}"],  # type: ignore[list-item]
-            open_timeout=5,
-        ) as ws:
+        path = f"{boot['ws']}?client=proxied&after=0"
+        with socket_as(port, name, path, boot["token"], f"https://{name}") as ws:
             ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
             frames = [ws.recv(timeout=5) for _ in range(2)]
             assert any("pywry:ack" in str(f) for f in frames), frames
