@@ -116,8 +116,7 @@ class HostPolicy:
     """
 
     def __init__(self, allowed: Iterable[str] = ()) -> None:
-        self.allowed = check_host_patterns(allowed)
-        self._patterns = [_matcher(p) for p in self.allowed]
+        self._patterns = [_matcher(p) for p in check_host_patterns(allowed)]
 
     def open_on(self, bind: str) -> bool:
         """True when a server bound to `bind` answers to every host (and should say so)."""
