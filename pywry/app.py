@@ -29,12 +29,11 @@ from typing_extensions import Unpack
 from ._register import WidgetOptions, register_widget
 from .config import Choice, ConfigError, PyWrySettings, ServerSettings
 from .core import http
-from .core import protocol as p
 from .core.app import App
-from .core.hosts import WILDCARD_HOSTS, HostPolicy
+from .core.hosts import WILDCARD_HOSTS
 from .core.listen import bind_near
 from .core.origins import OriginCheck
-from .core.tokens import token_from_subprotocols, tokens_equal
+from .core.tokens import tokens_equal
 from .core.widgets import WidgetLimitError, check_label
 from .dataframe import TableHandle, show_dataframe
 from .extras import need
@@ -49,9 +48,9 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.requests import Request
     from starlette.responses import Response
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp
 
-__all__ = ["HostGuard", "PyWry", "UnsupportedModeError", "WindowMode", "is_headless"]
+__all__ = ["PyWry", "UnsupportedModeError", "WindowMode", "is_headless"]
 
 log = logging.getLogger("pywry")
 
@@ -177,53 +176,6 @@ async def register_widget_route(request: Request) -> Response:
     return _reply(http.json_response(200, {"label": label, "url": url, "created": old is None}))
 
 
-class HostGuard:
-    """Pure-ASGI middleware: refuses requests whose `Host` is not one of the server's own names.
-
-    HTTP gets `421 {"error": "bad-host", "detail": ...}`. A WebSocket handshake is accepted (the
-    token subprotocol echoed, so the browser completes it) and closed at once with 4003, the code
-    the bridge treats as "refused, do not retry".
-    """
-
-    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass lifespan and allowed requests through; answer the others."""
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        hosts = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"]
-        host = hosts[0] if len(hosts) == 1 else None
-        if self.policy.allows(host):
-            await self.app(scope, receive, send)
-            return
-        detail = self.policy.describe(host)
-        log.warning("refused a %s request: %s", kind, detail)
-        if kind == "http":
-            res = http.error_response(421, "bad-host", detail)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": res.status,
-                    "headers": [
-                        (b"content-type", res.content_type.encode()),
-                        (b"content-length", str(len(res.body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": res.body})
-            return
-        message = await receive()
-        if message["type"] != "websocket.connect":
-            return
-        _, echo = token_from_subprotocols(scope.get("subprotocols") or ())
-        await send({"type": "websocket.accept", "subprotocol": echo, "headers": []})
-        await send({"type": "websocket.close", "code": p.CLOSE_BAD_ORIGIN, "reason": "bad-host"})
-
-
 def _server_class() -> type[uvicorn.Server]:
     need("uvicorn", "browser mode", "fastapi")
     import uvicorn  # noqa: PLC0415
@@ -280,14 +232,11 @@ class PyWry:
             )
         if isinstance(allowed_hosts, str):
             raise TypeError("allowed_hosts must be a list of host names, not a string")
+        hosts = list(allowed_hosts)
         if server is not None and not isinstance(server, Mapping):
             raise TypeError(f"server must be a mapping of server settings, not {server!r}")
         self.settings = self._load_settings(settings, server, host, port, open_browser)
-        self._engine = App(self.settings, check_origin=check_origin)
-        s = self.settings.server
-        self._host_policy = HostPolicy(
-            s.host, s.port, scheme="https" if s.ssl_certfile else "http", extra=allowed_hosts
-        )
+        self._engine = App(self.settings, check_origin=check_origin, allowed_hosts=hosts or None)
         self._lock = threading.RLock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -475,7 +424,7 @@ class PyWry:
             routes=[Route("/register_widget", register_widget_route, methods=["POST"])]
         )
         internal.state.pywry_engine = app
-        return HostGuard(app.asgi.around(internal), self._host_policy)
+        return app.asgi.around(internal)
 
     def _uvicorn_settings(self) -> PyWrySettings:
         """Browser mode is quiet by default: uvicorn logs warnings only unless set otherwise."""
@@ -531,7 +480,7 @@ class PyWry:
                 )
             scheme = "https" if s.ssl_certfile else "http"
             self.port = port
-            self._host_policy.port = port
+            self._engine.serve_on(s.host)
             self._engine.public_url = f"{scheme}://{_url_host(s.host)}:{port}"
             self._server, self._thread = server, thread
             atexit.register(self._at_exit)

@@ -40,6 +40,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .core.framing import check_frame_ancestors
+from .core.hosts import check_host_patterns
+
 if sys.version_info >= (3, 11):  # noqa: UP036 - still support 3.10
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -228,11 +231,24 @@ class ServerSettings(BaseSettings):
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    frame_ancestors: str = "'self'"
+    debug: bool = False  # callback errors tell the browser their exception text
 
-    @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
+    @field_validator("cors_origins", "websocket_allowed_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: list[str]) -> list[str]:
+        return check_host_patterns(value)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        return check_frame_ancestors(value)
 
     @field_validator("widget_prefix")
     @classmethod

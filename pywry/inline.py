@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import default_app
+from .core.app import App, call_site, default_app
 from .core.listen import port_problem
 from .core.widgets import Callback
 from .dataframe import show_dataframe
@@ -95,24 +95,35 @@ def get_server_app(apps: Any = None) -> FastAPI:
     Marks the default app as deployed, which `PYWRY_HEADLESS=1` would say: this process opens
     no browser (and with a state backend named it is deploy mode), while the environment, and
     so every process started from here, stays as it was. Calling it again returns the same app.
-    `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
+    `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`). The same
+    call running again (a worker process imports the script twice: as `__mp_main__`, then as
+    the module uvicorn serves) keeps the applications it gave first; a second set from another
+    call is an error.
     """
     app = default_app()
     existing = app.extensions.get("fastapi")
     if existing is not None:
         if apps is not None:
-            if app.apps is not None:
+            if app.apps is None:
+                _give_apps(app, apps)
+            elif app.extensions.get("fastapi-apps-from") != call_site():
                 raise ValueError("get_server_app(apps=...) was already given its applications")
-            app.configure(apps=apps)
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
     app.deployed = True
     if apps is not None:
-        app.configure(apps=apps)
+        _give_apps(app, apps)
+    app.serve_on(app.settings.server.host, warn=False)  # deploy() and each worker listen there
     created = server_app(app)
     app.extensions["fastapi"] = created
     return created
+
+
+def _give_apps(app: App, apps: Any) -> None:
+    """Serve `apps`, remembering which call of the user's gave them."""
+    app.configure(apps=apps)
+    app.extensions["fastapi-apps-from"] = call_site()
 
 
 def _check_workers(settings: PyWrySettings) -> None:
@@ -199,6 +210,7 @@ def deploy(app: Any = None) -> None:
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
+    engine.serve_on(host)  # once, here, even when several workers serve
     options = uvicorn_options(settings)
     if server_settings.workers > 1 or server_settings.reload:
         target, folder = app_import_string(app)

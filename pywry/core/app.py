@@ -32,7 +32,8 @@ from .clients import ClientTable
 from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
-from .http import HttpResponse, Request, error_response
+from .hosts import HostPolicy
+from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
 from .loop import AppLoop
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
@@ -85,8 +86,13 @@ class App:
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
-        self.dispatcher = Dispatcher(server.callback_threads)
+        self.dispatcher = Dispatcher(server.callback_threads, debug=server.debug)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
+        self.hosts = HostPolicy(server.allowed_hosts)
+        # where pywry's own server listens (deploy, browser mode); None: a host framework's
+        # server runs pywry, and each request tells the address it arrived on
+        self.bind_host: str | None = None
+        self._hosts_warned = False
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
         self.post_limits = PostLimits()
@@ -149,6 +155,8 @@ class App:
         if "allowed_origins" in checked or "check_origin" in checked:
             allowed = checked.get("allowed_origins", self._options.get("allowed_origins", ()))
             self.origins = OriginPolicy(allowed, self._options.get("check_origin"))
+        if "allowed_hosts" in checked:
+            self.hosts = HostPolicy(checked["allowed_hosts"])
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
@@ -324,7 +332,7 @@ class App:
         """
         if per_visitor:
             return new_label()
-        site = _call_site()
+        site = call_site()
         with self._lock:
             count = self._sites.get(site, 0) + 1
             self._sites[site] = count
@@ -486,11 +494,12 @@ class App:
             await shared.load(label)
 
     async def prepare_or_refuse(self, label: str) -> HttpResponse | None:
-        """`prepare`, with the 503 answer to give while the shared store is down."""
+        """`prepare`, with the 503 answer to give while the shared store is down (the log has
+        the backend's own error, which names its address)."""
         try:
             await self.prepare(label)
-        except BackendUnavailable as exc:
-            return error_response(503, "backend-unavailable", str(exc))
+        except BackendUnavailable:
+            return error_response(503, "backend-unavailable", BACKEND_DOWN)
         return None
 
     async def stream_head(self, outbox: Outbox) -> int:
@@ -564,6 +573,30 @@ class App:
         return p.unsequenced("pywry:resync", {"seq": widget.outbox.seq, "label": widget.label})
 
     # -- admission and peers -------------------------------------------------------------------
+    def serve_on(self, bind: str, *, warn: bool = True) -> None:
+        """Note where pywry's own server listens, which decides the `Host` defaults
+        (`pywry.core.hosts`); with `warn`, say once when it answers to every host."""
+        self.bind_host = bind
+        if warn:
+            self._warn_open_hosts(bind)
+
+    def _warn_open_hosts(self, bind: str) -> None:
+        if not self._hosts_warned and self.hosts.open_on(bind):
+            self._hosts_warned = True
+            log.warning(self.hosts.warning(bind))
+
+    def host_refusal(self, req: Request) -> HttpResponse | None:
+        """400 for a request or handshake whose `Host` is not one of this server's names
+        (DNS rebinding), checked before anything else; None when it may go on."""
+        bind = req.server if self.bind_host is None else self.bind_host
+        host = req.header("host")
+        if self.hosts.allows(host, bind):
+            if self.bind_host is None:
+                self._warn_open_hosts(bind)  # embedded: the first request shows the address
+            return None
+        log.warning("refused a request for %s with Host %r", req.path, (host or "")[:100])
+        return HttpResponse(400, self.hosts.refusal(host).encode(), TEXT)
+
     def admit(
         self, label: str, token: str | None, origin: str | None, host: str | None
     ) -> tuple[Widget | None, int | None]:
@@ -774,7 +807,7 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _call_site() -> str:
+def call_site() -> str:
     """`module-relative file:line` of the first caller outside pywry (stable across workers)."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):

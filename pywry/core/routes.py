@@ -15,6 +15,7 @@ from urllib.parse import quote
 from . import files, stream
 from . import protocol as p
 from .context import request_scope
+from .framing import frame_headers
 from .http import (
     CLIENT_ID,
     HTML,
@@ -73,7 +74,20 @@ def match(app: App, path: str) -> tuple[str, str] | None:
 
 
 async def respond(app: App, req: Request) -> Response:
-    """The answer to an HTTP request for one of pywry's routes."""
+    """The answer to an HTTP request for one of pywry's routes.
+
+    Every HTML answer (widget pages, application pages, sign-in pages) says who may frame it.
+    """
+    res = await _route(app, req)
+    if isinstance(res, HttpResponse) and res.content_type == HTML:
+        res.headers.update(frame_headers(app.settings.server.frame_ancestors))
+    return res
+
+
+async def _route(app: App, req: Request) -> Response:
+    refused = app.host_refusal(req)
+    if refused is not None:
+        return refused
     found = match(app, req.path)
     if found is None:
         return error_response(404, "not-found", "no such pywry route")
@@ -146,6 +160,9 @@ async def _host_file(app: App, req: Request, path: str) -> Response:
 
 
 async def _disconnect(app: App, req: Request, label: str) -> Response:
+    refused = await app.prepare_or_refuse(label)  # another worker's widget: load it first
+    if refused is not None:
+        return refused
     token = req.header("x-pywry-token")
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:

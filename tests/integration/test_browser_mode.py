@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from pywry import PyWry, WindowMode
@@ -239,16 +239,18 @@ def test_refusals_leave_the_server_unchanged(make_app: Callable[..., PyWry]) -> 
         assert close_code(ws) == 4001
     with open_ws(handle, token=token, label="missing") as ws:
         assert close_code(ws) == 4004
-    # A foreign Host (DNS rebinding): HTTP 421 with a JSON body, WebSocket closed with 4003.
-    res = httpx.get(handle.url, headers={"Host": f"evil.example:{app.port}"}, timeout=5)
-    assert res.status_code == 421
-    assert res.json()["error"] == "bad-host" and "evil.example" in res.json()["detail"]
-    res = httpx.get(handle.url, headers={"Host": "127.0.0.1:1"}, timeout=5)  # wrong port
-    assert res.status_code == 421
+    # A foreign Host (DNS rebinding): HTTP 400 with a plain message, the WebSocket handshake
+    # refused, on pywry's routes and the internal ones alike.
+    for path in (handle.url, f"{app.url}/register_widget", f"{app.url}/nowhere"):
+        res = httpx.get(path, headers={"Host": f"evil.example:{app.port}"}, timeout=5)
+        assert res.status_code == 400 and res.headers["content-type"].startswith("text/plain")
+        assert "evil.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
     raw = socket.create_connection(("127.0.0.1", app.port), timeout=5)
     foreign = f"ws://evil.example:{app.port}/ws/guarded"
-    with open_ws(handle, token=token, sock=raw, uri=foreign) as ws:
-        assert close_code(ws) == 4003
+    with pytest.raises(InvalidStatus):
+        open_ws(
+            handle, token=token, sock=raw, uri=foreign, origin=f"http://evil.example:{app.port}"
+        )
     # A wrong internal token: /health without details, /register_widget 401.
     plain = httpx.get(f"{app.url}/health", headers={TOKEN_HEADER: "wrong"}, timeout=5)
     assert plain.json() == {"status": "ok"}
@@ -442,37 +444,23 @@ def test_block_says_what_it_waits_for_and_ctrl_c_ends_it() -> None:
 
 # -- Host policy (framework-neutral) -------------------------------------------------------------
 def test_host_policy() -> None:
-    local = HostPolicy("127.0.0.1", 8765)
-    for ok in (
-        "127.0.0.1:8765",
-        "localhost:8765",
-        "LOCALHOST:8765",
-        "[::1]:8765",
-        "localhost.:8765",
-    ):
-        assert local.allows(ok), ok
-    for bad in (
-        None,
-        "",
-        "evil.example:8765",
-        "127.0.0.1:9999",
-        "127.0.0.1",  # port 80 implied
-        "10.0.0.5:8765",
-        "localhost:8765@evil",
-        "::1",
-        "127.0.0.1:8765/x",
-    ):
-        assert not local.allows(bad), bad
-    anywhere = HostPolicy("0.0.0.0", 9000, extra=["dash.example.com", "localhost:9001"])
-    assert anywhere.allows("192.168.1.20:9000") and anywhere.allows("[fe80::1]:9000")
-    assert anywhere.allows(f"{socket.gethostname()}:9000")
-    assert anywhere.allows("dash.example.com:9000") and anywhere.allows("localhost:9001")
-    assert not anywhere.allows("evil.example:9000") and not anywhere.allows("dash.example.com:1")
-    tls = HostPolicy("localhost", 443, scheme="https")
-    assert (
-        tls.allows("localhost") and tls.allows("localhost:443") and not tls.allows("localhost:80")
-    )
-    assert HostPolicy("127.0.0.1", 1, extra=["*"]).allows("anything:5")
+    local = HostPolicy()
+    for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST", "[::1]:1", "localhost.:8765"):
+        assert local.allows(ok, "127.0.0.1"), ok  # any port: an SSH tunnel may map another
+    assert local.allows("10.0.0.5:8765", "127.0.0.1")  # an address cannot be rebound
+    for bad in (None, "", "evil.example:8765", "localhost:8765@evil", "::1", "10.0.0.5.evil"):
+        assert not local.allows(bad, "127.0.0.1"), bad
+    assert local.allows("evil.example", "0.0.0.0") and local.open_on("")  # nothing to go by
+    assert not local.open_on("localhost") and not local.open_on("[::1]")
+    listed = HostPolicy(["dash.example.com", "*.example.org", "localhost:9001", "[::1]:9002"])
+    for bind in ("127.0.0.1", "0.0.0.0"):
+        assert listed.allows("dash.example.com:9000", bind) and listed.allows("a.example.org", bind)
+        assert listed.allows("localhost:1", bind) and listed.allows("[::1]:9002", bind)
+        assert not listed.allows("evil.example", bind) and not listed.allows("example.org", bind)
+        assert not listed.open_on(bind)
+    assert HostPolicy(["*"]).allows("anything:5", "127.0.0.1")
+    with pytest.raises(ValueError, match="allowed host 'a b'"):
+        HostPolicy(["a b"])
     assert split_host("[::1]:80") == ("::1", 80) and split_host("a:b") is None
 
 
@@ -576,16 +564,19 @@ def _custom_host(port: int, **env: str) -> subprocess.Popen[bytes]:
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # one warning line at most: read once the process ended
         bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
 
 
+OPEN_HOSTS = "PYWRY_SERVER__ALLOWED_HOSTS is empty"
+
+
 @pytest.mark.parametrize("host", ["", "0.0.0.0"])
 def test_custom_host_example_binds_loopback_unless_told(tmp_path: Path, host: str) -> None:
-    """As the README runs it, the example listens on 127.0.0.1 only; with
-    PYWRY_SERVER__HOST=0.0.0.0 on every interface, where this machine's own name is a host it
-    answers to and a foreign one is not."""
+    """As the README runs it, the example listens on 127.0.0.1 only and answers to the loopback
+    names only; with PYWRY_SERVER__HOST=0.0.0.0 on every interface, where with no
+    ALLOWED_HOSTS it answers to every name and says once at start how to narrow that."""
     port = free_port()
     proc = _custom_host(port, **({"PYWRY_SERVER__HOST": host} if host else {}))
     try:
@@ -593,13 +584,13 @@ def test_custom_host_example_binds_loopback_unless_told(tmp_path: Path, host: st
         assert url.startswith(f"http://127.0.0.1:{port}/widget/")
         assert "Available on the network" in httpx.get(url, timeout=5).text
         assert listening_addresses(port) == {host or "127.0.0.1"}
-        if host:
-            own = httpx.get(url, headers={"Host": f"{socket.gethostname()}:{port}"}, timeout=5)
-            assert own.status_code == 200
-            foreign = httpx.get(url, headers={"Host": f"rebind.test:{port}"}, timeout=5)
-            assert foreign.status_code == 421
+        for name in (socket.gethostname(), "rebind.test"):
+            other = httpx.get(url, headers={"Host": f"{name}:{port}"}, timeout=5)
+            assert other.status_code == (200 if host else 400), name
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read().decode().count(OPEN_HOSTS) == (1 if host else 0)
     finally:
         if proc.poll() is None:
             proc.kill()

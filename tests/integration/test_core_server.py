@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 
-from tests.integration.wsclient import Client, page_bootstrap
+from tests.integration.wsclient import Client, page_bootstrap, socket_as
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
@@ -84,19 +85,51 @@ def test_duplicate_event_ids_run_the_callback_once(server: Server) -> None:
         c.close()
 
 
+def test_a_foreign_host_is_refused_before_anything_runs(server: Server) -> None:
+    """DNS rebinding: a page on rebind.attacker.example, its name now resolving to 127.0.0.1,
+    sends its own name as Host and its own origin. A loopback-bound deploy answers neither
+    pywry's routes nor the user's, and refuses the socket's handshake."""
+    evil = f"rebind.attacker.example:{server.port}"
+    headers = {"Host": evil, "Origin": f"http://{evil}"}
+    boot = page_bootstrap(server.url + "/widget/board")
+    for method, path in (
+        ("GET", "/widget/board"),
+        ("GET", "/sync-visit"),  # a route of the user's app
+        ("GET", "/health"),
+        ("POST", "/events/board"),
+    ):
+        res = httpx.request(
+            method, server.url + path, headers={**headers, "X-PyWry-Token": boot["token"]}
+        )
+        assert res.status_code == 400, path
+        assert res.headers["content-type"].startswith("text/plain")
+        assert "rebind.attacker.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
+    with pytest.raises(InvalidStatus) as refused:
+        socket_as(server.port, evil, "/ws/board?client=rebinder", boot["token"], headers["Origin"])
+    assert refused.value.response.status_code == 403
+    assert httpx.get(server.url + "/widget/board").status_code == 200  # its own name still works
+
+
 def test_failing_callback_answers_error_and_keeps_the_connection(server: Server) -> None:
     c = connect(server, client="failclient")
     try:
         ident = c.send("app:fail")
         err, _ = c.recv_until("pywry:error")
-        assert err["data"]["code"] == "callback-error"
-        assert "always fails" in err["data"]["detail"] and err["data"]["id"] == ident
+        assert err["data"]["code"] == "callback-error" and err["data"]["id"] == ident
+        # the page learns an id, never the exception text (a DSN with its password here)
+        assert "s3cret-pw" not in str(err) and "always fails" not in str(err)
+        error_id = err["data"]["errorId"]
+        assert error_id in err["data"]["detail"]
         c.send("app:click", {"n": 2})
         answer, _ = c.recv_until("app:answer")
         assert answer["data"]["n"] == 2
     finally:
         c.close()
-    assert "app:fail" in server.log() and "board" in server.log()
+    # the server's log line carries the same id, the event, the widget and the traceback
+    log = server.log()
+    line = next(ln for ln in log.splitlines() if error_id in ln)
+    assert "app:fail" in line and "board" in line
+    assert "Traceback" in log[log.index(line) :] and "s3cret-pw" in log[log.index(line) :]
 
 
 def test_async_callback_and_emit_from_another_thread(server: Server) -> None:

@@ -15,9 +15,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.wsclient import Client, bootstrap
+from tests.integration.wsclient import Client, bootstrap, socket_as, visit
 from tests.support import (
     EXAMPLES,
+    ROOT,
     clean_env,
     ctrl_c,
     free_port,
@@ -162,3 +163,48 @@ def test_the_full_example_listens_on_loopback_as_the_readme_runs_it(tmp_path) ->
     argv = [sys.executable, str(EXAMPLES / "deploy_full_example.py")]
     with run_server(argv, clean_env(PYWRY_SERVER__PORT=str(port)), port, tmp_path, ready_path="/"):
         assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def test_allowed_hosts_let_a_loopback_deploy_answer_to_its_proxy_names(tmp_path) -> None:
+    """Behind a proxy that keeps the Host: the listed names reach the page and the socket
+    (Origin the same name), every other name is refused."""
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__ALLOWED_HOSTS="*.example.test")
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/") as srv:
+        name = f"dash.example.test:{port}"
+        page = httpx.get(srv.url + "/", headers={"Host": name})
+        assert page.status_code == 200
+        boot = bootstrap(page.text)
+        path = f"{boot['ws']}?client=proxied&after=0"
+        with socket_as(port, name, path, boot["token"], f"https://{name}") as ws:
+            ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
+            frames = [ws.recv(timeout=5) for _ in range(2)]
+            assert any("pywry:ack" in str(f) for f in frames), frames
+        refused = httpx.get(srv.url + "/", headers={"Host": f"rebind.attacker.example:{port}"})
+        assert refused.status_code == 400 and "PYWRY_SERVER__ALLOWED_HOSTS" in refused.text
+
+
+def test_page_factories_with_two_workers(tmp_path) -> None:
+    """`get_server_app(apps=...)` runs twice in each worker (the script is imported again);
+    both workers start and serve the applications."""
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        PYWRY_DEPLOY__STATE_BACKEND="sqlite",
+        PYWRY_DEPLOY__SQLITE_PATH=str(tmp_path / "state.db"),
+        PYWRY_SQLITE_KEY="k",
+    )
+    argv = [sys.executable, str(ROOT / "tests" / "apps" / "apps_app.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/app/report") as srv:
+        for _ in range(10):
+            with httpx.Client() as fresh:  # a new connection each time: any worker may answer
+                page = fresh.get(srv.url + "/app/report")
+            assert page.status_code == 200 and "<p>report</p>" in page.text
+        c = Client(srv.url, visit(page))
+        c.send("app:hello")
+        answer, _ = c.recv_until("app:hello-answer", timeout=10)
+        assert answer["data"]["label"] == c.label
+        c.close()
+        assert "already given its applications" not in srv.log()

@@ -559,3 +559,27 @@ def test_settings_summary_masks_secrets() -> None:
     assert summary["deploy"]["state_backend"] == "memory"
     assert "redispw" not in str(summary)
     assert "hunter2" not in repr(s) and "tok-secret" not in repr(s)
+
+
+# --- security settings -----------------------------------------------------------------------
+
+
+def test_frame_ancestors_map_to_their_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pywry.core.framing import frame_headers
+
+    assert PyWrySettings().server.frame_ancestors == "'self'"
+    cases = {
+        "'self'": "SAMEORIGIN",
+        "none": "DENY",  # the quotes may be left out
+        "self https://*.example.com": None,  # X-Frame-Options cannot say this: CSP alone
+    }
+    for given, legacy in cases.items():
+        monkeypatch.setenv("PYWRY_SERVER__FRAME_ANCESTORS", given)
+        value = PyWrySettings().server.frame_ancestors
+        headers = frame_headers(value)
+        assert headers["Content-Security-Policy"] == f"frame-ancestors {value}"
+        assert headers.get("X-Frame-Options") == legacy, given
+    for bad in ("'none' 'self'", "https://a.example; script-src *", ""):
+        monkeypatch.setenv("PYWRY_SERVER__FRAME_ANCESTORS", bad)
+        with pytest.raises(ConfigError, match="PYWRY_SERVER__FRAME_ANCESTORS"):
+            PyWrySettings()
