@@ -14,7 +14,8 @@ from tests.support import free_port, require_binary
 class RedisServer:
     """Starts and stops a real redis-server on 127.0.0.1 (never the shared default port)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, aof: bool = False) -> None:
+        self.aof = aof  # an append-only file, fsynced on every write: restarts keep everything
         self.binary = require_binary("redis-server", "apt-get install redis-server")
         self.port = free_port()
         self.folder = folder
@@ -36,7 +37,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.aof else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.folder),
                 "--protected-mode",

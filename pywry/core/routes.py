@@ -18,6 +18,7 @@ from urllib.parse import quote
 from . import files, stream
 from . import protocol as p
 from .context import request_scope
+from .framing import frame_headers
 from .http import (
     CLIENT_ID,
     HTML,
@@ -29,6 +30,7 @@ from .http import (
     error_response,
     json_response,
     not_yours,
+    token_in_url,
 )
 from .signin import message_page, redirect
 from .tokens import tokens_equal
@@ -41,6 +43,7 @@ Handler = Callable[["App", Request, str], Awaitable[Response]]
 
 SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app", "auth")
 VISITED = ("page", "sse", "events", "index", "app", "auth")  # routes that give a session
+TOKENED = ("sse", "events", "disconnect")  # routes that need the widget token, in a header
 METHODS = {
     "page": ("GET", "HEAD"),
     "ws": ("GET",),
@@ -84,13 +87,26 @@ REFUSED = (401, 403, 421, 429)  # answers logged as refusals (`pywry.core.refusa
 
 
 async def respond(app: App, req: Request) -> Response:
-    """The answer to an HTTP request for one of pywry's routes; refusals are logged."""
-    res = await _answer(app, req)
-    if res.status in REFUSED and isinstance(res, HttpResponse):
-        found = match(app, req.path)
-        label = found[1] if found is not None and found[0] not in OPERATIONS else ""
-        app.refusals.note(_reason(res), label, req.address)
+    """The answer to an HTTP request for one of pywry's routes; refusals are logged.
+
+    Every HTML answer (widget pages, application pages, sign-in pages) says who may frame it.
+    """
+    res = await _route(app, req)
+    if isinstance(res, HttpResponse):
+        if res.content_type == HTML:
+            res.headers.update(frame_headers(app.settings.server.frame_ancestors))
+        if res.status in REFUSED:
+            app.refusals.note(_reason(res), widget_of(app, req.path), req.address)
     return res
+
+
+WIDGET_ROUTES = ("page", "ws", "sse", "events", "disconnect")
+
+
+def widget_of(app: App, path: str) -> str:
+    """The label of the widget a path is for, "" for other routes (refusal log lines)."""
+    found = match(app, path)
+    return found[1] if found is not None and found[0] in WIDGET_ROUTES else ""
 
 
 def _reason(res: HttpResponse) -> str:
@@ -102,7 +118,10 @@ def _reason(res: HttpResponse) -> str:
     return str(code) if code else f"http-{res.status}"
 
 
-async def _answer(app: App, req: Request) -> Response:
+async def _route(app: App, req: Request) -> Response:
+    refused = app.host_refusal(req)
+    if refused is not None:
+        return refused
     found = match(app, req.path)
     if found is None:
         return error_response(404, "not-found", "no such pywry route")
@@ -111,6 +130,8 @@ async def _answer(app: App, req: Request) -> Response:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
     if app.draining and route not in OPERATIONS:
         return draining()
+    if route in TOKENED and "token" in req.query:
+        return token_in_url()
     if route not in VISITED:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
@@ -200,7 +221,10 @@ async def _host_file(app: App, req: Request, path: str) -> Response:
 
 
 async def _disconnect(app: App, req: Request, label: str) -> Response:
-    token = req.header("x-pywry-token") or req.query.get("token")
+    refused = await app.prepare_or_refuse(label)  # another worker's widget: load it first
+    if refused is not None:
+        return refused
+    token = req.header("x-pywry-token")
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:
         return close_code_response(code or 4001)
