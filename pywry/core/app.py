@@ -826,9 +826,9 @@ class App:
         self.draining = True
         peers = [peer for group in self.peers.values() for peer in group]
         log.warning(
-            "draining: %d connections told to reconnect elsewhere, %d events in flight",
+            "draining: %d connections told to reconnect elsewhere%s",
             len(peers),
-            self._busy,
+            "; waiting for the events in flight" if self._busy else "",
         )
         self.shut_peers(peers, p.CLOSE_RESTART)
         if not self._busy:
@@ -838,7 +838,7 @@ class App:
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except asyncio.TimeoutError:
-            log.error("draining: %d events still in flight after %ss", self._busy, grace)
+            log.error("draining: events still in flight after %ss; stopping anyway", grace)
 
     def reap(self) -> int:
         """Collect per-visitor widgets nobody uses and expired clients; returns widgets removed."""

@@ -3,8 +3,9 @@
 A server such as uvicorn stops on SIGTERM at once: it closes its listening socket, fails open
 WebSockets and cancels what runs past its grace period. pywry puts its drain first
 (`App.drain`: new requests get 503, sockets close with 1012 so their pages reconnect to another
-worker, callbacks in flight finish) and then hands the signal to the server's own handler. A
-second SIGTERM stops at once.
+worker, callbacks in flight finish) and then hands the signal to the server's own handler.
+Another SIGTERM during the drain changes nothing (a service manager and uvicorn's supervisor may
+both send one); SIGINT, the server's own, or SIGKILL stops at once.
 
 Installed from the ASGI lifespan, in the main thread, over a Python-level SIGTERM handler only
 (the one uvicorn installs); a server that handles signals otherwise keeps its own behaviour.
@@ -46,15 +47,17 @@ def drain_on_sigterm(app: App) -> bool:
         stop(signum, None)
 
     def begin(signum: int) -> None:
+        if tasks:
+            return
         task = loop.create_task(drain_then_stop(signum))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if app.draining or loop.is_closed():
-            stop(signum, frame)  # the second one: now
-            return
-        loop.call_soon_threadsafe(begin, signum)  # wakes the loop out of its wait
+        if loop.is_closed():
+            stop(signum, frame)
+        elif not tasks and not app.draining:
+            loop.call_soon_threadsafe(begin, signum)  # wakes the loop out of its wait
 
     marked: Any = on_sigterm
     marked.pywry_drain = True

@@ -77,6 +77,7 @@ def test_sigterm_drains_the_worker_and_its_page_goes_on_elsewhere(redis_server, 
         ack, _ = c.recv_until("pywry:ack")  # what was queued goes out first
         assert ack["data"]["id"] == ident
         assert c.close_code(timeout=5) == 1012  # then: reconnect elsewhere
+        w1.proc.send_signal(signal.SIGTERM)  # a service manager's own SIGTERM changes nothing
         stream._thread.join(5)  # the event stream ends too (the bridge reopens it elsewhere)
         assert stream.stream_ends and not stream._thread.is_alive()
         # while the callback still runs, w1 takes nothing new but says it is alive
@@ -133,3 +134,26 @@ def test_metrics_are_off_by_default(redis_server, tmp_path) -> None:
     with ExitStack() as stack:
         w = start(stack, ops_env(redis_server.url, ""), "w", tmp_path)
         assert httpx.get(w.url + "/metrics").status_code == 404
+
+
+def test_sigterm_to_deploy_with_two_workers_drains_each(redis_server, tmp_path) -> None:
+    """SIGTERM to deploy()'s own process (what systemd or docker stop send): uvicorn's
+    supervisor passes it to every worker, and each drains before it exits."""
+    runs = "runs-" + uuid.uuid4().hex[:8]
+    store = redis_server.client()
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        **ops_env(redis_server.url, runs),
+    )
+    with run_server([sys.executable, str(APP)], env, port, tmp_path) as server:
+        c = Client(server.url, page_bootstrap(server.url + "/widget/board"), client="p")
+        ident = c.send("app:n", {"n": 1, "delay": 2.0})
+        poll(lambda: store.hexists(f"{runs}:started", "p:1"))
+        server.proc.send_signal(signal.SIGTERM)
+        assert c.recv_until("pywry:ack")[0]["data"]["id"] == ident
+        assert c.close_code(timeout=5) == 1012
+        server.proc.wait(15)
+        assert store.hget(runs, "p:1") == b"1"
