@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 log = logging.getLogger("pywry.refused")
 
@@ -22,8 +23,9 @@ MAX_CLIENTS = 10_000  # (client, reason) pairs remembered; the least recently re
 class Refusals:
     """Rate-limited logging of refusals, per (client address, reason)."""
 
-    def __init__(self, window: float = WINDOW) -> None:
+    def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
+        self.clock = clock
         self._seen: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -33,7 +35,7 @@ class Refusals:
         Returns whether a line was written.
         """
         key = (address or "-", reason)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             last, hidden = self._seen.get(key, (0.0, 0))
             if last and now - last < self.window:
