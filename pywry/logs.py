@@ -1,19 +1,21 @@
 """How deploy() logs: pywry's loggers beside uvicorn's, at one level, as text or JSON lines.
 
 `logging_config` is the `logging.config.dictConfig` document deploy() hands uvicorn (every
-worker applies it): uvicorn's own handlers and formatters, plus the `pywry` logger on the same
-handler at `PYWRY_SERVER__LOG_LEVEL`. With `PYWRY_SERVER__LOG_FORMAT=json` every line, uvicorn's
+worker applies it): uvicorn's own, plus the `pywry` logger on the same handler, everything at
+`PYWRY_SERVER__LOG_LEVEL`. With `PYWRY_SERVER__LOG_FORMAT=json` every line, uvicorn's
 access lines included, is one JSON object (`JsonLines`), for log collectors that parse fields.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
 from typing import Any
 
 from .config import ServerSettings
+from .extras import need
 
 TRACE = 5  # uvicorn's level below DEBUG
 #: Attributes every `LogRecord` has; anything else on a record came from `extra=` and is a field.
@@ -53,37 +55,17 @@ class JsonLines(logging.Formatter):
 
 
 def logging_config(server: ServerSettings) -> dict[str, Any]:
-    """The dictConfig document for uvicorn and pywry at `server.log_level` and `log_format`."""
-    level = server.log_level.upper() if server.log_level != "trace" else TRACE
-    text = server.log_format == "text"
-    default: dict[str, Any] = {"()": "uvicorn.logging.DefaultFormatter"}
-    access: dict[str, Any] = {"()": "uvicorn.logging.AccessFormatter"}
-    if text:
-        default.update(fmt="%(levelprefix)s %(message)s", use_colors=None)
-        access["fmt"] = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
-    else:
-        default = {"()": f"{__name__}.JsonLines"}
-        access = {"()": f"{__name__}.JsonLines"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"default": default, "access": access},
-        "handlers": {
-            "default": {
-                "formatter": "default",
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
-            },
-            "access": {
-                "formatter": "access",
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-            },
-        },
-        "loggers": {
-            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
-            "pywry": {"handlers": ["default"], "level": level, "propagate": False},
-        },
-    }
+    """The dictConfig document for uvicorn and pywry at `server.log_level` and `log_format`:
+    uvicorn's own (its handlers and formats), with the `pywry` logger on its default handler."""
+    uvicorn_config = need("uvicorn.config", "deploy()", "fastapi")
+    config: dict[str, Any] = copy.deepcopy(uvicorn_config.LOGGING_CONFIG)
+    level = TRACE if server.log_level == "trace" else server.log_level.upper()
+    if server.log_format == "json":
+        config["formatters"] = {
+            name: {"()": f"{__name__}.JsonLines"} for name in config["formatters"]
+        }
+    loggers = config["loggers"]
+    for logger in loggers.values():
+        logger["level"] = level
+    loggers["pywry"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
