@@ -35,7 +35,9 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import (
     ClusterError,
     NoScriptError,
+    ReadOnlyError,
     RedisError,
+    ResponseError,
     SlotNotCoveredError,
     TryAgainError,
 )
@@ -107,7 +109,7 @@ return out
 """
 
 # Redis (or the master, or a cluster slot) cannot be reached now; a cluster that is failing over
-# answers CLUSTERDOWN / TRYAGAIN for a moment.
+# answers CLUSTERDOWN / TRYAGAIN for a moment, a demoted master READONLY.
 _UNAVAILABLE = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -115,7 +117,11 @@ _UNAVAILABLE = (
     ClusterError,
     TryAgainError,
     SlotNotCoveredError,
+    ReadOnlyError,
 )
+# A master that lost its replicas refuses writes (`min-replicas-to-write`): after a Sentinel
+# switch-over the old one does, until it is demoted; the new master is where to write.
+_NOT_WRITABLE = "NOREPLICAS"
 
 
 class RedisBackend(Backend):
@@ -160,6 +166,10 @@ class RedisBackend(Backend):
                 return await coro
         except _UNAVAILABLE as exc:
             raise BackendUnavailable(f"Redis: {exc}") from None
+        except ResponseError as exc:
+            if _NOT_WRITABLE in str(exc):
+                raise BackendUnavailable(f"Redis: {exc}") from None
+            raise
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def connect(self) -> None:
