@@ -213,6 +213,32 @@ class SentinelGroup:
         wait_for("the old master to rejoin as a replica", self._watched, timeout=60)
         return new
 
+    def switch_over(self, refuse_writes: bool = True) -> int:
+        """A planned switch: SENTINEL FAILOVER, the master set to refuse writes once its replica
+        leaves (`min-replicas-to-write 1`, what a production group has) unless told not to;
+        returns the new master's port once every Sentinel names it, and makes the old master
+        its replica."""
+        assert self.master is not None and self.replica is not None
+        old, new = self.master, self.replica
+        if refuse_writes:
+            redis.Redis(port=old.port).config_set("min-replicas-to-write", 1)
+        self._sentinel(self.sentinels[0].port).execute_command("SENTINEL", "FAILOVER", SERVICE)
+
+        def switched() -> bool:
+            return all(
+                int(self._sentinel(s.port).sentinel_get_master_addr_by_name(SERVICE)[1]) == new.port
+                for s in self.sentinels
+            )
+
+        wait_for("the Sentinels to switch to the replica", switched)
+        # what the Sentinels do some seconds later, done now: the old master follows the new
+        demoted = redis.Redis(port=old.port)
+        demoted.replicaof("127.0.0.1", new.port)
+        demoted.config_set("min-replicas-to-write", 0)
+        self.master, self.replica = new, old
+        wait_for("the old master to rejoin as a replica", self._watched, timeout=60)
+        return new.port
+
     def stop(self) -> None:
         for server in (*self.sentinels, self.replica, self.master):
             if server is not None:

@@ -97,6 +97,21 @@ def test_sentinel_master_killed_during_traffic(redis_sentinel, tmp_path: Path) -
         assert redis_sentinel.master_port() != before
 
 
+def test_sentinel_switch_over_during_traffic(redis_sentinel, tmp_path: Path) -> None:
+    """SENTINEL FAILOVER leaves the old master writable until the Sentinels demote it; with
+    `min-replicas-to-write` it refuses writes instead, and the workers follow to the new one."""
+    folder = tmp_path / "switch-over"
+    env = {
+        "PYWRY_DEPLOY__REDIS_URL": redis_sentinel.url,
+        "PYWRY_DEPLOY__REDIS_PREFIX": "t" + uuid.uuid4().hex[:8],
+    }
+    with ExitStack() as stack:
+        server = deploy_app(stack, folder, env)
+        before = redis_sentinel.master_port()
+        run_traffic(server, folder, redis_sentinel.switch_over)
+        assert redis_sentinel.master_port() != before
+
+
 def prefix_on(group: Any, port: int) -> str:
     """A key prefix whose pub/sub channel hashes to the master on `port`."""
     client = group.client()

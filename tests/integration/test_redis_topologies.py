@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from pywry.config import PyWrySettings
+from pywry.state.base import BackendUnavailable
 from pywry.state.redis import RedisBackend
 from tests.integration.test_backends import _noop, data, exercise
 from tests.support import run_async
@@ -120,3 +121,38 @@ def test_events_are_routed_to_their_owner(topology) -> None:
     reported gone (the page is told instead of waiting)."""
     group, cluster = topology
     run_async(_routing(topology_settings(group, "t" + uuid.uuid4().hex[:6], cluster)))
+
+
+async def _follow(settings: PyWrySettings, fail_over: Any) -> None:
+    owner = RedisBackend(settings, "owner")
+    other = RedisBackend(settings, "other")
+    await owner.start(lambda *m: None, _noop, lambda *w: None)
+    await other.start(lambda *m: None, _noop, lambda *w: None)
+    try:
+        assert await other.route("owner", {}) is True
+        await asyncio.to_thread(fail_over)
+        for backend in (owner, other):  # each notices at a heartbeat, as every worker does
+            with pytest.raises(BackendUnavailable, match="master moved"):
+                for _ in range(100):
+                    await backend.heartbeat({})
+                    await asyncio.sleep(0.05)
+            await backend.connect()  # what the engine's recovery does next
+        assert await other.route("owner", {}) is True
+        assert await other.accept_and_route("w", "c9", 1, "owner", {}) == 1
+    finally:
+        await owner.stop()
+        await other.stop()
+
+
+def test_a_subscription_follows_the_master_after_a_failover(topology) -> None:
+    """A failover leaves subscriptions connected to the old master (a cluster replica still
+    hears every message; an old Sentinel master stays writable for seconds), where routed
+    events would no longer be counted: the heartbeat finds that out and the backend moves."""
+    group, cluster = topology
+    prefix = "t" + uuid.uuid4().hex[:6]
+    if cluster:  # the master that holds the subscriptions
+        master = group.master_of(f"{prefix}:bus")
+        fail_over = lambda: group.fail_over(master)  # noqa: E731
+    else:
+        fail_over = lambda: group.switch_over(refuse_writes=False)  # noqa: E731
+    run_async(_follow(topology_settings(group, prefix, cluster), fail_over))
