@@ -19,6 +19,8 @@ misses what is published meanwhile (which pywry must treat as an outage).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -31,11 +33,9 @@ from redis.exceptions import RedisError
 from ..config import DeploySettings
 from ..redis_url import is_sentinel_url, parse_sentinel_url
 
-_TIMEOUTS: dict[str, Any] = {
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-    "health_check_interval": 10,
-}
+_TIMEOUTS: Mapping[str, Any] = MappingProxyType(
+    {"socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 10}
+)
 
 
 class RedisClient:
@@ -51,8 +51,8 @@ class RedisClient:
         self.redis: Any  # aioredis.Redis or RedisCluster: the same commands
         self.listener: aioredis.Redis | None = None  # a cluster's subscription connection
         if self.cluster:
-            # one more than the commands in flight: the subscription borrows a node's connection
-            self.redis = RedisCluster.from_url(url, max_connections=size + 1, **_TIMEOUTS)
+            # per node; the subscription has a connection of its own (see `subscription`)
+            self.redis = RedisCluster.from_url(url, max_connections=size, **_TIMEOUTS)
         elif is_sentinel_url(url):
             target = parse_sentinel_url(url)
             self.service = target.service
@@ -65,7 +65,7 @@ class RedisClient:
                 db=target.db,
                 username=target.username,
                 password=target.password,
-                max_connections=size + 1,
+                max_connections=size + 1,  # and the subscription's
                 **_TIMEOUTS,
             )
             self.pool = self.redis.connection_pool

@@ -20,6 +20,7 @@ import pytest
 
 from tests.integration.traffic import Page, Traffic, tally
 from tests.integration.wsclient import page_bootstrap
+from tests.redis_groups import wait_for
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,9 @@ def deploy_app(stack: ExitStack, folder: Path, env: dict[str, str]) -> Server:
         TEST_RUNS_DIR=str(folder / "runs"),
         **env,
     )
-    return stack.enter_context(run_server([sys.executable, str(APP)], full, port, folder))
+    server = stack.enter_context(run_server([sys.executable, str(APP)], full, port, folder))
+    wait_for("both workers to start", lambda: server.log().count("startup complete") == 2)
+    return server
 
 
 def run_traffic(server: Server, folder: Path, fail_over: Callable[[], Any]) -> None:
