@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: setup system demo test test-fast lint bench clean
+.PHONY: setup system demo test test-fast lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: setup
 
 bench: setup system
 	$(BIN)/python -m bench
+
+soak: setup system
+	$(BIN)/python -m soak
+	$(BIN)/python -m soak.memory 1000 10
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,9 @@
 # Browser mode on another host and port. It binds the loopback address unless you say otherwise:
 # to let other machines open it, run it with every interface bound, on a network you trust:
 #   PYWRY_SERVER__HOST=0.0.0.0 python examples/browser_custom_host.py
+# and name the hosts they use, against DNS rebinding (else pywry answers to every name and warns):
+#   PYWRY_SERVER__ALLOWED_HOSTS=mybox.lan PYWRY_SERVER__HOST=0.0.0.0 \
+#       python examples/browser_custom_host.py
 # (setdefault lets PYWRY_SERVER__HOST / PYWRY_SERVER__PORT from the shell win.)
 import os
 

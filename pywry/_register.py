@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from typing_extensions import TypedDict, TypeVar, Unpack
 
 from .core.app import App, default_app
@@ -14,9 +15,9 @@ from .core.events import current_event
 from .core.kinds import WidgetKind
 from .core.widgets import Callback, check_callbacks
 from .handle import HTML, WidgetHandle, secret_key
-from .toolbar import SecretInput, Toolbar, copy_toolbars, render_layout
+from .toolbar import SecretInput, Toolbar, ToolbarItem, copy_toolbars, render_layout
 
-__all__ = ["check_toolbars", "register_widget", "wrap_secret_callbacks"]
+__all__ = ["Toolbars", "check_toolbars", "register_widget", "wrap_secret_callbacks"]
 
 log = logging.getLogger("pywry")
 
@@ -24,18 +25,28 @@ log = logging.getLogger("pywry")
 H = TypeVar("H", bound=WidgetHandle, default=WidgetHandle)
 
 
-def check_toolbars(toolbars: Sequence[Any] | None) -> list[Toolbar]:
-    """The toolbars as a list, each checked to be a `pywry.toolbar.Toolbar`."""
+#: What `toolbars=` takes: one Toolbar or a list of them.
+Toolbars = Toolbar | Sequence[Toolbar] | None
+
+
+def check_toolbars(toolbars: Toolbars | Sequence[Any]) -> list[Toolbar]:
+    """The toolbars as a list, each checked to be a `pywry.toolbar.Toolbar`; one Toolbar is a
+    list of one."""
     if toolbars is None:
         return []
     if isinstance(toolbars, Toolbar):
         return [toolbars]
-    if isinstance(toolbars, (str, bytes, dict)) or not isinstance(toolbars, Iterable):
-        raise TypeError(f"toolbars must be a list of pywry.toolbar.Toolbar, not {toolbars!r}")
+    hint = ": put toolbar items in Toolbar(items=[...])"
+    if isinstance(toolbars, (str, bytes, dict, BaseModel)) or not isinstance(toolbars, Iterable):
+        more = hint if isinstance(toolbars, ToolbarItem) else ""
+        raise TypeError(
+            f"toolbars must be a pywry.toolbar.Toolbar or a list of them, not {toolbars!r}{more}"
+        )
     bars = list(toolbars)
     for i, bar in enumerate(bars):
         if not isinstance(bar, Toolbar):
-            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}")
+            more = hint if isinstance(bar, ToolbarItem) else ""
+            raise TypeError(f"toolbars[{i}] must be a pywry.toolbar.Toolbar, not {bar!r}{more}")
     return bars
 
 
@@ -118,7 +129,7 @@ class WidgetOptions(TypedDict, total=False):
     label: str | None
     title: str
     callbacks: dict[str, Callback] | None
-    toolbars: Sequence[Any] | None
+    toolbars: Toolbars
     theme: str | None
     head: str
     state: dict[str, Any] | None

@@ -29,17 +29,18 @@ from typing_extensions import Unpack
 from ._register import WidgetOptions, register_widget
 from .config import Choice, ConfigError, PyWrySettings, ServerSettings
 from .core import http
-from .core import protocol as p
 from .core.app import App
-from .core.hosts import WILDCARD_HOSTS, HostPolicy
+from .core.hosts import WILDCARD_HOSTS
+from .core.listen import bind_near
 from .core.origins import OriginCheck
-from .core.tokens import token_from_subprotocols, tokens_equal
+from .core.tokens import tokens_equal
 from .core.widgets import WidgetLimitError, check_label
 from .dataframe import TableHandle, show_dataframe
 from .extras import need
 from .handle import WidgetHandle
 from .inline import uvicorn_config
 from .plotly import PlotlyHandle, show_plotly
+from .state import headless
 
 H = TypeVar("H", bound="WidgetHandle")
 
@@ -47,9 +48,9 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.requests import Request
     from starlette.responses import Response
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp
 
-__all__ = ["HostGuard", "PyWry", "UnsupportedModeError", "WindowMode", "is_headless"]
+__all__ = ["PyWry", "UnsupportedModeError", "WindowMode", "is_headless"]
 
 log = logging.getLogger("pywry")
 
@@ -62,7 +63,6 @@ STOP_TIMEOUT = 5.0
 #: Graceful-shutdown budget handed to uvicorn when the settings leave it unbounded (seconds).
 GRACEFUL_SHUTDOWN = 2.0
 INTERNAL_TOKEN_HEADER = "x-pywry-internal-token"
-_TRUE = {"1", "true", "yes", "on"}
 _counter = itertools.count(1)
 # `webbrowser` fills its browser list lazily and not thread-safely: one open at a time.
 _browser_lock = threading.Lock()
@@ -101,8 +101,9 @@ def _check_mode(mode: WindowMode | str) -> WindowMode:
 
 
 def is_headless() -> bool:
-    """True when no browser can be opened here: PYWRY_HEADLESS=1, or Linux without a display."""
-    if os.environ.get("PYWRY_HEADLESS", "").strip().lower() in _TRUE:
+    """True when no browser can be opened here: PYWRY_HEADLESS=1, deploy mode's server
+    (`get_server_app()`), or Linux without a display."""
+    if headless():
         return True
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
         return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -115,30 +116,6 @@ def _url_host(host: str) -> str:
         return "127.0.0.1"
     bare = host.strip("[]")
     return f"[{bare}]" if ":" in bare else bare
-
-
-def _bind(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening-ready socket bound to host:port (IPv4 first), so errors surface in `show()`."""
-    bind_host = None if host.strip() in ("", "[::]") else host.strip("[]")
-    infos = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    last: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            if os.name == "posix":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and bind_host in (None, "::"):
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            sock.bind(address)
-            sock.listen(backlog)
-            sock.setblocking(False)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise OSError(f"pywry cannot listen on {host}:{port}: {last}") from last
 
 
 def _reply(res: http.HttpResponse) -> Response:
@@ -199,53 +176,6 @@ async def register_widget_route(request: Request) -> Response:
     return _reply(http.json_response(200, {"label": label, "url": url, "created": old is None}))
 
 
-class HostGuard:
-    """Pure-ASGI middleware: refuses requests whose `Host` is not one of the server's own names.
-
-    HTTP gets `421 {"error": "bad-host", "detail": ...}`. A WebSocket handshake is accepted (the
-    token subprotocol echoed, so the browser completes it) and closed at once with 4003, the code
-    the bridge treats as "refused, do not retry".
-    """
-
-    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass lifespan and allowed requests through; answer the others."""
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        hosts = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"]
-        host = hosts[0] if len(hosts) == 1 else None
-        if self.policy.allows(host):
-            await self.app(scope, receive, send)
-            return
-        detail = self.policy.describe(host)
-        log.warning("refused a %s request: %s", kind, detail)
-        if kind == "http":
-            res = http.error_response(421, "bad-host", detail)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": res.status,
-                    "headers": [
-                        (b"content-type", res.content_type.encode()),
-                        (b"content-length", str(len(res.body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": res.body})
-            return
-        message = await receive()
-        if message["type"] != "websocket.connect":
-            return
-        _, echo = token_from_subprotocols(scope.get("subprotocols") or ())
-        await send({"type": "websocket.accept", "subprotocol": echo, "headers": []})
-        await send({"type": "websocket.close", "code": p.CLOSE_BAD_ORIGIN, "reason": "bad-host"})
-
-
 def _server_class() -> type[uvicorn.Server]:
     need("uvicorn", "browser mode", "fastapi")
     import uvicorn  # noqa: PLC0415
@@ -302,14 +232,11 @@ class PyWry:
             )
         if isinstance(allowed_hosts, str):
             raise TypeError("allowed_hosts must be a list of host names, not a string")
+        hosts = list(allowed_hosts)
         if server is not None and not isinstance(server, Mapping):
             raise TypeError(f"server must be a mapping of server settings, not {server!r}")
         self.settings = self._load_settings(settings, server, host, port, open_browser)
-        self._engine = App(self.settings, check_origin=check_origin)
-        s = self.settings.server
-        self._host_policy = HostPolicy(
-            s.host, s.port, scheme="https" if s.ssl_certfile else "http", extra=allowed_hosts
-        )
+        self._engine = App(self.settings, check_origin=check_origin, allowed_hosts=hosts or None)
         self._lock = threading.RLock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -497,7 +424,7 @@ class PyWry:
             routes=[Route("/register_widget", register_widget_route, methods=["POST"])]
         )
         internal.state.pywry_engine = app
-        return HostGuard(app.asgi.around(internal), self._host_policy)
+        return app.asgi.around(internal)
 
     def _uvicorn_settings(self) -> PyWrySettings:
         """Browser mode is quiet by default: uvicorn logs warnings only unless set otherwise."""
@@ -524,8 +451,16 @@ class PyWry:
             if config.timeout_graceful_shutdown is None:
                 config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN  # type: ignore[assignment]
             config.load()  # SSL and app errors surface here, in the caller's thread
-            sock = _bind(s.host, s.port, s.backlog)
+            sock = bind_near(s.host, s.port, s.backlog)
             port = int(sock.getsockname()[1])
+            if s.port and port != s.port:  # as Jupyter does: the next free port, said out loud
+                log.warning(
+                    "port %d on %s is in use: pywry serves on port %d instead "
+                    "(PYWRY_SERVER__PORT chooses another)",
+                    s.port,
+                    s.host,
+                    port,
+                )
             ready = threading.Event()
             server = _server_class()(config, ready)  # type: ignore[call-arg]
             thread = threading.Thread(
@@ -545,7 +480,7 @@ class PyWry:
                 )
             scheme = "https" if s.ssl_certfile else "http"
             self.port = port
-            self._host_policy.port = port
+            self._engine.serve_on(s.host)
             self._engine.public_url = f"{scheme}://{_url_host(s.host)}:{port}"
             self._server, self._thread = server, thread
             atexit.register(self._at_exit)
@@ -579,6 +514,7 @@ class PyWry:
         seen = False  # a page has connected at some point
         idle_since: float | None = None  # when no page was connected any more
         try:
+            self._announce()  # inside: Ctrl+C may come as soon as the line is out
             while True:
                 now = time.monotonic()
                 widgets = self._engine.registry.all()
@@ -604,6 +540,23 @@ class PyWry:
             log.info("interrupted; stopping the pywry server")
             self.destroy()
             return False
+
+    def _announce(self) -> None:
+        """Say on stderr what `block()` waits for and how to stop it (silence looks hung)."""
+        labels = [w.label for w in self._engine.registry.all()]
+        if not labels:
+            return
+        base = f"{self._engine.public_url}{self.settings.server.widget_prefix}/"
+        if len(labels) == 1:
+            what, whose = f"1 widget at {base}{labels[0]}", "its"
+        else:
+            names = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+            what, whose = f"{len(labels)} widgets at {base}... ({names})", "their"
+        print(
+            f"pywry: serving {what}; waiting until {whose} pages are closed; press Ctrl+C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _live_connections(self) -> int:
         """Open page connections over all widgets (the loop thread may be changing the table)."""

@@ -18,11 +18,13 @@ the user wrote it (``PYWRY_SERVER__PORT: ...``, ``pywry.toml [server] prot: unkn
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -45,6 +47,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .core.framing import check_frame_ancestors
+from .core.hosts import check_host_patterns
 from .redis_url import SENTINEL_SCHEME, is_sentinel_url, mask_password, parse_sentinel_url
 
 if sys.version_info >= (3, 11):  # noqa: UP036 - still support 3.10
@@ -55,6 +59,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "CONFIG_FILE_ENV",
     "ConfigError",
+    "ConfigWarning",
     "DeploySettings",
     "OAuth2Settings",
     "PyWrySettings",
@@ -68,6 +73,11 @@ __all__ = [
 
 #: Environment variable that names the config file to read instead of the cwd defaults.
 CONFIG_FILE_ENV = "PYWRY_CONFIG_FILE"
+
+#: pywry's environment variables that are not ``PYWRY_<SECTION>__<FIELD>`` settings.
+_OTHER_VARIABLES = frozenset(
+    {CONFIG_FILE_ENV, "PYWRY_HEADLESS", "PYWRY_SQLITE_KEY", "PYWRY_DEPLOY_MODE"}
+)
 
 _SERVER_ENV_PREFIX = "PYWRY_SERVER__"
 _DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
@@ -96,6 +106,10 @@ class ConfigError(ValueError):
     def __init__(self, message: str, keys: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.keys = keys
+
+
+class ConfigWarning(UserWarning):
+    """An environment variable looks like a misspelled pywry setting (it is ignored)."""
 
 
 def parse_size(value: object) -> int:
@@ -216,7 +230,7 @@ class ServerSettings(BaseSettings):
     cdn: bool | str | None = None
     sse_timeout: float = Field(default=25.0, gt=0)
     session_expire_seconds: float = Field(default=60.0, gt=0)
-    outbox_size: int = Field(default=1000, ge=1)
+    outbox_size: int = Field(default=10_000, ge=1)
     outbox_max_age: float = Field(default=300.0, gt=0)
     max_events_per_second: float = Field(default=200.0, gt=0)
     max_connections_per_widget: int = Field(default=1000, ge=1)
@@ -225,11 +239,24 @@ class ServerSettings(BaseSettings):
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    frame_ancestors: str = "'self'"
+    debug: bool = False  # callback errors tell the browser their exception text
 
-    @field_validator("cors_origins", "websocket_allowed_origins", mode="before")
+    @field_validator("cors_origins", "websocket_allowed_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: list[str]) -> list[str]:
+        return check_host_patterns(value)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        return check_frame_ancestors(value)
 
     @field_validator("widget_prefix")
     @classmethod
@@ -410,18 +437,72 @@ def _optional_fields(model: type[BaseSettings]) -> set[str]:
     }
 
 
+def _variables() -> dict[str, str]:
+    """Every environment variable pywry reads, by its name without underscores."""
+    names = [
+        f"{prefix}{field.upper()}"
+        for section, prefix in _ENV_PREFIXES.items()
+        for field in _SECTIONS[section].model_fields
+    ]
+    return {name.replace("_", ""): name for name in (*names, *_OTHER_VARIABLES)}
+
+
+def _intended_variable(upper: str) -> str | None:
+    """The pywry variable that ``upper`` (an upper-case name) most likely misspells, if any.
+
+    Tried in turn: the same name but for underscores (``PYWRY_SERVER_PORT``), a bare setting
+    name that only one section has (``PYWRY_PORT``), then a close spelling (``..._PROT``).
+    """
+    known = _variables()
+    if upper.replace("_", "") in known:
+        return known[upper.replace("_", "")]
+    tail = upper.removeprefix("PYWRY").strip("_")
+    for prefix in _ENV_PREFIXES.values():
+        tail = tail.removeprefix(prefix.removeprefix("PYWRY_").rstrip("_")).lstrip("_")
+    owners = [s for s, model in _SECTIONS.items() if tail.lower() in model.model_fields]
+    if len(owners) == 1:
+        return f"{_ENV_PREFIXES[owners[0]]}{tail}"
+    close = difflib.get_close_matches(upper, list(known.values()), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    """``"; did you mean x?"`` for the closest of ``choices`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _warn_misspelled(var: str) -> None:
+    """Warn about a likely misspelled variable: once per process, however often settings load
+    (Python's warning registry remembers each message issued from this one line)."""
+    upper = var.upper()
+    if not upper.startswith("PYWRY") or upper in _OTHER_VARIABLES:
+        return
+    intended = _intended_variable(upper)
+    if intended is not None and intended != upper:
+        warnings.warn(
+            f"{var} is not a pywry setting and is ignored; did you mean {intended}?",
+            ConfigWarning,
+            stacklevel=1,
+        )
+
+
 def _env_layer(environ: Mapping[str, str]) -> _Layer:
-    """Read ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*``; any other name is not ours to check."""
+    """Read ``PYWRY_SERVER__*`` / ``PYWRY_DEPLOY__*``; warn about names that look misspelled."""
     layer = _empty_layer()
     for var, raw in environ.items():
         upper = var.upper()
+        if not upper.startswith(tuple(_ENV_PREFIXES.values())):
+            _warn_misspelled(var)
         for section, prefix in _ENV_PREFIXES.items():
             if not upper.startswith(prefix):
                 continue
             model = _SECTIONS[section]
             field = upper[len(prefix) :].lower()
             if field not in model.model_fields:
-                raise ConfigError(f"{var}: unknown setting", (var,))
+                hint = _intended_variable(upper)
+                more = f"; did you mean {hint}?" if hint else ""
+                raise ConfigError(f"{var}: unknown setting{more}", (var,))
             value: str | None = raw
             if field in _optional_fields(model) and raw.strip().lower() in ("", "none", "null"):
                 value = None
@@ -449,7 +530,8 @@ def _table_layer(
         for field, value in table.items():
             key = f"{file_label} [{table_name}] {field}"
             if field not in model.model_fields:
-                raise ConfigError(f"{key}: unknown setting", (key,))
+                more = _did_you_mean(field, list(model.model_fields))
+                raise ConfigError(f"{key}: unknown setting{more}", (key,))
             layer[section][field] = (value, key)
 
 
@@ -534,7 +616,8 @@ def _argument_layer(
         for field, value in values.items():
             key = f"{section}.{field}"
             if field not in model.model_fields:
-                raise ConfigError(f"{key}: unknown setting", (key,))
+                more = _did_you_mean(field, list(model.model_fields))
+                raise ConfigError(f"{key}: unknown setting{more}", (key,))
             layer[section][field] = (value, key)
     return layer
 

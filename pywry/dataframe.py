@@ -22,7 +22,9 @@ Callbacks get data resolved on the server from the row positions the page sends:
 `grid:cell-click` -> `{"row": {col: value}, "column": col, "value": v, "rowIndex": i}` and
 `grid:row-select` -> `{"rows": [{col: value}, ...], "rowIndexes": [i, ...]}`. The grid's
 "Export CSV" button sends `grid:export`; the server answers with `pywry:download` of the rows
-in the current sort and filter (`filename`, default `data.csv`).
+in the current sort and filter (`filename`, default `data.csv`). A text cell or header that a
+spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return) is exported with a leading `'`, unless `show_dataframe(escape_formulas=False)`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .core.app import App, default_app
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
@@ -66,6 +68,8 @@ MAX_SELECTED_ROWS = 10000
 DEFAULT_CACHE = 8
 _OP_RE = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(.+?)\s*$")
 _FILL_CSS = "<style>html,body{height:100%}.pywry-root{height:100%}</style>"
+#: What a spreadsheet takes for the start of a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _pd() -> Any:
@@ -434,8 +438,19 @@ class GridSource:
             "filter": filt if isinstance(filt, (str, dict)) else "",
         }
 
-    def csv(self, sort: Any = None, filt: Any = None, limit: int | None = None) -> str:
-        """The rows of the view as CSV text (header first); ValueError past `limit` rows."""
+    def csv(
+        self,
+        sort: Any = None,
+        filt: Any = None,
+        limit: int | None = None,
+        *,
+        escape_formulas: bool = True,
+    ) -> str:
+        """The rows of the view as CSV text (header first); ValueError past `limit` rows.
+
+        With `escape_formulas`, text that a spreadsheet would run as a formula gets a leading
+        `'` (`defuse`), so opening an export never runs what a visitor typed into the data.
+        """
         order = self.order(sort, filt)
         total = len(self.df) if order is None else len(order)
         if limit is not None and total > limit:
@@ -443,7 +458,28 @@ class GridSource:
                 f"{total} rows are more than the export limit of {limit}; filter the table first"
             )
         frame = self.df if order is None else self.df.take(order)
+        if escape_formulas:
+            frame = _defused(frame)
         return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
+def defuse(value: Any) -> Any:
+    """`value` with a leading `'` when it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _defused(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (not changed) with its text columns and headers passed through `defuse`."""
+    texts = {
+        str(name): frame[name].map(defuse)
+        for name in frame.columns
+        if frame[name].dtype.kind in "OSU"  # object, string and categorical columns
+    }
+    out = frame.assign(**texts) if texts else frame.copy(deep=False)
+    out.columns = [defuse(name) for name in out.columns]
+    return out
 
 
 # --------------------------------------------------------------------------- widget
@@ -496,7 +532,12 @@ def _send_export(engine: App, widget: Widget, source: GridSource, data: Any) -> 
     """`grid:export`: the view as CSV in `pywry:download`, or `grid:export-error`."""
     data = data if isinstance(data, dict) else {}
     try:
-        content = source.csv(data.get("sort"), data.get("filter"), widget.state["export_limit"])
+        content = source.csv(
+            data.get("sort"),
+            data.get("filter"),
+            widget.state["export_limit"],
+            escape_formulas=widget.state.get("escape_formulas", True),
+        )
     except ValueError as exc:
         failure = {"requestId": _request_id(data), "error": str(exc)}
         engine.emit_to(widget, "grid:export-error", failure)
@@ -623,7 +664,7 @@ def show_dataframe(
     df: Any,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     page_size: int = 100,
     label: str | None = None,
     engine: App | None = None,
@@ -632,6 +673,7 @@ def show_dataframe(
     filename: str = "data.csv",
     column_filters: bool = True,
     export_limit: int = 1_000_000,
+    escape_formulas: bool = True,
     head: str = "",
     per_visitor: bool | None = None,
 ) -> TableHandle:
@@ -639,8 +681,9 @@ def show_dataframe(
 
     `df` is a pandas DataFrame (not copied: do not change it while it is shown), a list of row
     dicts or a dict of columns. `filename` names the CSV export, `column_filters` adds a filter
-    box per column, `export_limit` is the most rows one export may hold; `theme`, `head`,
-    `per_visitor` and the rest are those of `pywry.inline.show`.
+    box per column, `export_limit` is the most rows one export may hold, `escape_formulas=False`
+    exports text starting with `= + - @` as it is (by default it gets a leading `'`); `theme`,
+    `head`, `per_visitor` and the rest are those of `pywry.inline.show`.
     """
     if isinstance(page_size, bool) or not isinstance(page_size, int):
         raise TypeError(f"page_size must be a whole number, not {page_size!r}")
@@ -657,6 +700,7 @@ def show_dataframe(
         "grid": source,
         "filename": filename,
         "export_limit": export_limit,
+        "escape_formulas": bool(escape_formulas),
         "column_filters": bool(column_filters),
         "selectable": "grid:row-select" in cbs or "*" in cbs,
         "cell_click": "grid:cell-click" in cbs or "*" in cbs,

@@ -229,5 +229,16 @@ def rerender(widget: Widget) -> None:
         widget.changed()
 
 
+#: Room around plain HTML (charts and tables fill the page instead): around the content, or
+#: with toolbars around the region between them, which stay flush with the page's edges.
+_ROOM = "<style>.pywry-root:not(:has(>.pywry-layout)),.pywry-content{padding:16px}</style>"
+
+
+def _html_head(app: App) -> str:
+    return _ROOM
+
+
 #: The kind of a plain HTML widget (`pywry.inline.show`).
-HTML: WidgetKind[WidgetHandle] = register_kind(WidgetKind(name="html", handle=WidgetHandle))
+HTML: WidgetKind[WidgetHandle] = register_kind(
+    WidgetKind(name="html", handle=WidgetHandle, head=_html_head)
+)

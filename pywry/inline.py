@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import default_app
+from .core.app import App, call_site, default_app
+from .core.listen import port_problem
 from .core.widgets import Callback
 from .dataframe import show_dataframe
 from .extras import need
@@ -40,7 +40,7 @@ def show(
     label: str | None = None,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     *,
     theme: str | None = None,
     head: str = "",
@@ -92,26 +92,38 @@ async def get_widget_html_async(label: str, base_path: str | None = None) -> str
 def get_server_app(apps: Any = None) -> FastAPI:
     """The FastAPI app of deploy mode: pywry's routes at the root, room for the user's routes.
 
-    Sets `PYWRY_HEADLESS=1` (a deployed server opens no browser). Calling it again returns the
-    same app.
-    `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`).
+    Marks the default app as deployed, which `PYWRY_HEADLESS=1` would say: this process opens
+    no browser (and with a state backend named it is deploy mode), while the environment, and
+    so every process started from here, stays as it was. Calling it again returns the same app.
+    `apps` are page factories served at `/` and `/app/{name}` (see `pywry.core.apps`). The same
+    call running again (a worker process imports the script twice: as `__mp_main__`, then as
+    the module uvicorn serves) keeps the applications it gave first; a second set from another
+    call is an error.
     """
     app = default_app()
     existing = app.extensions.get("fastapi")
     if existing is not None:
         if apps is not None:
-            if app.apps is not None:
+            if app.apps is None:
+                _give_apps(app, apps)
+            elif app.extensions.get("fastapi-apps-from") != call_site():
                 raise ValueError("get_server_app(apps=...) was already given its applications")
-            app.configure(apps=apps)
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
-    os.environ.setdefault("PYWRY_HEADLESS", "1")
+    app.deployed = True
     if apps is not None:
-        app.configure(apps=apps)
+        _give_apps(app, apps)
+    app.serve_on(app.settings.server.host, warn=False)  # deploy() and each worker listen there
     created = server_app(app)
     app.extensions["fastapi"] = created
     return created
+
+
+def _give_apps(app: App, apps: Any) -> None:
+    """Serve `apps`, remembering which call of the user's gave them."""
+    app.configure(apps=apps)
+    app.extensions["fastapi-apps-from"] = call_site()
 
 
 def _check_workers(settings: PyWrySettings) -> None:
@@ -180,7 +192,8 @@ def deploy(app: Any = None) -> None:
     """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
 
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
-    and each imports the script's app afresh.
+    and each imports the script's app afresh. Ctrl+C stops it and returns. A port it cannot
+    listen on ends the program (status 1) with one line on stderr saying which setting to change.
     """
     engine = default_app()
     settings = engine.settings
@@ -189,10 +202,15 @@ def deploy(app: Any = None) -> None:
     uvicorn = need("uvicorn", "deploy()", "fastapi")
 
     server_settings = settings.server
+    problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
+    if problem is not None:
+        print(problem, file=sys.stderr, flush=True)
+        raise SystemExit(1)
     scheme = "https" if server_settings.ssl_certfile else "http"
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
+    engine.serve_on(host)  # once, here, even when several workers serve
     options = uvicorn_options(settings)
     if server_settings.workers > 1 or server_settings.reload:
         target, folder = app_import_string(app)
@@ -201,10 +219,12 @@ def deploy(app: Any = None) -> None:
             options["reload_dirs"] = [folder]
         else:
             options["workers"] = server_settings.workers
-        uvicorn.run(target, app_dir=folder, **options)
+        uvicorn.run(target, app_dir=folder, **options)  # returns on Ctrl+C
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it stopped for: it is not an error
+        pass
     finally:
         engine.shutdown()

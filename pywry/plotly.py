@@ -26,14 +26,13 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from ._register import register_widget
+from ._register import Toolbars, register_widget
 from .core.app import App
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
@@ -377,7 +376,7 @@ def show_plotly(
     fig: Any,
     title: str = "PyWry",
     callbacks: dict[str, Callback] | None = None,
-    toolbars: Sequence[Any] | None = None,
+    toolbars: Toolbars = None,
     config: dict[str, Any] | None = None,
     theme: str | None = None,
     label: str | None = None,

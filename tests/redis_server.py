@@ -19,10 +19,12 @@ class RedisServer:
         self,
         folder: Path,
         *,
+        aof: bool = False,
         args: Sequence[str] = (),
         conf: Path | None = None,
         port: int | None = None,
     ) -> None:
+        self.aof = aof  # an append-only file, fsynced on every write: restarts keep everything
         self.binary = require_binary("redis-server", "apt-get install redis-server")
         self.port = port or free_port()
         self.folder = folder
@@ -47,7 +49,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.aof else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.folder),
                 "--protected-mode",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -65,6 +67,16 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_with(self, text: str, timeout: float = 10.0) -> str:
+        """The log once it holds `text` (servers write an access line after the answer)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.log()
+            if text in log:
+                return log
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never reached the log:\n{self.log()[-3000:]}")
 
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.proc.poll() is None:
@@ -151,6 +163,58 @@ def listening_addresses(port: int) -> set[str]:
             words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
             found.add(str(ipaddress.ip_address(words)))
     return found
+
+
+def spawn(argv: list[str], env: Mapping[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    """Start `argv` in its own process group, stdout and stderr piped and unbuffered (so
+    `read_lines` sees every line), as a terminal would start a command."""
+    return subprocess.Popen(
+        argv,
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        start_new_session=True,
+    )
+
+
+def read_lines(
+    proc: subprocess.Popen[bytes], count: int, timeout: float = 20.0, *, stderr: bool = False
+) -> list[str]:
+    """Read `count` lines of the stdout (or stderr) of `proc` within `timeout` seconds."""
+    stream = proc.stderr if stderr else proc.stdout
+    assert stream is not None
+    lines: list[str] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while len(lines) < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise AssertionError(f"only {lines} after {timeout}s")
+            line = stream.readline()
+            if not line:
+                raise AssertionError(f"process exited ({proc.poll()}) after {lines}")
+            lines.append(line.decode().strip())
+    return lines
+
+
+def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, str]:
+    """Press Ctrl+C in the terminal of `spawn`'s `proc`: SIGINT to its whole process group.
+
+    Returns its exit status (130 for a process that SIGINT killed, as a shell reports it) and
+    the rest of its stderr.
+    """
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    code = proc.returncode
+    return (128 - code if code < 0 else code), err.decode(errors="replace")
 
 
 def connection_holder(server_port: int, client_port: int) -> int | None:

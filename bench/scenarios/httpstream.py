@@ -113,9 +113,10 @@ class StreamClient:
 
     async def open(self) -> None:
         sr, sw = await asyncio.open_connection(self.host, self.port)
-        path = f"{self.boot['stream']}?client={self.client}&token={self.boot['token']}"
+        path = f"{self.boot['stream']}?client={self.client}"
         sw.write(
             f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"X-PyWry-Token: {self.boot['token']}\r\n"
             f"Accept: text/event-stream\r\nLast-Event-ID: {self.boot['seq']}\r\n\r\n".encode()
         )
         head = await asyncio.wait_for(sr.readuntil(b"\r\n\r\n"), 10)

@@ -54,7 +54,8 @@ class _Socket:
         return None  # close, closing, closed, error
 
     async def close(self, code: int, reason: str = "") -> None:
-        assert self.ws is not None
+        if self.ws is None:
+            return  # refused before the handshake: the route answers with a plain 400
         await self.ws.close(code=code, message=reason.encode())
 
 
@@ -79,6 +80,8 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     mount = request.path[: len(request.path) - len(path)] if request.path.endswith(path) else ""
     base = base_from(mount, headers, app.settings.server.trust_forwarded_prefix)
     req = Request(request.method, path, base, dict(request.query), headers, secure=request.secure)
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    req.server = str(sockname[0]) if sockname else ""
     if app.access.enabled:
         req.user = aiohttp_user(request) or ask_identify(app, request)
         req.address = request.remote or ""

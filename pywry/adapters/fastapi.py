@@ -21,7 +21,7 @@ from starlette.requests import HTTPConnection
 from ..core.app import App, default_app
 from ..core.asgi import ASGI, ASGIApp, Receive, Scope, Send
 from ..core.embed import embed_html
-from ..core.http import join_base
+from ..core.http import BACKEND_DOWN, join_base
 from ..core.identity import ask_identify
 from ..core.users import User
 from ..core.widgets import WidgetLimitError
@@ -110,17 +110,20 @@ def server_app(app: App) -> FastAPI:
     )
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        code = "too-many-widgets" if isinstance(exc, WidgetLimitError) else "backend-unavailable"
-        return JSONResponse({"error": code, "detail": str(exc)}, status_code=503)
+        if isinstance(exc, WidgetLimitError):
+            return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
+        return JSONResponse(
+            {"error": "backend-unavailable", "detail": BACKEND_DOWN}, status_code=503
+        )
 
     created.add_exception_handler(WidgetLimitError, unavailable)
     created.add_exception_handler(BackendUnavailable, unavailable)
-    created.add_middleware(Routes, pywry=app)
-    if app.settings.server.cors_origins:
+    if app.settings.server.cors_origins:  # the user's routes only: added first, so inside Routes
         created.add_middleware(
             CORSMiddleware,
             allow_origins=list(app.settings.server.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-PyWry-Token", "X-PyWry-Client"],
+            allow_headers=["Content-Type"],
         )
+    created.add_middleware(Routes, pywry=app)  # pywry's pages carry tokens: never CORS-readable
     return created

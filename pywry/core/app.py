@@ -7,6 +7,7 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from ..config import PyWrySettings, get_settings
 from ..state import get_worker_id
 from ..state.backends import create_backend
 from ..state.base import BackendUnavailable
-from . import context
+from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
 from .apps import Applications
@@ -31,7 +32,8 @@ from .clients import ClientTable
 from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
-from .http import HttpResponse, Request, error_response
+from .hosts import HostPolicy
+from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
 from .loop import AppLoop
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
@@ -79,12 +81,18 @@ class App:
     ) -> None:
         self.settings = settings or get_settings()
         server = self.settings.server
+        accesslog.install()  # whichever server runs this app, its access log shows no token
         self.registry = Registry(server.max_widgets)
         self.clients = ClientTable()
         self.streams = Streams(server.outbox_size, server.outbox_max_age)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
-        self.dispatcher = Dispatcher(server.callback_threads)
+        self.dispatcher = Dispatcher(server.callback_threads, debug=server.debug)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
+        self.hosts = HostPolicy(server.allowed_hosts)
+        # where pywry's own server listens (deploy, browser mode); None: a host framework's
+        # server runs pywry, and each request tells the address it arrived on
+        self.bind_host: str | None = None
+        self._hosts_warned = False
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
         self.post_limits = PostLimits()
@@ -104,6 +112,7 @@ class App:
         self.worker_id = _worker_id(self.settings)
         self.shared: Shared | None = None
         self.threaded_host = False  # served by a WSGI host: the loop is pywry's own, made on need
+        self.deployed = False  # the server of deploy mode (`get_server_app()`): no browser opens
         self.access = Access(self)
         self.signin = SignIn(self)
         self._watcher: asyncio.Task[None] | None = None
@@ -146,6 +155,8 @@ class App:
         if "allowed_origins" in checked or "check_origin" in checked:
             allowed = checked.get("allowed_origins", self._options.get("allowed_origins", ()))
             self.origins = OriginPolicy(allowed, self._options.get("check_origin"))
+        if "allowed_hosts" in checked:
+            self.hosts = HostPolicy(checked["allowed_hosts"])
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
@@ -321,7 +332,7 @@ class App:
         """
         if per_visitor:
             return new_label()
-        site = _call_site()
+        site = call_site()
         with self._lock:
             count = self._sites.get(site, 0) + 1
             self._sites[site] = count
@@ -483,11 +494,12 @@ class App:
             await shared.load(label)
 
     async def prepare_or_refuse(self, label: str) -> HttpResponse | None:
-        """`prepare`, with the 503 answer to give while the shared store is down."""
+        """`prepare`, with the 503 answer to give while the shared store is down (the log has
+        the backend's own error, which names its address)."""
         try:
             await self.prepare(label)
-        except BackendUnavailable as exc:
-            return error_response(503, "backend-unavailable", str(exc))
+        except BackendUnavailable:
+            return error_response(503, "backend-unavailable", BACKEND_DOWN)
         return None
 
     async def stream_head(self, outbox: Outbox) -> int:
@@ -561,6 +573,30 @@ class App:
         return p.unsequenced("pywry:resync", {"seq": widget.outbox.seq, "label": widget.label})
 
     # -- admission and peers -------------------------------------------------------------------
+    def serve_on(self, bind: str, *, warn: bool = True) -> None:
+        """Note where pywry's own server listens, which decides the `Host` defaults
+        (`pywry.core.hosts`); with `warn`, say once when it answers to every host."""
+        self.bind_host = bind
+        if warn:
+            self._warn_open_hosts(bind)
+
+    def _warn_open_hosts(self, bind: str) -> None:
+        if not self._hosts_warned and self.hosts.open_on(bind):
+            self._hosts_warned = True
+            log.warning(self.hosts.warning(bind))
+
+    def host_refusal(self, req: Request) -> HttpResponse | None:
+        """400 for a request or handshake whose `Host` is not one of this server's names
+        (DNS rebinding), checked before anything else; None when it may go on."""
+        bind = req.server if self.bind_host is None else self.bind_host
+        host = req.header("host")
+        if self.hosts.allows(host, bind):
+            if self.bind_host is None:
+                self._warn_open_hosts(bind)  # embedded: the first request shows the address
+            return None
+        log.warning("refused a request for %s with Host %r", req.path, (host or "")[:100])
+        return HttpResponse(400, self.hosts.refusal(host).encode(), TEXT)
+
     def admit(
         self, label: str, token: str | None, origin: str | None, host: str | None
     ) -> tuple[Widget | None, int | None]:
@@ -639,29 +675,38 @@ class App:
         widget.touch()
         self.clients.disconnected(peer.label, peer.client, linger=linger)
 
-    async def handle_event(self, peer: Peer, msg: p.Incoming) -> None:
-        """Acknowledge, de-duplicate and dispatch one browser event."""
+    async def handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
+        """Acknowledge, de-duplicate and dispatch one browser event.
+
+        False: the shared store failed before the event was recorded, so it was not taken (no
+        ack; the page sends it again once it reconnects, and an HTTP post is told 503).
+        """
         widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
             try:  # another worker holds the callbacks: de-duplicate and route in one step
                 await shared.route_event(peer, msg)
             except BackendUnavailable as exc:
-                shared.outage(exc)  # no ack: the page resends it once we are back
-            return
+                shared.outage(exc)
+                return False
+            return True
         if msg.id is not None:
             if shared is None:
                 fresh = self.clients.accept(widget.label, peer.client, msg.id)
             else:
+                later = functools.partial(
+                    self.dispatch, widget, msg, _nowhere, peer.client, peer.session, peer.user
+                )
                 try:
-                    fresh = await shared.accept(widget.label, peer.client, msg.id)
+                    fresh = await shared.accept(widget.label, peer.client, msg.id, later)
                 except BackendUnavailable as exc:
-                    shared.outage(exc)  # no ack: the page resends it once we are back
-                    return
+                    shared.outage(exc)
+                    return False
             peer.push(p.ack(msg.id))
             if not fresh:
-                return
+                return True
         await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
+        return True
 
     async def dispatch(
         self,
@@ -762,7 +807,7 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _call_site() -> str:
+def call_site() -> str:
     """`module-relative file:line` of the first caller outside pywry (stable across workers)."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
@@ -798,8 +843,19 @@ def current_default() -> App | None:
     return _default
 
 
+def serves_deployed() -> bool:
+    """True once the default app is deploy mode's server (`get_server_app()`): what
+    `PYWRY_HEADLESS=1` says, for this process only (the environment is left alone)."""
+    app = _default
+    return app is not None and app.deployed
+
+
 def set_default_app(app: App | None) -> None:
     """Replace the default app (tests, `settings.PYWRY` read by the Django adapter)."""
     global _default
     with _default_lock:
         _default = app
+
+
+def _nowhere(text: str) -> None:
+    """Where a late event's replies go: its page closed long ago (emits to others still go)."""

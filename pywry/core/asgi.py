@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from .context import request_scope
 from .http import HttpResponse, Request, Response, base_from, finish
 from .identity import USER_KEY, login_in, user_in
-from .protocol import CLOSE_BAD_TOKEN
+from .protocol import CLOSE_BAD_ORIGIN, CLOSE_BAD_TOKEN
 from .routes import match, refused_page, respond
 from .socket import serve_socket
 
@@ -85,8 +85,15 @@ class ASGIApp:
     async def _host(
         self, req: Request, scope: Scope, receive: Receive, send: Send, host: ASGI
     ) -> None:
-        """A request for the host app in front of which this app sits: marked as handled,
-        and given a session (widgets shown in it belong to that visitor)."""
+        """A request for the host app in front of which this app sits: its `Host` checked,
+        marked as handled, and given a session (widgets shown in it belong to that visitor)."""
+        refused = self.app.host_refusal(req)
+        if refused is not None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": CLOSE_BAD_ORIGIN})
+            else:
+                await _send(refused, receive, send, head=False)
+            return
         session, cookie = self.app.visitor(req)
         user = None
         if self.app.access.enabled:
@@ -134,8 +141,9 @@ def request_of(app: App, scope: Scope) -> Request:
     req = Request(scope.get("method", "GET"), path, base, query, headers, secure=secure)
     req.user = user_in(scope)
     req.login = login_in(scope)
-    client = scope.get("client")
+    client, server = scope.get("client"), scope.get("server")
     req.address = str(client[0]) if client else ""
+    req.server = str(server[0]) if server else ""
     return req
 
 

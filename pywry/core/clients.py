@@ -1,4 +1,4 @@
-"""Per-client memory for de-duplication: the highest event id handled and presence."""
+"""Per-client memory for de-duplication (which event ids were handled) and presence."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ..state.dedup import admit
+
 
 @dataclass(slots=True)
 class ClientState:
     """What the server keeps for a browser client during the reconnect window."""
 
-    last_id: int = 0
+    floor: int = 0  # every event id up to this one was handled
+    seen: tuple[int, ...] = ()  # handled ids above the floor (`dedup.admit`)
     connections: int = 0
     gone_at: float | None = None
 
@@ -28,9 +31,10 @@ class ClientTable:
         state = self._clients.get((label, client))
         if state is None:  # an HTTP post with no open stream: expire it like a gone client
             state = self._clients.setdefault((label, client), ClientState(gone_at=time.monotonic()))
-        if ident <= state.last_id:
+        record = admit(state.floor, state.seen, ident)
+        if record is None:
             return False
-        state.last_id = ident
+        state.floor, state.seen = record
         return True
 
     def connected(self, label: str, client: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import secrets
 import threading
 import time
 import weakref
@@ -30,11 +31,13 @@ class Dispatcher:
     """Runs the callback registered for an event and turns its failure into `pywry:error`.
 
     A callback never kills the connection or the server: whatever it raises is logged with the
-    widget and event, and answered to the browser that sent the event.
+    widget, the event, the traceback and an error id, and answered to the browser that sent the
+    event with that id. Exception text (DSNs, paths, SQL) reaches the browser only with `debug`.
     """
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, *, debug: bool = False) -> None:
         self.threads = threads
+        self.debug = debug
         self._lane: _Lane | None = None
         self._lane_lock = threading.Lock()
         # weak keys: per-visitor widgets bring new closures all the time; they must not pile up
@@ -97,6 +100,8 @@ class Dispatcher:
         """
         fn = self.find(widget, msg.type)
         if fn is None:
+            # worth knowing when a callback "never runs": the page sent an event nobody handles
+            log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
             return False
         args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
         if event is not None and self.wants_event(fn):
@@ -115,22 +120,24 @@ class Dispatcher:
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:  # noqa: BLE001 - any callback failure is reported, never raised
-            log.error(
-                "callback for event %r on widget %r raised %s",
-                msg.type,
-                widget.label,
-                type(exc).__name__,
-                exc_info=True,
-            )
-            reply(
-                error(
-                    "callback-error",
-                    f"{type(exc).__name__}: {exc}",
-                    event=msg.type,
-                    id=msg.id,
-                )
-            )
+            reply(self._failure(widget, msg, exc))
         return True
+
+    def _failure(self, widget: Widget, msg: Incoming, exc: Exception) -> str:
+        """Log a callback's failure under a new error id; the `pywry:error` for its sender."""
+        error_id = secrets.token_hex(6)
+        log.error(
+            "callback for event %r on widget %r raised %s (error id %s)",
+            msg.type,
+            widget.label,
+            type(exc).__name__,
+            error_id,
+            exc_info=exc,
+        )
+        detail = f"the callback failed; the server log has its details under error id {error_id}"
+        if self.debug:
+            detail = f"{type(exc).__name__}: {exc} (error id {error_id})"
+        return error("callback-error", detail, event=msg.type, id=msg.id, errorId=error_id)
 
     async def _in_pool(
         self, fn: Callback, args: tuple[Any, ...], ctx: contextvars.Context | None = None

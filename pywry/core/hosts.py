@@ -1,30 +1,38 @@
-"""Host-header checks for local servers: the defence against DNS rebinding.
+"""Host-header checks for every mode and adapter: the defence against DNS rebinding.
 
 A web page on `evil.example` can make its own name resolve to 127.0.0.1 and then talk to a server
 on the user's machine as if it were same-origin. The browser still sends `Host: evil.example`, so
 a server that answers only to its own names cannot be reached that way. This module decides which
-names those are; it knows nothing of any web framework.
+names those are (`PYWRY_SERVER__ALLOWED_HOSTS`); it knows nothing of any web framework.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
-import socket
 from collections.abc import Iterable
 
-__all__ = ["WILDCARD_HOSTS", "HostPolicy", "split_host"]
+__all__ = [
+    "LOOPBACK_NAMES",
+    "WILDCARD_HOSTS",
+    "HostPolicy",
+    "check_host_patterns",
+    "is_loopback",
+    "split_host",
+]
 
 #: Bind addresses that mean "every interface".
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
-#: Names every local server answers to.
+#: Names every server answers to (as it does to IP addresses): a rebinding page cannot make a
+#: browser send them.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_BAD_CHARS = frozenset("/\\@?#")
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
     """Split a Host header into (lower-case name, port or None); None when malformed."""
     value = value.strip()
-    if not value or any(ch.isspace() or ch in "/\\@?#" for ch in value):
+    if not value or any(ch.isspace() or ch in _BAD_CHARS for ch in value):
         return None
     port_text: str | None = None
     if value.startswith("["):  # [v6]:port
@@ -55,6 +63,19 @@ def split_host(value: str) -> tuple[str, int | None] | None:
     return (name, port) if name else None
 
 
+def is_loopback(address: str) -> bool:
+    """True for `localhost` and loopback IP addresses (`127.0.0.1`, `::1`, `[::1]`)."""
+    bare = address.strip().lower()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    if bare == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        return False
+
+
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
@@ -63,89 +84,78 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _bare(host: str) -> str:
-    host = host.strip().lower()
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+def check_host_patterns(entries: Iterable[object]) -> list[str]:
+    """Allowed-host patterns, lower-cased; ValueError naming the first that is not one."""
+    checked = []
+    for entry in entries:
+        text = entry.strip().lower() if isinstance(entry, str) else ""
+        if not text or any(ch.isspace() or ch in _BAD_CHARS for ch in text):
+            raise ValueError(
+                f"allowed host {entry!r} must be a host name or pattern such as "
+                "dash.example.com, *.example.com or localhost:9000"
+            )
+        checked.append(text)
+    return checked
+
+
+def _matcher(pattern: str) -> str:
+    """A pattern for `fnmatchcase`: `*` and `?` are wildcards, brackets are literal."""
+    if pattern.startswith("[") and pattern.endswith("]"):
+        pattern = pattern[1:-1]  # "[::1]" names the address ::1
+    return pattern.replace("[", "[[]")
 
 
 class HostPolicy:
-    """Which `Host` headers a server bound to `bind_host` accepts.
+    """Which `Host` headers a server answers to.
 
-    Always: `localhost`, `127.0.0.1` and `::1`. Also the bind host itself when it is a specific
-    name or address. A server bound to every interface (`0.0.0.0`, `::`) also answers to any IP
-    address literal (a rebinding attack needs a domain name, so IP literals are safe) and to this
-    machine's host name. `extra` adds names: `"dash.example.com"` (with the server's port),
-    `"localhost:9000"` (exactly that port, e.g. behind a port mapping) or `"*"` (accept every
-    Host, for a trusted reverse proxy that rewrites it).
-
-    The port in the header must be the server's port; a header without a port is accepted only
-    when the server listens on the scheme's default port (80 for http, 443 for https). `port` may
-    be set after construction (a server asked for port 0 learns its port once bound).
+    Always the loopback names and IP addresses (probes and health checks use the server's
+    address; rebinding needs a name the attacker resolves); also each allowed pattern (shell
+    wildcards: `dash.example.com`, `*.example.com`, `localhost:9000` for that port only, `*`
+    for any). A server bound to anything but a loopback address, with no patterns, answers to
+    every host: nothing tells pywry its public names, so it warns at start instead.
     """
 
-    def __init__(
-        self,
-        bind_host: str,
-        port: int = 0,
-        *,
-        scheme: str = "http",
-        extra: Iterable[str] = (),
-    ) -> None:
-        self.bind_host = _bare(bind_host)
-        self.port = port
-        self.default_port = _DEFAULT_PORTS.get(scheme, 80)
-        self.wildcard = bind_host.strip() in WILDCARD_HOSTS
-        names = set(LOOPBACK_NAMES)
-        if not self.wildcard:
-            names.add(self.bind_host.rstrip("."))
-        else:
-            hostname = socket.gethostname().lower().rstrip(".")
-            if hostname:
-                names.add(hostname)
-        self.any_host = False
-        self.any_port_names: set[tuple[str, int]] = set()
-        for entry in extra:
-            if not isinstance(entry, str) or not entry.strip():
-                raise ValueError(f"allowed host {entry!r} must be a non-empty host name")
-            if entry.strip() == "*":
-                self.any_host = True
-                continue
-            parsed = split_host(entry)
-            if parsed is None:
-                raise ValueError(
-                    f"allowed host {entry!r} must be a host name, optionally with ':port'"
-                )
-            name, fixed = parsed
-            if fixed is None:
-                names.add(name)
-            else:
-                self.any_port_names.add((name, fixed))
-        self.names = frozenset(names)
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        self._patterns = [_matcher(p) for p in check_host_patterns(allowed)]
 
-    def allows(self, host_header: str | None) -> bool:
-        """True when a request carrying this `Host` header is meant for this server."""
-        if self.any_host:
+    def open_on(self, bind: str) -> bool:
+        """True when a server bound to `bind` answers to every host (and should say so)."""
+        return not self._patterns and not is_loopback(bind)
+
+    def allows(self, host_header: str | None, bind: str) -> bool:
+        """True when a request carrying this `Host` header, received by a server bound to
+        `bind`, is meant for this server."""
+        if self.open_on(bind):
             return True
-        if not host_header:
-            return False
-        parsed = split_host(host_header)
+        parsed = split_host(host_header or "")
         if parsed is None:
             return False
         name, port = parsed
-        effective = self.default_port if port is None else port
-        if (name, effective) in self.any_port_names:
-            return True
-        if self.port and effective != self.port:
-            return False
-        if name in self.names:
-            return True
-        return self.wildcard and _is_ip(name)
+        if name in LOOPBACK_NAMES or _is_ip(name):
+            return True  # rebinding needs a name the attacker resolves: an address is safe
+        forms = [name]
+        if port is not None:
+            forms.append(f"[{name}]:{port}" if ":" in name else f"{name}:{port}")
+        return any(fnmatch.fnmatchcase(form, p) for p in self._patterns for form in forms)
 
-    def describe(self, host_header: str | None) -> str:
-        """The detail text of a refusal (names what was refused, not what would pass)."""
+    @staticmethod
+    def refusal(host_header: str | None) -> str:
+        """The plain-text answer to a refused request (names what was refused)."""
         if not host_header:
-            return "the request has no Host header"
+            return "Bad request: the request has no Host header.\n"
         return (
-            f"Host {host_header[:100]!r} is not a name of this server; add it with "
-            "PyWry(allowed_hosts=[...]) if it should be"
+            f"Bad request: Host {host_header[:100]!r} is not a name of this server, so pywry "
+            "refused the request (a guard against DNS rebinding). If the server is reached by "
+            "that name, add it to PYWRY_SERVER__ALLOWED_HOSTS (for example dash.example.com or "
+            "*.example.com).\n"
+        )
+
+    @staticmethod
+    def warning(bind: str) -> str:
+        """The start-up warning of a server that answers to every host."""
+        where = f"binds {bind!r}" if bind.strip() else "binds every interface"
+        return (
+            f"pywry {where} and PYWRY_SERVER__ALLOWED_HOSTS is empty, so it answers to every "
+            "Host header, which leaves it open to DNS rebinding; set PYWRY_SERVER__ALLOWED_HOSTS "
+            "to the names it is reached by (for example dash.example.com,*.example.com)"
         )

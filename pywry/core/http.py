@@ -12,6 +12,8 @@ from .users import NOBODY, User, Who
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+BACKEND_DOWN = "the state backend is unavailable; try again shortly"
 _PREFIX = re.compile(r"[A-Za-z0-9_\-./]*")
 
 
@@ -38,6 +40,7 @@ class Request:
     user: User | None = None  # the host framework's signed-in user, if the adapter knows one
     login: str = ""  # which host login that user came from (`identity.login_key`), if known
     address: str = ""  # the client's address (rate limits)
+    server: str = ""  # the address the server received it on (which Host names it answers to)
     who: Who = NOBODY  # the user pywry's access control found (auth on, visited routes)
 
     def header(self, name: str) -> str | None:
@@ -92,6 +95,16 @@ def not_yours() -> HttpResponse:
     """403 for a per-visitor widget asked for by another session (a new response each time:
     the caller may add the visitor's cookie to its headers)."""
     return error_response(403, "forbidden", NOT_YOURS)
+
+
+def token_in_url() -> HttpResponse:
+    """401 for a widget token in the query string: URLs end up in access and proxy logs, so
+    tokens travel in the `X-PyWry-Token` header only (a bridge that reloads gets the header)."""
+    return error_response(
+        401,
+        "token-in-url",
+        "send the widget token in the X-PyWry-Token header; a token in the URL is refused",
+    )
 
 
 def close_code_response(code: int) -> HttpResponse:

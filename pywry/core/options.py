@@ -6,6 +6,8 @@ want different values serve two apps):
 
 - `allowed_origins` (shell-style patterns) and `check_origin` (a callable taking the Origin and
   returning a bool, replacing the patterns): checked on every socket, stream and post;
+- `allowed_hosts` (shell-style patterns, replacing `PYWRY_SERVER__ALLOWED_HOSTS`): the `Host`
+  names checked on every request and handshake (`pywry.core.hosts`);
 - `reconnect_timeout`, `max_payload_size` (500, "40K", "3M"), `session_expire_seconds` and
   `cdn` (True, False or a URL; the widget kinds that load scripts interpret it);
 - `static_dir`: a folder of the host's own files served under `{base}/static/`;
@@ -21,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import parse_size
+from .hosts import check_host_patterns
 from .origins import OriginCheck
 
 OPTION_NAMES = (
     "allowed_origins",
+    "allowed_hosts",
     "check_origin",
     "reconnect_timeout",
     "max_payload_size",
@@ -46,6 +50,15 @@ def _origins(value: Any) -> list[str]:
         if not isinstance(item, str) or not item.strip():
             raise TypeError(f"allowed_origins entry {item!r} must be a non-empty string")
     return list(value)
+
+
+def _hosts(value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise TypeError(
+            f"allowed_hosts must be a list of host names such as ['dash.example.com'], "
+            f"not {value!r}"
+        )
+    return check_host_patterns(value)
 
 
 def _seconds(name: str, value: Any, *, positive: bool) -> float:
@@ -113,6 +126,8 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError(f"identify must be a callable taking the request, not {identify!r}")
     if "allowed_origins" in out:
         out["allowed_origins"] = _origins(out["allowed_origins"])
+    if "allowed_hosts" in out:
+        out["allowed_hosts"] = _hosts(out["allowed_hosts"])
     if "static_dir" in out:
         out["static_dir"] = _static_dir(out["static_dir"])
     server_updates(out)  # validates the server settings among them

@@ -13,6 +13,10 @@ from .widgets import Widget
 _FULL_DOC = re.compile(r"<html[\s>]", re.IGNORECASE)
 _HEAD_OPEN = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HTML_OPEN = re.compile(r"<html[^>]*>", re.IGNORECASE)
+_TITLE = re.compile(r"<title[\s>]", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
+# an empty icon: without one, every page load asks for /favicon.ico and gets a 404
+NO_FAVICON = '<link rel="icon" href="data:,">'
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
@@ -24,6 +28,14 @@ def script_json(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def chosen_theme(widget: Widget, server: Any) -> str | None:
+    """The theme its author chose (`show(theme=...)`, else the THEME setting when it is set),
+    or None: the bridge then uses dark, or the host page's preference inside a frame."""
+    if widget.theme:
+        return widget.theme
+    return str(server.theme) if "theme" in server.model_fields_set else None
 
 
 def bootstrap(widget: Widget, base: str, seq: int, *, websocket: bool, settings: Any) -> dict:
@@ -40,7 +52,7 @@ def bootstrap(widget: Widget, base: str, seq: int, *, websocket: bool, settings:
         "seq": seq,
         "reconnectTimeout": server.reconnect_timeout,
         "maxPayload": server.max_payload_size,
-        "theme": widget.theme or server.theme,
+        "theme": chosen_theme(widget, server),
     }
 
 
@@ -52,7 +64,8 @@ def render(
     boot = bootstrap(widget, base, seq, websocket=websocket, settings=settings)
     theme = boot["theme"] if boot["theme"] in ("dark", "light") else "dark"
     head = (
-        assets.tag("pywry.css", static)
+        NO_FAVICON
+        + assets.tag("pywry.css", static)
         + assets.tag("toolbar.css", static)
         + f'<script type="application/json" id="pywry-bootstrap">{script_json(boot)}</script>'
         + assets.tag("bridge.js", static)
@@ -62,6 +75,9 @@ def render(
         head += widget.head.replace(STATIC_PLACEHOLDER, static)
     content = widget.content
     if _FULL_DOC.search(content[:2000]):
+        end = _HEAD_END.search(content)
+        if not _TITLE.search(content, 0, end.start() if end else len(content)):
+            head = f"<title>{html.escape(widget.title)}</title>{head}"  # from show(title=...)
         match = _HEAD_OPEN.search(content)
         if match:
             return content[: match.end()] + head + content[match.end() :]

@@ -246,7 +246,8 @@ class Peer:
             return
         self._holding = True
         try:
-            await self.app.handle_event(self, msg)
+            if not await self.app.handle_event(self, msg):
+                self.shut(p.CLOSE_RESTART)  # read nothing more: the page resends from here
         finally:
             self._holding = False
             if self.direct:

@@ -63,6 +63,9 @@ ERROR_CODES = {
 }
 
 
+MAX_EVENT_ID = 2**53 - 1  # what a page's JavaScript numbers exactly
+
+
 class ProtocolError(Exception):
     """A frame the server cannot accept; `code` goes into the `pywry:error` answer."""
 
@@ -158,8 +161,8 @@ def parse_incoming(text: str | bytes, max_size: int) -> Incoming:
     ):
         raise ProtocolError("bad-message", f"nested deeper than {MAX_DEPTH}")
     ident = msg.get("id")
-    if ident is not None and (type(ident) is not int or ident < 1):
-        raise ProtocolError("bad-message", "'id' must be a positive integer")
+    if ident is not None and (type(ident) is not int or not 0 < ident <= MAX_EVENT_ID):
+        raise ProtocolError("bad-message", f"'id' must be an integer from 1 to {MAX_EVENT_ID}")
     wid = msg.get("widgetId")
     if wid is not None and not isinstance(wid, str):
         raise ProtocolError("bad-message", "'widgetId' must be a string")

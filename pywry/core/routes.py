@@ -15,6 +15,7 @@ from urllib.parse import quote
 from . import files, stream
 from . import protocol as p
 from .context import request_scope
+from .framing import frame_headers
 from .http import (
     CLIENT_ID,
     HTML,
@@ -25,6 +26,7 @@ from .http import (
     error_response,
     json_response,
     not_yours,
+    token_in_url,
 )
 from .signin import message_page, redirect
 from .users import SIGNED_OUT
@@ -36,6 +38,7 @@ Handler = Callable[["App", Request, str], Awaitable[Response]]
 
 SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app", "auth")
 VISITED = ("page", "sse", "events", "index", "app", "auth")  # routes that give a session
+TOKENED = ("sse", "events", "disconnect")  # routes that need the widget token, in a header
 METHODS = {
     "page": ("GET", "HEAD"),
     "ws": ("GET",),
@@ -71,13 +74,28 @@ def match(app: App, path: str) -> tuple[str, str] | None:
 
 
 async def respond(app: App, req: Request) -> Response:
-    """The answer to an HTTP request for one of pywry's routes."""
+    """The answer to an HTTP request for one of pywry's routes.
+
+    Every HTML answer (widget pages, application pages, sign-in pages) says who may frame it.
+    """
+    res = await _route(app, req)
+    if isinstance(res, HttpResponse) and res.content_type == HTML:
+        res.headers.update(frame_headers(app.settings.server.frame_ancestors))
+    return res
+
+
+async def _route(app: App, req: Request) -> Response:
+    refused = app.host_refusal(req)
+    if refused is not None:
+        return refused
     found = match(app, req.path)
     if found is None:
         return error_response(404, "not-found", "no such pywry route")
     route, param = found
     if req.method not in METHODS[route]:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
+    if route in TOKENED and "token" in req.query:
+        return token_in_url()
     if route not in VISITED:
         return await HANDLERS[route](app, req, param)
     req.session, cookie = app.visitor(req)
@@ -142,7 +160,10 @@ async def _host_file(app: App, req: Request, path: str) -> Response:
 
 
 async def _disconnect(app: App, req: Request, label: str) -> Response:
-    token = req.header("x-pywry-token") or req.query.get("token")
+    refused = await app.prepare_or_refuse(label)  # another worker's widget: load it first
+    if refused is not None:
+        return refused
+    token = req.header("x-pywry-token")
     widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
     if widget is None:
         return close_code_response(code or 4001)

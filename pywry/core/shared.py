@@ -9,12 +9,14 @@ they are reconnecting) and is logged once until the store is back.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..state.base import Backend, BackendUnavailable, WidgetData
@@ -28,6 +30,8 @@ from .widgets import Widget
 if TYPE_CHECKING:
     from .app import App
     from .peer import Peer
+
+Later = Callable[[], Coroutine[Any, Any, None]]  # runs an event later (after an outage)
 
 log = logging.getLogger("pywry.shared")
 
@@ -50,6 +54,10 @@ class Shared:
         self.backend = backend
         self.worker_id = engine.worker_id
         self.queue: deque[tuple[Any, ...]] = deque()
+        self._mids = itertools.count(1)  # message ids: a retried publish is not applied twice
+        # events whose recording met an outage: (label, client, id, attempt, run it)
+        self.uncertain: list[tuple[str, str, int, str, Later]] = []
+        self._late: set[asyncio.Task[None]] = set()
         self.wake: asyncio.Event | None = None
         self.started: asyncio.Event | None = None
         self.down = False
@@ -182,7 +190,8 @@ class Shared:
         """
         split = split_key(key)
         field = FIELDS[split[1]] if split else "seq"
-        self.enqueue(("msg", key, kind, p.encode(data), field))
+        mid = f"{self.worker_id}.{next(self._mids)}"  # kept through retries: published once
+        self.enqueue(("msg", key, kind, p.encode(data), field, mid))
 
     def enqueue(self, item: tuple[Any, ...]) -> None:
         """Add an operation to the ordered publish queue and wake the publisher."""
@@ -322,9 +331,34 @@ class Shared:
             self.outage(exc)
 
     # -- events from local connections ---------------------------------------------------------
-    async def accept(self, label: str, client: str, ident: int) -> bool:
-        """Shared de-duplication: True the first time any worker sees this event."""
-        return await self.backend.accept_event(label, client, ident)
+    async def accept(self, label: str, client: str, ident: int, later: Later) -> bool:
+        """Shared de-duplication: True the first time any worker sees this event.
+
+        When the store goes away mid-call, nobody knows whether the record landed; `later`
+        (which runs the event) is kept, and run once the store is back if the record shows
+        this attempt took it. The page's resend is then a duplicate: the event runs once.
+        """
+        attempt = f"{self.worker_id}.{next(self._mids)}"
+        try:
+            return await self.backend.accept_event(label, client, ident, attempt)
+        except BackendUnavailable:
+            self.uncertain.append((label, client, ident, attempt, later))
+            raise
+
+    async def _settle(self) -> None:
+        """After an outage: run the events whose record landed although its answer did not."""
+        doubtful, self.uncertain = self.uncertain, []
+        for label, client, ident, attempt, later in doubtful:
+            if await self.backend.accepted_by(label, client, ident, attempt):
+                log.info(
+                    "event %d of %s on %r was recorded before the outage: running it",
+                    ident,
+                    client,
+                    label,
+                )
+                task = asyncio.get_running_loop().create_task(later())
+                self._late.add(task)
+                task.add_done_callback(self._late.discard)
 
     async def route_event(self, conn: Peer, msg: p.Incoming) -> None:
         """De-duplicate an event and send it to the worker that holds the widget's callbacks.
@@ -455,6 +489,8 @@ class Shared:
                 for widget in self.engine.registry.all():
                     if not getattr(widget, "remote", False):
                         await self._save(widget)
+                await self.backend.restore_heads(self.engine.streams.heads())
+                await self._settle()  # before pages come back and resend
                 break
             except BackendUnavailable:
                 continue

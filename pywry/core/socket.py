@@ -45,9 +45,13 @@ class Socket(Protocol):
 async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     """Serve `{base}/ws/{label}` until either side closes.
 
-    The handshake is always accepted (with the token subprotocol echoed) and then closed with a
-    code when refused, so the browser learns why instead of seeing a bare 1006.
+    A request for a `Host` that is not the server's is refused before the handshake. Otherwise
+    the handshake is accepted (with the token subprotocol echoed) and then closed with a code
+    when refused, so the browser learns why instead of seeing a bare 1006.
     """
+    if app.host_refusal(req) is not None:
+        await ws.close(p.CLOSE_BAD_ORIGIN, "host not allowed")  # before the handshake
+        return
     token, echo = token_from_subprotocols(split_header(req.header("sec-websocket-protocol")))
     refused = await app.prepare_or_refuse(label)
     if refused is not None:

@@ -109,8 +109,9 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
     refused = await app.prepare_or_refuse(label)
     if refused is not None:
         return refused
-    token = req.query.get("token") or req.header("x-pywry-token")
-    widget, code = app.admit(label, token, req.header("origin"), req.header("host"))
+    widget, code = app.admit(
+        label, req.header("x-pywry-token"), req.header("origin"), req.header("host")
+    )
     if widget is None:
         return close_code_response(code or p.CLOSE_BAD_TOKEN)
     if not app.session_allowed(widget, req.session):
@@ -184,7 +185,12 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
     peer = Peer(app, widget, client, widget.outbox.seq, req.session, req.who)
     handling = asyncio.ensure_future(app.handle_event(peer, msg))
     try:
-        await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)
+        taken = await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)
     except asyncio.TimeoutError:
         log.warning("callback for %r on %r still runs; answering the post", msg.type, label)
+        taken = True
+    if not taken:  # not recorded: the page must send it again, not take silence for done
+        refused = error_response(503, "backend-unavailable", "the state backend is unavailable")
+        refused.headers["Retry-After"] = "1"
+        return refused
     return _answer(peer)

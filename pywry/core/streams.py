@@ -79,5 +79,10 @@ class Streams:
             for key in [k for k in self._streams if k.startswith(prefix)]:
                 del self._streams[key]
 
+    def heads(self) -> list[tuple[str, int]]:
+        """(key, last seq) of every stream: what a store that lost its data must not go below."""
+        with self._lock:
+            return [(key, outbox.seq) for key, (outbox, _) in self._streams.items() if outbox.seq]
+
     def __len__(self) -> int:
         return len(self._streams)

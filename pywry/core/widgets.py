@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 import time
@@ -43,7 +44,29 @@ def check_callbacks(callbacks: dict[str, Callback] | None) -> dict[str, Callback
             check_event_name(name)
         if not callable(fn):
             raise TypeError(f"callback for {name!r} is not callable: {fn!r}")
+        check_signature(name, fn)
     return dict(callbacks)
+
+
+def check_signature(name: str, fn: Callback) -> None:
+    """Refuse a callback that cannot be called as `fn(data, event_type, label)` (nor with the
+    event as a fourth argument): said once, at `show()`, instead of failing on every event."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (some builtins): the call will tell
+        return
+    for count in (3, 4):
+        try:
+            sig.bind(*range(count))
+        except TypeError:
+            continue
+        return
+    shown = getattr(fn, "__name__", None) or type(fn).__name__
+    raise TypeError(
+        f"callback for {name!r}: {shown}{sig} cannot be called as "
+        f"{shown}(data, event_type, label); a callback takes those three positional "
+        "parameters (and may take the event as a fourth)"
+    )
 
 
 @dataclass(eq=False)

@@ -56,6 +56,7 @@ def request_of(app: App, environ: Mapping[str, Any], *, websocket: bool = False)
     req.user = user_in(environ)
     req.login = login_in(environ)
     req.address = str(environ.get("REMOTE_ADDR") or "")
+    req.server = str(environ.get("SERVER_NAME") or "")
     if method == "POST":
         req.body = read_body(
             environ["wsgi.input"].read, headers.get("content-length"), app.payload_limit

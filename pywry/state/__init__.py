@@ -18,19 +18,27 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
+def headless() -> bool:
+    """True when this process serves no person at a screen: ``PYWRY_HEADLESS`` is true, or
+    ``get_server_app()`` made it deploy mode's server."""
+    from ..core.app import serves_deployed  # noqa: PLC0415 - the core imports this module
+
+    return _env_true("PYWRY_HEADLESS") or serves_deployed()
+
+
 def is_deploy_mode() -> bool:
     """True when deploy mode is on.
 
     That is when ``PYWRY_DEPLOY_MODE`` or ``PYWRY_DEPLOY__ENABLED`` is true, when the state
-    backend is ``redis`` (it only makes sense for several workers), or when ``PYWRY_HEADLESS`` is
-    true and a state backend is named at all.
+    backend is ``redis`` (it only makes sense for several workers), or when the process is
+    `headless` and a state backend is named at all.
     """
     backend = os.environ.get("PYWRY_DEPLOY__STATE_BACKEND", "").strip().lower()
     return (
         _env_true("PYWRY_DEPLOY_MODE")
         or _env_true("PYWRY_DEPLOY__ENABLED")
         or backend == "redis"
-        or (_env_true("PYWRY_HEADLESS") and bool(backend))
+        or (bool(backend) and headless())
     )
 
 

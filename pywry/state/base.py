@@ -25,6 +25,10 @@ class BackendUnavailable(ConnectionError):
     """The shared store cannot be reached right now (Redis down, database locked for too long)."""
 
 
+Outgoing = tuple[str, str, str, str, str]
+"""One message to publish: (stream key, type, data as JSON, seq field, message id)."""
+
+
 @dataclass(slots=True)
 class WidgetData:
     """What every worker must know about a widget to serve its page and its sockets."""
@@ -130,8 +134,17 @@ class Backend(ABC):
         """Store session `sid` for `ttl` seconds."""
 
     @abstractmethod
-    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
-        """Sequence and store `(label, type, data_json)` messages in order, then broadcast."""
+    async def publish(self, items: list[Outgoing]) -> list[int]:
+        """Sequence and store messages in order, then broadcast; returns their seqs.
+
+        Publishing the same `mid` again (a retry after an error whose write did land) returns
+        the seq it got the first time and stores or broadcasts nothing more.
+        """
+
+    @abstractmethod
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Make each page/session stream's seq at least the one given (after the store lost
+        its data, a stream that restarted at 1 would repeat positions pages have seen)."""
 
     @abstractmethod
     async def since(self, label: str, after: int) -> list[str] | None:
@@ -139,8 +152,18 @@ class Backend(ABC):
 
     # -- events --------------------------------------------------------------------------------
     @abstractmethod
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
-        """Record event `ident` of `client` atomically; False when it was handled before."""
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
+        """Record event `ident` of `client` atomically; False when it was handled before.
+
+        `attempt` names this try, for `accepted_by` after an outage.
+        """
+
+    async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
+        """Whether `attempt` recorded event `ident` although its answer never came back.
+
+        Backends whose writes cannot land unanswered (one SQLite transaction) say no.
+        """
+        return False
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject

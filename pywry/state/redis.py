@@ -10,8 +10,9 @@ script touches one slot only; keys that span widgets are only ever used one comm
 | `P:widgets:active` | set | labels of live widgets |
 | `P:seq:{L}` | string | the widget's last sequence number |
 | `P:outbox:{L}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
+| `P:mids:{L}` | sorted set | ids of the newest messages (a retried publish is stored once) |
 | `P:seq:{L}~c~C`, `P:outbox:{L}~c~C` (`~s~S`) | as above | one page's (one session's) stream |
-| `P:client:{L}:C` | string | highest event id handled for that browser client |
+| `P:client:{L}:C` | string | which event ids of that browser client were handled |
 | `P:conns:{L}` | sorted set | connection ids scored by heartbeat expiry |
 | `P:session:S` | string | a session's values |
 | `P:worker:W` | string | present while the worker sends heartbeats |
@@ -45,23 +46,37 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..config import PyWrySettings
-from .base import Backend, BackendUnavailable, JsonObject, WidgetData
+from . import dedup
+from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
+from .dedup import WINDOW
 from .redis_client import RedisClient
 
 log = logging.getLogger("pywry.state.redis")
 T = TypeVar("T")
 
 _PUBLISH = """
+local done = redis.call('ZSCORE', KEYS[3], ARGV[7])
+if done then return tonumber(done) end
 local seq = redis.call('INCR', KEYS[1])
 local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"' .. ARGV[6] .. '":' .. seq .. '}'
 redis.call('ZADD', KEYS[2], seq, text)
 local keep = tonumber(ARGV[3])
 local n = redis.call('ZCARD', KEYS[2])
 if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1) end
+redis.call('ZADD', KEYS[3], seq, ARGV[7])
+n = redis.call('ZCARD', KEYS[3])
+if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - keep - 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[7], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[8], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
 return seq
+"""
+
+_RAISE = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > seq then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 0
 """
 
 _SAVE = """
@@ -81,20 +96,49 @@ end
 return {token, seq}
 """
 
-_ACCEPT = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) <= last then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
+# Which event ids of a client were handled (pywry.state.dedup, the same rules): the value is
+# "floor" or "floor,id,id,..."; ids folding into the floor keep the usual record one number.
+_ADMIT = """
+local function admit(key, id, ttl, window, attempt)
+  local floor, seen = 0, {}
+  local raw = redis.call('GET', key)
+  if raw then
+    local record = string.match(raw, '^[^|]*')
+    local first = true
+    for part in string.gmatch(record, '[^,]+') do
+      if first then floor = tonumber(part); first = false else seen[#seen + 1] = tonumber(part) end
+    end
+  end
+  if id <= floor then return false end
+  for i = 1, #seen do if seen[i] == id then return false end end
+  seen[#seen + 1] = id
+  table.sort(seen)
+  while #seen > 0 and seen[1] == floor + 1 do floor = table.remove(seen, 1) end
+  while #seen > window do floor = table.remove(seen, 1) end
+  local out = string.format('%d', floor)
+  for i = 1, #seen do out = out .. ',' .. string.format('%d', seen[i]) end
+  if attempt ~= '' then out = out .. '|' .. string.format('%d', id) .. '@' .. attempt end
+  redis.call('SET', key, out, 'EX', ttl)
+  return true
+end
 """
 
-_ACCEPT_ROUTE = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) <= last then return -1 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if redis.call('PUBLISH', ARGV[4], ARGV[3]) > 0 then return 1 end
+_ACCEPT = (
+    _ADMIT
+    + """
+if admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]) then return 1 end
 return 0
 """
+)
+
+_ACCEPT_ROUTE = (
+    _ADMIT
+    + """
+if not admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), '') then return -1 end
+if redis.call('PUBLISH', ARGV[5], ARGV[3]) > 0 then return 1 end
+return 0
+"""
+)
 
 _SINCE = """
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -138,6 +182,7 @@ class RedisBackend(Backend):
         self.redis = self.client.redis
         self._publish = self.redis.register_script(_PUBLISH)
         self._save = self.redis.register_script(_SAVE)
+        self._raise = self.redis.register_script(_RAISE)
         self._accept = self.redis.register_script(_ACCEPT)
         self._since = self.redis.register_script(_SINCE)
         self._accept_route = self.redis.register_script(_ACCEPT_ROUTE)
@@ -327,32 +372,36 @@ class RedisBackend(Backend):
         await self._call(self.redis.publish(self.k("bus"), text.encode()))
 
     # -- messages ------------------------------------------------------------------------------
-    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
+    async def publish(self, items: list[Outgoing]) -> list[int]:
         """Sequence, store and broadcast messages in one round trip.
 
         A pipeline of EVALSHA calls, without redis-py's per-pipeline SCRIPT EXISTS check (that
         would be a second round trip on every emit); a script cache lost in a Redis restart is
-        reloaded on NOSCRIPT and the batch retried. A cluster pipeline sends each node its part
-        and takes no EVALSHA (a node promoted by a failover may lack the script, and only its
-        part would fail): there the script travels with every call.
+        reloaded on NOSCRIPT and the batch retried. The ids of the newest messages are kept
+        beside the outbox, so a batch retried after its write landed is not stored twice. A
+        cluster pipeline sends each node its part and takes no EVALSHA (a node promoted by a
+        failover may lack the script, and only its part would fail): there the script travels
+        with every call.
         """
         bus = self.k("bus")
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             run = pipe.eval if self.client.cluster else pipe.evalsha
             script = _PUBLISH if self.client.cluster else self._publish.sha
-            for label, kind, data_json, field in items:
+            for label, kind, data_json, field, mid in items:
                 run(
                     script,
-                    2,
+                    3,
                     self.w("seq", label),
                     self.w("outbox", label),
+                    self.w("mids", label),
                     json.dumps(kind),
                     data_json,
                     self.outbox_size,
                     self.widget_ttl if field == "seq" else self.stream_ttl,
                     label,
                     field,
+                    mid,
                     bus,
                 )
             try:
@@ -362,6 +411,11 @@ class RedisBackend(Backend):
                     raise
                 self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
         raise AssertionError("unreachable")
+
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Raise page/session stream seqs that a Redis restart without persistence reset."""
+        for key, seq in heads:
+            await self._call(self._raise(keys=[self.w("seq", key)], args=[seq, self.stream_ttl]))
 
     async def stream_head(self, key: str) -> int:
         """The last seq of a page's or session's stream (0 for none)."""
@@ -388,12 +442,21 @@ class RedisBackend(Backend):
         return [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
 
     # -- events --------------------------------------------------------------------------------
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
-        """Atomic check-and-set of the client's highest handled event id."""
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
+        """Atomic check-and-set of the client's handled event ids (`pywry.state.dedup`); the
+        record also names the `attempt` that took the newest one."""
         fresh = await self._call(
-            self._accept(keys=[self.w("client", label, client)], args=[ident, self.client_ttl])
+            self._accept(
+                keys=[self.w("client", label, client)],
+                args=[ident, self.client_ttl, WINDOW, attempt],
+            )
         )
         return bool(int(fresh))
+
+    async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
+        """Whether event `ident` was taken by `attempt` (its answer was lost in an outage)."""
+        raw = await self._call(self.redis.get(self.w("client", label, client)))
+        return dedup.taken_by(raw) == (ident, attempt)
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject
@@ -408,7 +471,7 @@ class RedisBackend(Backend):
         result = await self._call(
             self._accept_route(
                 keys=[self.w("client", label, client)],
-                args=[ident, self.client_ttl, json.dumps(payload), self.k("route", worker)],
+                args=[ident, self.client_ttl, json.dumps(payload), WINDOW, self.k("route", worker)],
             )
         )
         return int(result)

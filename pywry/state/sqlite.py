@@ -28,7 +28,8 @@ from typing import Any, Protocol, TypeVar
 
 from ..config import PyWrySettings
 from ..extras import install_hint
-from .base import Backend, BackendUnavailable, JsonObject, WidgetData
+from . import dedup
+from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
 
 log = logging.getLogger("pywry.state.sqlite")
 T = TypeVar("T")
@@ -60,11 +61,11 @@ CREATE TABLE IF NOT EXISTS widgets (
   rules TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL, seq INTEGER NOT NULL,
-  text TEXT NOT NULL, ts REAL NOT NULL);
+  text TEXT NOT NULL, ts REAL NOT NULL, mid TEXT);
 CREATE INDEX IF NOT EXISTS messages_label_seq ON messages(label, seq);
 CREATE TABLE IF NOT EXISTS clients (
   label TEXT NOT NULL, client TEXT NOT NULL, last_id INTEGER NOT NULL, expires REAL NOT NULL,
-  PRIMARY KEY (label, client));
+  seen TEXT NOT NULL DEFAULT '', PRIMARY KEY (label, client));
 CREATE TABLE IF NOT EXISTS conns (
   label TEXT NOT NULL, conn_id TEXT NOT NULL, expires REAL NOT NULL,
   PRIMARY KEY (label, conn_id));
@@ -212,6 +213,13 @@ class SqliteBackend(Backend):
         columns = {row[1] for row in db.execute("PRAGMA table_info(widgets)").fetchall()}
         if "rules" not in columns:  # a file made before widgets had access rules
             db.execute("ALTER TABLE widgets ADD COLUMN rules TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(messages)").fetchall()}
+        if "mid" not in columns:  # a file made before messages had ids
+            db.execute("ALTER TABLE messages ADD COLUMN mid TEXT")
+        db.execute("CREATE INDEX IF NOT EXISTS messages_mid ON messages(label, mid)")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(clients)").fetchall()}
+        if "seen" not in columns:  # a file made when only the highest event id was kept
+            db.execute("ALTER TABLE clients ADD COLUMN seen TEXT NOT NULL DEFAULT ''")
         row = db.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._last_message = int(row[0])
         self._db = db
@@ -427,17 +435,24 @@ class SqliteBackend(Backend):
         await self._write(delete)
 
     # -- messages ------------------------------------------------------------------------------
-    async def publish(self, items: list[tuple[str, str, str, str]]) -> list[int]:
+    async def publish(self, items: list[Outgoing]) -> list[int]:
         """Sequence and store messages in one transaction; pollers deliver them.
 
         A widget's own messages (`seq`) count in its row; a page's or session's stream
-        (`cseq`, `sseq`) in `streams`, kept for the reconnect window.
+        (`cseq`, `sseq`) in `streams`, kept for the reconnect window. A message whose `mid`
+        is stored already (a retried batch) keeps the seq it got.
         """
 
         def publish(db: Connection) -> list[int]:
             now = time.time()
             out = []
-            for label, kind, data_json, field in items:
+            for label, kind, data_json, field, mid in items:
+                done = db.execute(
+                    "SELECT seq FROM messages WHERE label = ? AND mid = ?", (label, mid)
+                ).fetchone()
+                if done is not None:
+                    out.append(int(done[0]))
+                    continue
                 if field == "seq":
                     row = db.execute(
                         "UPDATE widgets SET seq = seq + 1 WHERE label = ? RETURNING seq", (label,)
@@ -455,8 +470,8 @@ class SqliteBackend(Backend):
                 seq = int(row[0])
                 text = '{"type":%s,"data":%s,"%s":%d}' % (json.dumps(kind), data_json, field, seq)
                 db.execute(
-                    "INSERT INTO messages (label, seq, text, ts) VALUES (?, ?, ?, ?)",
-                    (label, seq, text, now),
+                    "INSERT INTO messages (label, seq, text, ts, mid) VALUES (?, ?, ?, ?, ?)",
+                    (label, seq, text, now, mid),
                 )
                 if seq > self.outbox_size:  # old enough that every poller has read it
                     db.execute(
@@ -467,6 +482,20 @@ class SqliteBackend(Backend):
             return out
 
         return await self._write(publish)
+
+    async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
+        """Raise page/session stream seqs to the ones given (a replaced database file)."""
+
+        def restore(db: Connection) -> None:
+            expires = time.time() + self.stream_ttl
+            for key, seq in heads:
+                db.execute(
+                    "INSERT INTO streams (key, seq, expires) VALUES (?, ?, ?) ON CONFLICT(key)"
+                    " DO UPDATE SET seq = max(seq, excluded.seq), expires = excluded.expires",
+                    (key, seq, expires),
+                )
+
+        await self._write(restore)
 
     async def stream_head(self, key: str) -> int:
         """The last seq of a page's or session's stream (0 for none)."""
@@ -526,22 +555,24 @@ class SqliteBackend(Backend):
         return await self._run(since)
 
     # -- events --------------------------------------------------------------------------------
-    async def accept_event(self, label: str, client: str, ident: int) -> bool:
-        """Atomic check-and-set of the client's highest handled event id."""
+    async def accept_event(self, label: str, client: str, ident: int, attempt: str = "") -> bool:
+        """Atomic check-and-set of the client's handled event ids (`core.dedup`)."""
 
         def accept(db: Connection) -> bool:
             now = time.time()
             row = db.execute(
-                "SELECT last_id FROM clients WHERE label = ? AND client = ? AND expires >= ?",
+                "SELECT last_id, seen FROM clients WHERE label = ? AND client = ? AND expires >= ?",
                 (label, client, now),
             ).fetchone()
-            if row is not None and ident <= row[0]:
+            floor, seen = dedup.decode(f"{row[0]},{row[1]}") if row else (0, ())
+            record = dedup.admit(floor, seen, ident)
+            if record is None:
                 return False
             db.execute(
-                "INSERT INTO clients (label, client, last_id, expires) VALUES (?, ?, ?, ?)"
+                "INSERT INTO clients (label, client, last_id, seen, expires) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(label, client) DO UPDATE SET last_id = excluded.last_id,"
-                " expires = excluded.expires",
-                (label, client, ident, now + self.client_ttl),
+                " seen = excluded.seen, expires = excluded.expires",
+                (label, client, record[0], dedup.ids_text(record[1]), now + self.client_ttl),
             )
             return True
 

@@ -459,9 +459,24 @@
     box.appendChild(toast);
   }
 
+  /**
+   * The absolute form of an http(s) or relative URL, else null. Parsed the way the browser
+   * will read it (it drops tabs, newlines and leading control characters), so that no
+   * spelling of javascript:, data: or another scheme gets through.
+   */
+  function webUrl(value) {
+    if (typeof value !== "string" || value === "") return null;
+    var url;
+    try { url = new URL(value, window.location.href); } catch (e) { return null; }
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  }
+
   function navigate(d) {
-    var url = String(d.url || "");
-    if (/^\s*javascript:/i.test(url)) { warn("navigate: refusing a javascript: URL"); return; }
+    var url = webUrl(d.url);
+    if (url === null) {
+      warn("navigate: refusing a URL that is not http(s) or relative:", JSON.stringify(String(d.url)).slice(0, 80));
+      return;
+    }
     if (d.newTab) window.open(url, "_blank", "noopener");
     else window.location.assign(url);
   }
@@ -504,6 +519,10 @@
     if (typeof d.id === "number") settle(d.id);   // refused event: resending would not help
     if (d.code === "owner-gone") {
       showBanner("This widget's session has ended.", "Reload", "fatal");
+    } else if (d.code === "callback-error") {
+      // the person who clicked sees that it did not work, not only the console
+      var what = typeof d.event === "string" ? d.event : "this action";
+      showToast({ message: "Error in " + what + (d.detail ? ": " + d.detail : ""), type: "error", duration: 8000 });
     }
   }
 
@@ -760,11 +779,14 @@
     var ctrl = new AbortController();
     streamCtrl = ctrl;
     var started = Date.now();
-    var url = buildUrl(
-      boot.stream, resumeParams({ client: clientId, token: token, after: lastSeq }), false
-    );
+    // fetch, not EventSource: the token goes in a header, never in a URL (access logs keep URLs)
+    var url = buildUrl(boot.stream, resumeParams({ client: clientId, after: lastSeq }), false);
     window.fetch(url, {
-      headers: { "Last-Event-ID": String(lastSeq), "Accept": "text/event-stream" },
+      headers: {
+        "Last-Event-ID": String(lastSeq),
+        "Accept": "text/event-stream",
+        "X-PyWry-Token": token
+      },
       cache: "no-store",
       credentials: "same-origin",
       signal: ctrl.signal
@@ -908,10 +930,14 @@
     left = true;
     leftWhileRunning = !stopped;
     if (token && boot.disconnect) {
-      var url = buildUrl(boot.disconnect, { client: clientId, token: token }, false);
+      // keepalive outlives the page like sendBeacon, and unlike it can carry the token header
       try {
-        if (navigator.sendBeacon) navigator.sendBeacon(url);
-        else window.fetch(url, { method: "POST", keepalive: true });
+        window.fetch(buildUrl(boot.disconnect, {}, false), {
+          method: "POST",
+          keepalive: true,
+          credentials: "same-origin",
+          headers: { "X-PyWry-Token": token, "X-PyWry-Client": clientId }
+        }).catch(function () { /* best effort */ });
       } catch (e) { /* best effort: the server also notices the closed connection */ }
     }
     halt("page left");
@@ -960,7 +986,9 @@
 
   // ------------------------------------------------------------------ start
 
-  applyTheme(THEMES[boot.theme] ? boot.theme : "dark");
+  // No theme chosen (null): dark on a page of its own; inside a host page's frame, the host's
+  // (or the system's) preference, which prefers-color-scheme reports there.
+  applyTheme(THEMES[boot.theme] ? boot.theme : (window.self !== window.top ? "system" : "dark"));
   // Queued now so that it is always event id 1 and reaches Python before anything else.
   emit("pywry:ready", {
     label: label,

@@ -9,10 +9,19 @@ tailors by overriding the small ``_set_*`` hooks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import Self
 
+from .errors import one_line
 from .fields import ComponentId, check_event
 from .ids import auto_id
 from .markup import attrs, escape
@@ -22,9 +31,27 @@ Updates = dict[str, object]
 
 
 class StrictModel(BaseModel):
-    """Refuses unknown fields (so typos are errors) and NaN/infinite numbers (not JSON)."""
+    """Refuses unknown fields (so typos are errors) and NaN/infinite numbers (not JSON).
+
+    Its errors are :class:`~pywry.toolbar.errors.ToolbarError`: one line per mistake, with
+    "did you mean ...?" for a misspelled argument or position.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise one_line(exc, type(self)) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """`BaseModel.model_validate`, with the one-line errors of the constructor."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise one_line(exc, cls) from None
 
 
 class Component(StrictModel):

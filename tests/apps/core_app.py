@@ -21,8 +21,11 @@ def on_burst(data, event_type, label):
         board.emit("app:note", {"i": i}, to="all")
 
 
+SECRET_DSN = "postgresql://report:s3cret-pw@db.internal:5432/sales"
+
+
 def on_fail(data, event_type, label):
-    raise ValueError("this callback always fails")
+    raise ValueError(f"this callback always fails: cannot reach {SECRET_DSN}")
 
 
 async def on_async(data, event_type, label):

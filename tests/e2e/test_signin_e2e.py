@@ -191,7 +191,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_their_sockets_refused(
         anonymous.close()
     # nor for the HTTP transport: the event stream and event posts answer 401
     token = {"X-PyWry-Token": boot["token"]}
-    stream = httpx.get(f"{site.url}/sse/board", params={"token": boot["token"]}, timeout=5)
+    stream = httpx.get(f"{site.url}/sse/board", headers=token, timeout=5)
     assert stream.status_code == 401
     post = httpx.post(
         f"{site.url}/events/board",

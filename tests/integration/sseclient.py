@@ -66,6 +66,8 @@ class StreamClient:
     # -- the stream ------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
         headers = {"Last-Event-ID": str(self.last_seq), "Accept": "text/event-stream"}
+        if self.token:  # a header, as the bridge sends it: a token in the URL is refused
+            headers["X-PyWry-Token"] = self.token
         if self.origin:
             headers["Origin"] = self.origin
         if self.boot.get("cookie"):
@@ -74,7 +76,7 @@ class StreamClient:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            params = {"client": self.client, "token": self.token, "after": str(self.last_seq)}
+            params = {"client": self.client, "after": str(self.last_seq)}
             try:
                 with httpx.Client(
                     base_url=self.base_url, timeout=httpx.Timeout(5, read=60)

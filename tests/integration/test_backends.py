@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pywry.config import PyWrySettings
+from pywry.core.streams import CLIENT, stream_key
 from pywry.state.base import WidgetData
 from pywry.state.redis import RedisBackend
 from pywry.state.sqlite import SqliteBackend
@@ -45,9 +46,19 @@ async def exercise(backend) -> None:
         assert await backend.save_widget(data(token="tok-a")) == ("tok-a", 0)
         # a second worker registering the same label adopts the first token
         assert (await backend.save_widget(data(token="tok-b")))[0] == "tok-a"
-        seqs = await backend.publish([("w", "app:x", '{"i":%d}' % i, "seq") for i in range(8)])
-        assert seqs == list(range(1, 9))
+        batch = [("w", "app:x", '{"i":%d}' % i, "seq", f"m{i}") for i in range(8)]
+        assert await backend.publish(batch) == list(range(1, 9))
+        # a batch published again after its write landed (its answer was lost) is stored once
+        # and keeps the seqs it got the first time
+        assert await backend.publish(batch[-2:]) == [7, 8]
         assert await backend.since("w", 8) == []
+        # a page's stream whose counter the store lost (a restart without persistence) goes on
+        # from where this worker knows it was, never repeating a position the page has seen
+        page = stream_key("w", CLIENT, "c1")
+        await backend.restore_heads([(page, 41)])
+        assert await backend.publish([(page, "app:r", "{}", "cseq", "r1")]) == [42]
+        await backend.restore_heads([(page, 5)])  # never lowers
+        assert await backend.publish([(page, "app:r", "{}", "cseq", "r2")]) == [43]
         assert [t for t in await backend.since("w", 5)] == [
             '{"type":"app:x","data":{"i":%d},"seq":%d}' % (i, i + 1) for i in range(5, 8)
         ]
@@ -56,6 +67,12 @@ async def exercise(backend) -> None:
         assert await backend.accept_event("w", "c1", 1) is True
         assert await backend.accept_event("w", "c1", 1) is False
         assert await backend.accept_event("w", "c1", 2) is True
+        # event 4 goes through while 3 was refused (an outage, a race of posts): 3, resent
+        # later, is still new; each runs once
+        assert await backend.accept_event("w", "c1", 4) is True
+        assert await backend.accept_event("w", "c1", 3) is True
+        assert [await backend.accept_event("w", "c1", i) for i in (2, 3, 4)] == [False] * 3
+        assert await backend.accept_event("w", "c1", 5) is True
         loaded = await backend.load_widget("w")
         assert loaded is not None and loaded.token == "tok-a" and loaded.seq == 8
         await backend.update_widget("w", content="<p>new</p>")
@@ -102,7 +119,7 @@ def test_redis_backend(tmp_path, redis_server) -> None:
 async def _leave_keys(backend) -> None:
     await backend.start(lambda *m: None, _noop, lambda *w: None)
     await backend.save_widget(data("kept"))
-    await backend.publish([("kept", "app:x", "{}", "seq")])
+    await backend.publish([("kept", "app:x", "{}", "seq", "m1")])
     await backend.accept_event("kept", "c", 1)
     await backend.heartbeat({"kept": ["c1"]})
     await backend.connection_closed("kept", "c1")
@@ -120,7 +137,7 @@ def test_two_prefixes_on_one_redis_never_see_each_other(tmp_path, redis_server) 
         await a.save_widget(data("same", "token-a"))
         assert await b.load_widget("same") is None
         assert (await b.save_widget(data("same", "token-b")))[0] == "token-b"
-        await a.publish([("same", "app:x", "{}", "seq")])
+        await a.publish([("same", "app:x", "{}", "seq", "m1")])
         await asyncio.sleep(0.1)
         assert seen_b == []
         await a.stop()
@@ -253,6 +270,7 @@ import asyncio, logging, sys
 sys.modules['sqlcipher3'] = None  # as if the sqlite extra were not installed
 logging.basicConfig(level=logging.WARNING)
 from pywry.config import PyWrySettings
+from pywry.core.streams import CLIENT, stream_key
 from pywry.state.sqlite import SqliteBackend
 b = SqliteBackend(PyWrySettings(deploy={{"sqlite_path": {str(tmp_path / "plain.db")!r}}}), "w")
 async def run():
@@ -281,7 +299,7 @@ def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
         await a.start(lambda *m: None, _noop, lambda *w: None)
         await b.start(lambda *m: got.append(m), _noop, lambda *w: None)
         await a.save_widget(data("shared"))
-        await a.publish([("shared", "app:x", "{}", "seq")])
+        await a.publish([("shared", "app:x", "{}", "seq", "m1")])
         for _ in range(100):
             if got:
                 break
@@ -291,3 +309,28 @@ def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
         await b.stop()
 
     run_async(run())
+
+
+def test_redis_tells_a_worker_whether_its_unanswered_record_landed(tmp_path, redis_server) -> None:
+    """An event recorded just as Redis went away (the answer lost): once Redis is back, the
+    worker that tried learns its attempt took the event (and runs it); another attempt, or an
+    event recorded after it, does not claim it."""
+
+    async def check() -> None:
+        prefix = "t" + uuid.uuid4().hex[:6]
+        backend = RedisBackend(settings(tmp_path, redis_server.url, prefix), "worker-a")
+        await backend.start(lambda *m: None, _noop, lambda *w: None)
+        try:
+            assert await backend.accept_event("w", "c1", 1, "worker-a.7")
+            assert await backend.accepted_by("w", "c1", 1, "worker-a.7")
+            assert not await backend.accepted_by("w", "c1", 1, "worker-b.7")
+            assert not await backend.accept_event("w", "c1", 1, "worker-b.8")  # a resend
+            assert await backend.accepted_by("w", "c1", 1, "worker-a.7")  # still the taker
+            assert await backend.accept_event("w", "c1", 2, "worker-b.9")
+            assert not await backend.accepted_by("w", "c1", 1, "worker-a.7")
+            assert await backend.accept_event("w", "c1", 3)  # no attempt named: still dedups
+            assert not await backend.accept_event("w", "c1", 2)
+        finally:
+            await backend.stop()
+
+    run_async(check())

@@ -7,8 +7,8 @@ client library; example scripts run as real subprocesses.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import selectors
 import signal
 import socket
 import subprocess
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from pywry import PyWry, WindowMode
@@ -29,7 +29,16 @@ from pywry.app import UnsupportedModeError, is_headless
 from pywry.core.hosts import HostPolicy, split_host
 from pywry.handle import WidgetHandle
 from pywry.toolbar import Button, Toolbar
-from tests.support import EXAMPLES, ROOT, clean_env, free_port, listening_addresses
+from tests.support import (
+    EXAMPLES,
+    ROOT,
+    clean_env,
+    ctrl_c,
+    free_port,
+    listening_addresses,
+    read_lines,
+    spawn,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -230,16 +239,18 @@ def test_refusals_leave_the_server_unchanged(make_app: Callable[..., PyWry]) -> 
         assert close_code(ws) == 4001
     with open_ws(handle, token=token, label="missing") as ws:
         assert close_code(ws) == 4004
-    # A foreign Host (DNS rebinding): HTTP 421 with a JSON body, WebSocket closed with 4003.
-    res = httpx.get(handle.url, headers={"Host": f"evil.example:{app.port}"}, timeout=5)
-    assert res.status_code == 421
-    assert res.json()["error"] == "bad-host" and "evil.example" in res.json()["detail"]
-    res = httpx.get(handle.url, headers={"Host": "127.0.0.1:1"}, timeout=5)  # wrong port
-    assert res.status_code == 421
+    # A foreign Host (DNS rebinding): HTTP 400 with a plain message, the WebSocket handshake
+    # refused, on pywry's routes and the internal ones alike.
+    for path in (handle.url, f"{app.url}/register_widget", f"{app.url}/nowhere"):
+        res = httpx.get(path, headers={"Host": f"evil.example:{app.port}"}, timeout=5)
+        assert res.status_code == 400 and res.headers["content-type"].startswith("text/plain")
+        assert "evil.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
     raw = socket.create_connection(("127.0.0.1", app.port), timeout=5)
     foreign = f"ws://evil.example:{app.port}/ws/guarded"
-    with open_ws(handle, token=token, sock=raw, uri=foreign) as ws:
-        assert close_code(ws) == 4003
+    with pytest.raises(InvalidStatus):
+        open_ws(
+            handle, token=token, sock=raw, uri=foreign, origin=f"http://evil.example:{app.port}"
+        )
     # A wrong internal token: /health without details, /register_widget 401.
     plain = httpx.get(f"{app.url}/health", headers={TOKEN_HEADER: "wrong"}, timeout=5)
     assert plain.json() == {"status": "ok"}
@@ -252,7 +263,8 @@ def test_refusals_leave_the_server_unchanged(make_app: Callable[..., PyWry]) -> 
         )
         assert res.status_code == 401 and res.json()["error"] == "bad-token"
     # /disconnect needs the widget's own token.
-    res = httpx.post(f"{app.url}/disconnect/guarded?client=abc&token=wrong", timeout=5)
+    wrong = {"X-PyWry-Token": "wrong", "X-PyWry-Client": "abc"}
+    res = httpx.post(f"{app.url}/disconnect/guarded", headers=wrong, timeout=5)
     assert res.status_code == 401
 
     after = health(app)
@@ -374,50 +386,81 @@ def test_two_apps_do_not_share_anything(make_app: Callable[..., PyWry]) -> None:
     assert "from B" in httpx.get(hb.url, timeout=5).text
 
 
-def test_busy_port_is_a_clear_error(make_app: Callable[..., PyWry]) -> None:
+def test_busy_port_moves_to_the_next_free_one_and_says_so(
+    make_app: Callable[..., PyWry], caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         app = make_app(port=port)
-        with pytest.raises(OSError, match=str(port)):
-            app.show("<p>x</p>")
-        assert not app.running
+        with caplog.at_level(logging.WARNING, logger="pywry"):
+            handle = app.show("<p>moved</p>", label="moved")
+        assert app.port is not None and port < app.port <= port + 50
+        assert handle.url == f"http://127.0.0.1:{app.port}/widget/moved"
+        assert "moved" in httpx.get(handle.url, timeout=5).text
+        assert [r.getMessage() for r in caplog.records if r.name == "pywry"] == [
+            f"port {port} on 127.0.0.1 is in use: pywry serves on port {app.port} instead "
+            "(PYWRY_SERVER__PORT chooses another)"
+        ]
+
+
+def test_an_event_without_a_callback_is_logged_at_debug(
+    make_app: Callable[..., PyWry], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+
+    def ping(data: Any, event_type: str, label: str) -> None:
+        handle.emit("app:pong", {})
+
+    handle = app.show("<p>x</p>", label="quiet", callbacks={"app:ping": ping})
+    with caplog.at_level(logging.DEBUG, logger="pywry.dispatch"):
+        with open_ws(handle, token=handle.token) as ws:
+            send_event(ws, "app:nobody", 1)
+            send_event(ws, "app:ping", 2)  # handled after the first one
+            messages(ws, "app:pong")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "pywry.dispatch"] == [
+        (logging.DEBUG, "no callback for event 'app:nobody' on widget 'quiet'; ignored")
+    ]
+
+
+def test_block_says_what_it_waits_for_and_ctrl_c_ends_it() -> None:
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__OPEN_BROWSER="false")
+    proc = spawn([sys.executable, str(EXAMPLES / "browser_multiple.py")], env)
+    urls = read_lines(proc, 2)
+    assert urls == [
+        f"http://127.0.0.1:{port}/widget/chart",
+        f"http://127.0.0.1:{port}/widget/table",
+    ]
+    (said,) = read_lines(proc, 1, stderr=True)
+    assert said == (
+        f"pywry: serving 2 widgets at http://127.0.0.1:{port}/widget/... (chart, table); "
+        "waiting until their pages are closed; press Ctrl+C to stop"
+    )
+    status, err = ctrl_c(proc)
+    assert status == 0 and "Traceback" not in err, err
 
 
 # -- Host policy (framework-neutral) -------------------------------------------------------------
 def test_host_policy() -> None:
-    local = HostPolicy("127.0.0.1", 8765)
-    for ok in (
-        "127.0.0.1:8765",
-        "localhost:8765",
-        "LOCALHOST:8765",
-        "[::1]:8765",
-        "localhost.:8765",
-    ):
-        assert local.allows(ok), ok
-    for bad in (
-        None,
-        "",
-        "evil.example:8765",
-        "127.0.0.1:9999",
-        "127.0.0.1",  # port 80 implied
-        "10.0.0.5:8765",
-        "localhost:8765@evil",
-        "::1",
-        "127.0.0.1:8765/x",
-    ):
-        assert not local.allows(bad), bad
-    anywhere = HostPolicy("0.0.0.0", 9000, extra=["dash.example.com", "localhost:9001"])
-    assert anywhere.allows("192.168.1.20:9000") and anywhere.allows("[fe80::1]:9000")
-    assert anywhere.allows(f"{socket.gethostname()}:9000")
-    assert anywhere.allows("dash.example.com:9000") and anywhere.allows("localhost:9001")
-    assert not anywhere.allows("evil.example:9000") and not anywhere.allows("dash.example.com:1")
-    tls = HostPolicy("localhost", 443, scheme="https")
-    assert (
-        tls.allows("localhost") and tls.allows("localhost:443") and not tls.allows("localhost:80")
-    )
-    assert HostPolicy("127.0.0.1", 1, extra=["*"]).allows("anything:5")
+    local = HostPolicy()
+    for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST", "[::1]:1", "localhost.:8765"):
+        assert local.allows(ok, "127.0.0.1"), ok  # any port: an SSH tunnel may map another
+    assert local.allows("10.0.0.5:8765", "127.0.0.1")  # an address cannot be rebound
+    for bad in (None, "", "evil.example:8765", "localhost:8765@evil", "::1", "10.0.0.5.evil"):
+        assert not local.allows(bad, "127.0.0.1"), bad
+    assert local.allows("evil.example", "0.0.0.0") and local.open_on("")  # nothing to go by
+    assert not local.open_on("localhost") and not local.open_on("[::1]")
+    listed = HostPolicy(["dash.example.com", "*.example.org", "localhost:9001", "[::1]:9002"])
+    for bind in ("127.0.0.1", "0.0.0.0"):
+        assert listed.allows("dash.example.com:9000", bind) and listed.allows("a.example.org", bind)
+        assert listed.allows("localhost:1", bind) and listed.allows("[::1]:9002", bind)
+        assert not listed.allows("evil.example", bind) and not listed.allows("example.org", bind)
+        assert not listed.open_on(bind)
+    assert HostPolicy(["*"]).allows("anything:5", "127.0.0.1")
+    with pytest.raises(ValueError, match="allowed host 'a b'"):
+        HostPolicy(["a b"])
     assert split_host("[::1]:80") == ("::1", 80) and split_host("a:b") is None
 
 
@@ -428,24 +471,6 @@ def _browser_script(tmp_path: Path) -> Path:
     script.write_text('#!/bin/sh\necho "OPENED $1"\n')
     script.chmod(0o755)
     return script
-
-
-def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20.0) -> list[str]:
-    """Read `count` stdout lines of `proc` within `timeout` seconds."""
-    assert proc.stdout is not None
-    lines: list[str] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        while len(lines) < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                raise AssertionError(f"only {lines} after {timeout}s")
-            line = proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"process exited ({proc.poll()}) after {lines}")
-            lines.append(line.decode().strip())
-    return lines
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses DISPLAY and a sh script")
@@ -539,16 +564,19 @@ def _custom_host(port: int, **env: str) -> subprocess.Popen[bytes]:
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # one warning line at most: read once the process ended
         bufsize=0,  # unbuffered: select() then sees every line that is not read yet
     )
 
 
+OPEN_HOSTS = "PYWRY_SERVER__ALLOWED_HOSTS is empty"
+
+
 @pytest.mark.parametrize("host", ["", "0.0.0.0"])
 def test_custom_host_example_binds_loopback_unless_told(tmp_path: Path, host: str) -> None:
-    """As the README runs it, the example listens on 127.0.0.1 only; with
-    PYWRY_SERVER__HOST=0.0.0.0 on every interface, where this machine's own name is a host it
-    answers to and a foreign one is not."""
+    """As the README runs it, the example listens on 127.0.0.1 only and answers to the loopback
+    names only; with PYWRY_SERVER__HOST=0.0.0.0 on every interface, where with no
+    ALLOWED_HOSTS it answers to every name and says once at start how to narrow that."""
     port = free_port()
     proc = _custom_host(port, **({"PYWRY_SERVER__HOST": host} if host else {}))
     try:
@@ -556,13 +584,13 @@ def test_custom_host_example_binds_loopback_unless_told(tmp_path: Path, host: st
         assert url.startswith(f"http://127.0.0.1:{port}/widget/")
         assert "Available on the network" in httpx.get(url, timeout=5).text
         assert listening_addresses(port) == {host or "127.0.0.1"}
-        if host:
-            own = httpx.get(url, headers={"Host": f"{socket.gethostname()}:{port}"}, timeout=5)
-            assert own.status_code == 200
-            foreign = httpx.get(url, headers={"Host": f"rebind.test:{port}"}, timeout=5)
-            assert foreign.status_code == 421
+        for name in (socket.gethostname(), "rebind.test"):
+            other = httpx.get(url, headers={"Host": f"{name}:{port}"}, timeout=5)
+            assert other.status_code == (200 if host else 400), name
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read().decode().count(OPEN_HOSTS) == (1 if host else 0)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 
+from tests.apps.frameworks import PARTNER
 from tests.integration.sseclient import StreamClient
-from tests.integration.wsclient import Client, bootstrap, page_bootstrap, visit
+from tests.integration.wsclient import Client, bootstrap, page_bootstrap, socket_as, visit
 from tests.support import ROOT, Server, clean_env, free_port, wait_http
 
 pytestmark = pytest.mark.integration
@@ -336,6 +338,16 @@ def test_refusals_wrong_token_foreign_origin_unknown_widget(
             assert r.status_code == 400 and r.json()["error"] == "bad-message"
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_token_in_the_url_is_refused(servers: dict[str, Server], framework: str) -> None:
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    query = {"client": "c1", "token": boot["token"]}
+    for method, path in (("GET", boot["stream"]), ("POST", boot["disconnect"])):
+        r = httpx.request(method, server.url + path, params=query)
+        assert r.status_code == 401 and r.json()["error"] == "token-in-url", (path, r.text)
+
+
 @pytest.mark.parametrize(("framework", "transport"), CASES, ids=IDS)
 def test_oversized_payload_is_refused(
     servers: dict[str, Server], framework: str, transport: str
@@ -533,10 +545,59 @@ def test_show_in_a_host_route_is_per_visitor_without_middleware(
         c.close()
 
 
-def test_django_allowed_hosts_apply(servers: dict[str, Server]) -> None:
-    for name in ("django-wsgi", "django-asgi"):
-        res = httpx.get(servers[name].url + "/pywry/widget/board", headers={"Host": "evil.example"})
-        assert res.status_code == 400
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_disconnect_honours_the_adapters_allowed_origins(
+    servers: dict[str, Server], framework: str
+) -> None:
+    """Every host passes `allowed_origins=[PARTNER]` to its adapter: a page of that origin may
+    end its client's presence, a foreign one may not, however often the app was asked for."""
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    assert httpx.get(server.url + "/pywry/widget/board").status_code == 200  # one more request
+    url = f"{server.url}/pywry/disconnect/board?client=partnerpage"
+    token = {"X-PyWry-Token": boot["token"]}
+    assert httpx.post(url, headers={**token, "Origin": PARTNER}).status_code == 204
+    evil = httpx.post(url, headers={**token, "Origin": "http://evil.example"})
+    assert evil.status_code == 403 and evil.json()["error"] == "origin-not-allowed"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_foreign_host_is_refused_on_every_route_and_handshake(
+    servers: dict[str, Server], framework: str
+) -> None:
+    """DNS rebinding against pywry embedded in a loopback-bound server: a page on another name
+    (now resolving to 127.0.0.1) sends that name as Host and its own origin. Every route and
+    handshake is refused: pywry's plain 400, or Django's own for a host not in ALLOWED_HOSTS,
+    which is also the list pywry goes by under Django."""
+    server = _srv(servers, framework)
+    boot = boot_of(server)
+    evil = f"rebind.attacker.example:{server.port}"
+    headers = {
+        "Host": evil,
+        "Origin": f"http://{evil}",
+        "X-PyWry-Token": boot["token"],
+        "X-PyWry-Client": "rebinder",
+    }
+    body = json.dumps({"type": "app:count", "data": {}, "id": 1})
+    for method, path in (
+        ("GET", "/pywry/widget/board"),
+        ("GET", boot["stream"] + "?client=rebinder"),
+        ("POST", boot["events"]),
+        ("POST", "/pywry/disconnect/board?client=rebinder"),
+    ):
+        content = body if method == "POST" else None
+        res = httpx.request(method, server.url + path, headers=headers, content=content)
+        assert res.status_code == 400, path
+        if not framework.startswith("django"):
+            assert "PYWRY_SERVER__ALLOWED_HOSTS" in res.text, path
+    if framework in WEBSOCKETS:
+        path = f"{boot['ws']}?client=rebinder&after=0"
+        with pytest.raises(InvalidStatus):
+            socket_as(server.port, evil, path, boot["token"], headers["Origin"])
+    assert httpx.get(server.url + "/pywry/widget/board").status_code == 200
+    if framework.startswith("django"):  # ALLOWED_HOSTS lists .example.test: pywry agrees
+        listed = {"Host": f"dash.example.test:{server.port}"}
+        assert httpx.get(server.url + "/pywry/widget/board", headers=listed).status_code == 200
 
 
 # -- several workers, no sticky sessions ---------------------------------------------------------

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 
-from tests.integration.wsclient import Client, page_bootstrap
+from tests.integration.wsclient import Client, page_bootstrap, socket_as
 from tests.support import ROOT, Server, clean_env, free_port, run_server
 
 pytestmark = pytest.mark.integration
@@ -84,19 +85,51 @@ def test_duplicate_event_ids_run_the_callback_once(server: Server) -> None:
         c.close()
 
 
+def test_a_foreign_host_is_refused_before_anything_runs(server: Server) -> None:
+    """DNS rebinding: a page on rebind.attacker.example, its name now resolving to 127.0.0.1,
+    sends its own name as Host and its own origin. A loopback-bound deploy answers neither
+    pywry's routes nor the user's, and refuses the socket's handshake."""
+    evil = f"rebind.attacker.example:{server.port}"
+    headers = {"Host": evil, "Origin": f"http://{evil}"}
+    boot = page_bootstrap(server.url + "/widget/board")
+    for method, path in (
+        ("GET", "/widget/board"),
+        ("GET", "/sync-visit"),  # a route of the user's app
+        ("GET", "/health"),
+        ("POST", "/events/board"),
+    ):
+        res = httpx.request(
+            method, server.url + path, headers={**headers, "X-PyWry-Token": boot["token"]}
+        )
+        assert res.status_code == 400, path
+        assert res.headers["content-type"].startswith("text/plain")
+        assert "rebind.attacker.example" in res.text and "PYWRY_SERVER__ALLOWED_HOSTS" in res.text
+    with pytest.raises(InvalidStatus) as refused:
+        socket_as(server.port, evil, "/ws/board?client=rebinder", boot["token"], headers["Origin"])
+    assert refused.value.response.status_code == 403
+    assert httpx.get(server.url + "/widget/board").status_code == 200  # its own name still works
+
+
 def test_failing_callback_answers_error_and_keeps_the_connection(server: Server) -> None:
     c = connect(server, client="failclient")
     try:
         ident = c.send("app:fail")
         err, _ = c.recv_until("pywry:error")
-        assert err["data"]["code"] == "callback-error"
-        assert "always fails" in err["data"]["detail"] and err["data"]["id"] == ident
+        assert err["data"]["code"] == "callback-error" and err["data"]["id"] == ident
+        # the page learns an id, never the exception text (a DSN with its password here)
+        assert "s3cret-pw" not in str(err) and "always fails" not in str(err)
+        error_id = err["data"]["errorId"]
+        assert error_id in err["data"]["detail"]
         c.send("app:click", {"n": 2})
         answer, _ = c.recv_until("app:answer")
         assert answer["data"]["n"] == 2
     finally:
         c.close()
-    assert "app:fail" in server.log() and "board" in server.log()
+    # the server's log line carries the same id, the event, the widget and the traceback
+    log = server.log()
+    line = next(ln for ln in log.splitlines() if error_id in ln)
+    assert "app:fail" in line and "board" in line
+    assert "Traceback" in log[log.index(line) :] and "s3cret-pw" in log[log.index(line) :]
 
 
 def test_async_callback_and_emit_from_another_thread(server: Server) -> None:
@@ -227,11 +260,12 @@ def test_resume_too_far_back_gets_resync(server: Server) -> None:
 
 
 def test_disconnect_needs_the_widget_token(server: Server) -> None:
-    url = server.url + "/disconnect/board?client=someone"
-    assert httpx.post(url).status_code == 401
-    assert httpx.post(url + "&token=wrong").status_code == 401
+    url = server.url + "/disconnect/board"
+    client = {"X-PyWry-Client": "someone"}
+    assert httpx.post(url, headers=client).status_code == 401
+    assert httpx.post(url, headers={**client, "X-PyWry-Token": "wrong"}).status_code == 401
     token = page_bootstrap(server.url + "/widget/board")["token"]
-    assert httpx.post(url + f"&token={token}").status_code == 204
+    assert httpx.post(url, headers={**client, "X-PyWry-Token": token}).status_code == 204
     assert httpx.get(server.url + "/widget/board").status_code == 200  # still there
 
 
@@ -273,10 +307,11 @@ def test_widgets_shown_in_a_route_are_per_visitor_and_work(server: Server, route
     assert theirs.status_code == 403 and b1["token"] not in theirs.text
     assert httpx.get(page, headers={"Cookie": b1["cookie"]}).status_code == 200
     # two cookieless refusals: each gets a session of its own, never one made for another
-    stream = f"{server.url}{b1['stream']}?token={b1['token']}&client=c1"
+    stream = f"{server.url}{b1['stream']}?client=c1"
+    token = {"X-PyWry-Token": b1["token"]}
     for url in (page, stream):
-        newcomer = httpx.get(url)  # refused, with a session of its own
-        known = httpx.get(url, headers={"Cookie": b2["cookie"]})  # refused, keeps its session
+        newcomer = httpx.get(url, headers=token)  # refused, with a session of its own
+        known = httpx.get(url, headers={**token, "Cookie": b2["cookie"]})  # keeps its session
         assert newcomer.status_code == known.status_code == 403
         assert "pywry_session" in newcomer.cookies and "set-cookie" not in known.headers
 

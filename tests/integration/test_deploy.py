@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.wsclient import Client, bootstrap
+from tests.integration.wsclient import Client, bootstrap, socket_as, visit
 from tests.support import (
     EXAMPLES,
+    ROOT,
     clean_env,
+    ctrl_c,
     free_port,
     listening_addresses,
     make_certificate,
     run_server,
+    spawn,
+    wait_http,
 )
 
 pytestmark = pytest.mark.integration
@@ -34,6 +41,47 @@ def test_workers_without_shared_state_are_refused_with_a_clear_error(tmp_path) -
     assert out.returncode != 0
     assert "PYWRY_SERVER__WORKERS=4" in out.stderr and "sqlite" in out.stderr
     assert "redis" in out.stderr
+
+
+def test_ctrl_c_stops_deploy_without_a_traceback() -> None:
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port))
+    proc = spawn([sys.executable, str(EXAMPLES / "deploy_quickstart.py")], env)
+    wait_http(f"http://127.0.0.1:{port}/health", proc)
+    status, err = ctrl_c(proc)
+    assert status == 0, err
+    assert "Traceback" not in err and "Application shutdown complete." in err
+
+
+def test_ctrl_c_stops_make_demo_without_a_traceback() -> None:
+    make = shutil.which("make")
+    assert make is not None, "make is not installed"
+    port = free_port()
+    # `-o setup`: run the demo with this interpreter rather than building .venv first
+    argv = [make, "-o", "setup", "demo", f"BIN={Path(sys.executable).parent}"]
+    proc = spawn(argv, clean_env(PYWRY_SERVER__PORT=str(port)))
+    wait_http(f"http://127.0.0.1:{port}/health", proc)
+    status, err = ctrl_c(proc)
+    assert status in (0, 130), err  # make itself reports an interrupt as 130, as a shell does
+    assert "Traceback" not in err and "Application shutdown complete." in err
+
+
+def test_a_busy_port_ends_deploy_with_one_line_naming_the_setting() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLES / "deploy_quickstart.py")],
+            env=clean_env(PYWRY_SERVER__PORT=str(port)), capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 1
+    assert re.fullmatch(
+        rf"pywry cannot listen on 127\.0\.0\.1:{port}: the port is in use; choose another port "
+        r"with PYWRY_SERVER__PORT=\d+, or PYWRY_SERVER__PORT=0 for any free one\n",
+        out.stderr,
+    ), out.stderr
 
 
 def test_two_workers_on_sqlite_started_by_deploy(tmp_path) -> None:
@@ -115,3 +163,48 @@ def test_the_full_example_listens_on_loopback_as_the_readme_runs_it(tmp_path) ->
     argv = [sys.executable, str(EXAMPLES / "deploy_full_example.py")]
     with run_server(argv, clean_env(PYWRY_SERVER__PORT=str(port)), port, tmp_path, ready_path="/"):
         assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def test_allowed_hosts_let_a_loopback_deploy_answer_to_its_proxy_names(tmp_path) -> None:
+    """Behind a proxy that keeps the Host: the listed names reach the page and the socket
+    (Origin the same name), every other name is refused."""
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__PORT=str(port), PYWRY_SERVER__ALLOWED_HOSTS="*.example.test")
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/") as srv:
+        name = f"dash.example.test:{port}"
+        page = httpx.get(srv.url + "/", headers={"Host": name})
+        assert page.status_code == 200
+        boot = bootstrap(page.text)
+        path = f"{boot['ws']}?client=proxied&after=0"
+        with socket_as(port, name, path, boot["token"], f"https://{name}") as ws:
+            ws.send('{"type":"app:click","data":{"clicks":1},"id":1}')
+            frames = [ws.recv(timeout=5) for _ in range(2)]
+            assert any("pywry:ack" in str(f) for f in frames), frames
+        refused = httpx.get(srv.url + "/", headers={"Host": f"rebind.attacker.example:{port}"})
+        assert refused.status_code == 400 and "PYWRY_SERVER__ALLOWED_HOSTS" in refused.text
+
+
+def test_page_factories_with_two_workers(tmp_path) -> None:
+    """`get_server_app(apps=...)` runs twice in each worker (the script is imported again);
+    both workers start and serve the applications."""
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        PYWRY_DEPLOY__STATE_BACKEND="sqlite",
+        PYWRY_DEPLOY__SQLITE_PATH=str(tmp_path / "state.db"),
+        PYWRY_SQLITE_KEY="k",
+    )
+    argv = [sys.executable, str(ROOT / "tests" / "apps" / "apps_app.py")]
+    with run_server(argv, env, port, tmp_path, ready_path="/app/report") as srv:
+        for _ in range(10):
+            with httpx.Client() as fresh:  # a new connection each time: any worker may answer
+                page = fresh.get(srv.url + "/app/report")
+            assert page.status_code == 200 and "<p>report</p>" in page.text
+        c = Client(srv.url, visit(page))
+        c.send("app:hello")
+        answer, _ = c.recv_until("app:hello-answer", timeout=10)
+        assert answer["data"]["label"] == c.label
+        c.close()
+        assert "already given its applications" not in srv.log()

@@ -155,6 +155,24 @@ def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]
         c.close()
 
 
+def test_a_disconnect_on_a_worker_that_never_saw_the_widget_is_checked_and_taken(
+    workers: list[Server],
+) -> None:
+    """A page's beacon may land anywhere: the worker loads the widget like any other route,
+    then checks the token and the origin as every worker would."""
+    w1, _, w3 = workers
+    boot = visit(httpx.get(w1.url + "/visit"))  # a per-visitor widget only w1 holds
+    url = f"{w3.url}/disconnect/{boot['label']}?client=leaver"
+    token = {"X-PyWry-Token": boot["token"]}
+    assert httpx.post(url, headers={"X-PyWry-Token": "wrong"}).status_code == 401
+    foreign = httpx.post(url, headers={**token, "Origin": "http://evil.example"})
+    assert foreign.status_code == 403
+    assert httpx.post(url, headers={**token, "Origin": w3.url}).status_code == 204
+    assert (
+        httpx.post(f"{w3.url}/disconnect/w-nosuchwidget?client=x", headers=token).status_code == 404
+    )
+
+
 def test_update_on_one_worker_reaches_pages_served_by_the_others(workers: list[Server]) -> None:
     w1, w2, w3 = workers
     text = "version-" + uuid.uuid4().hex[:6]

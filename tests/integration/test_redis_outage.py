@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -37,6 +38,11 @@ def test_redis_outage_and_recovery(tmp_path) -> None:
         last = first["seq"]
 
         redis_server.stop()
+        # a worker asked for a widget it must load answers 503 without the backend's own error
+        # (which names Redis's address)
+        down = httpx.get(w2.url + "/widget/w-notloadedhere", timeout=10)
+        assert down.status_code == 503 and down.json()["error"] == "backend-unavailable"
+        assert str(redis_server.port) not in down.text and "Redis" not in down.text
         c.send("app:click", {"n": 2}, ident=2)  # cannot be acknowledged while Redis is down
         assert closed_with(c) in (1012, 1013)
 

@@ -51,7 +51,9 @@ async def _widget_traffic(backend: RedisBackend, labels: list[str]) -> None:
         for label in labels:
             await backend.save_widget(data(label))
             page = f"{label}~c~client1"
-            await backend.publish([(label, "app:x", "{}", "seq"), (page, "app:y", "{}", "cseq")])
+            await backend.publish(
+                [(label, "app:x", "{}", "seq", "m1"), (page, "app:y", "{}", "cseq", "m2")]
+            )
             await backend.accept_event(label, "client1", 1)
             await backend.heartbeat({label: ["conn-1"]})
     finally:
@@ -80,7 +82,7 @@ def test_every_key_of_a_widget_shares_one_cluster_slot(redis_cluster, tmp_path: 
         assert sorted(slots) == sorted(labels)
         assert all(len(s) == 1 for s in slots.values()), slots
         per_label = {lab: {k.split(":")[1] for k in keys if "{" + lab + "}" in k} for lab in labels}
-        assert per_label["w0"] == {"widget", "seq", "outbox", "client", "conns"}
+        assert per_label["w0"] == {"widget", "seq", "outbox", "mids", "client", "conns"}
         assert sorted(shared) == [f"{prefix}:widgets:active", f"{prefix}:worker:worker-a"]
         nodes = {client.get_node_from_key("{" + lab + "}").name for lab in labels}
         assert len(nodes) == 3, "twelve widgets should spread over the three masters"

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import uuid
 from typing import Any
 
 import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+
+def socket_as(port: int, host: str, path: str, token: str, origin: str) -> ClientConnection:
+    """A WebSocket to 127.0.0.1:`port` whose Host header names `host`: what a page on another
+    name (resolving to this machine, or behind a proxy keeping the name) opens."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return connect(
+        f"ws://{host}{path}",
+        sock=raw,
+        origin=origin,  # type: ignore[arg-type]
+        subprotocols=[f"pywry.token.{token}"],  # type: ignore[list-item]
+        open_timeout=5,
+    )
 
 
 def bootstrap(html: str) -> dict[str, Any]:

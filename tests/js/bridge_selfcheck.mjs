@@ -406,7 +406,8 @@ check("WebSocket that never opens twice -> HTTP stream with SSE parsing and POST
   const s = t.fetches.find((f) => f.url.includes("/sse/"));
   assert.ok(s, "stream fetch");
   const u = new URL(s.url);
-  assert.equal(u.searchParams.get("token"), "tok-EN_123");
+  assert.equal(u.searchParams.get("token"), null);   // never in a URL: access logs keep URLs
+  assert.equal(s.init.headers["X-PyWry-Token"], "tok-EN_123");
   assert.equal(u.searchParams.get("after"), "5");
   assert.equal(s.init.headers["Last-Event-ID"], "5");
   const stream = sseStream();
@@ -526,7 +527,7 @@ check("system actions: alert, set-content scripts, css, style, theme, navigate, 
   assert.deepEqual(themes, ["light"]);
 
   ws.recv({ type: "pywry:navigate", data: { url: "/next" }, seq: 12 });
-  assert.deepEqual(t.win.location.assigned, ["/next"]);
+  assert.deepEqual(t.win.location.assigned, ["http://example.test/next"]);
 
   // set-content: inline scripts run at once; a src script is awaited before the next one,
   // and later messages (and the handlers of this one) wait for it.
@@ -551,10 +552,15 @@ check("system actions: alert, set-content scripts, css, style, theme, navigate, 
   t2.ws().open();
   t2.win.fire("pagehide");
   assert.equal(t2.ws().closedWith, 1000);
-  assert.equal(t2.win.navigator.beacons.length, 1);
-  const b = new URL(t2.win.navigator.beacons[0]);
+  assert.equal(t2.win.navigator.beacons.length, 0);
+  const gone = t2.fetches.filter((f) => f.url.includes("/disconnect/"));
+  assert.equal(gone.length, 1);
+  const b = new URL(gone[0].url);
   assert.equal(b.pathname, "/pywry/disconnect/chart");
-  assert.equal(b.searchParams.get("client"), t2.pywry.clientId);
+  assert.equal(b.search, "");   // token and client travel in headers
+  assert.equal(gone[0].init.keepalive, true);
+  assert.equal(gone[0].init.headers["X-PyWry-Token"], "tok-EN_123");
+  assert.equal(gone[0].init.headers["X-PyWry-Client"], t2.pywry.clientId);
   assert.equal(t2.pywry.state, "closed");
   t2.win.fire("pageshow", { persisted: true });
   assert.equal(t2.sockets.length, 2);

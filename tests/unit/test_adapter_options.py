@@ -153,7 +153,7 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
     engine_module.set_default_app(App(PyWrySettings()))
     try:
         app = inline.get_server_app(apps={"report": lambda: inline.show("<p>report</p>")})
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:  # a loopback name
             index = client.get("/")
             assert index.status_code == 200 and 'href="/app/report"' in index.text
             one, two = client.get("/app/report"), client.get("/?app=report")

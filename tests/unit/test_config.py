@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import pytest
 
 from pywry.config import (
     ConfigError,
+    ConfigWarning,
     DeploySettings,
     PyWrySettings,
     ServerSettings,
@@ -19,6 +23,7 @@ from pywry.config import (
     reset_settings,
     settings_summary,
 )
+from tests.support import ROOT, clean_env
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +79,7 @@ def test_server_defaults_for_pywry_limits() -> None:
     assert s.cdn is None
     assert s.sse_timeout == 25.0
     assert s.session_expire_seconds == 60.0
-    assert s.outbox_size == 1000
+    assert s.outbox_size == 10_000
     assert s.outbox_max_age == 300.0
     assert s.max_events_per_second == 200.0
     assert s.max_connections_per_widget == 1000
@@ -243,10 +248,80 @@ def test_unknown_key_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
         PyWrySettings()
 
 
+@pytest.mark.parametrize(
+    ("var", "intended"),
+    [
+        ("PYWRY_SERVER__PROT", "PYWRY_SERVER__PORT"),
+        ("PYWRY_SERVER__STATE_BACKEND", "PYWRY_DEPLOY__STATE_BACKEND"),
+        ("PYWRY_DEPLOY__WORKERS", "PYWRY_SERVER__WORKERS"),
+    ],
+)
+def test_unknown_key_in_env_names_the_likely_one(
+    monkeypatch: pytest.MonkeyPatch, var: str, intended: str
+) -> None:
+    monkeypatch.setenv(var, "1")
+    with pytest.raises(ConfigError) as exc:
+        PyWrySettings()
+    assert str(exc.value) == f"{var}: unknown setting; did you mean {intended}?"
+
+
+def test_unknown_key_in_file_or_argument_names_the_likely_one(tmp_path: Path) -> None:
+    _write(tmp_path / "pywry.toml", "[server]\nprot = 1\n")
+    with pytest.raises(ConfigError) as exc:
+        PyWrySettings()
+    assert str(exc.value) == "pywry.toml [server] prot: unknown setting; did you mean port?"
+    (tmp_path / "pywry.toml").unlink()
+    with pytest.raises(ConfigError) as exc:
+        PyWrySettings(deploy={"state_backnd": "redis"})
+    assert str(exc.value) == "deploy.state_backnd: unknown setting; did you mean state_backend?"
+
+
+@pytest.mark.parametrize(
+    ("var", "intended"),
+    [
+        ("PYWRY_SERVER_PORT", "PYWRY_SERVER__PORT"),  # one underscore
+        ("PYWRY_PORT", "PYWRY_SERVER__PORT"),  # no section
+        ("PYWRY_DEPLOY_STATE_BACKEND", "PYWRY_DEPLOY__STATE_BACKEND"),
+        ("PYWRY_SERVER_WORKER", "PYWRY_SERVER__WORKERS"),
+        ("PYWRY_HEADLES", "PYWRY_HEADLESS"),
+    ],
+)
+def test_a_misspelled_variable_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, var: str, intended: str
+) -> None:
+    monkeypatch.setenv(var, "9000")
+    with pytest.warns(ConfigWarning) as caught:
+        settings = PyWrySettings()
+    assert [str(w.message) for w in caught] == [
+        f"{var} is not a pywry setting and is ignored; did you mean {intended}?"
+    ]
+    assert settings.server.port == 8765
+
+
+def test_a_misspelled_variable_is_warned_about_once_per_process(tmp_path: Path) -> None:
+    code = (
+        "from pywry import PyWry\n"
+        "from pywry.config import PyWrySettings, get_settings\n"
+        "PyWrySettings()\nget_settings()\nPyWry(port=0)\n"
+    )
+    env = clean_env(PYWRY_SERVER_PORT="9000", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    line = (
+        "PYWRY_SERVER_PORT is not a pywry setting and is ignored; did you mean PYWRY_SERVER__PORT?"
+    )
+    assert done.stderr.count(line) == 1, done.stderr
+
+
 def test_other_pywry_env_vars_are_not_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PYWRY_HEADLESS", "PYWRY_DEPLOY_MODE", "PYWRY_SQLITE_KEY", "PYWRY_ANYTHING"):
         monkeypatch.setenv(name, "1")
-    assert PyWrySettings().server.port == 8765
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and none of them is taken for a misspelling
+        assert PyWrySettings().server.port == 8765
 
 
 def test_unknown_key_in_argument() -> None:
@@ -484,3 +559,27 @@ def test_settings_summary_masks_secrets() -> None:
     assert summary["deploy"]["state_backend"] == "memory"
     assert "redispw" not in str(summary)
     assert "hunter2" not in repr(s) and "tok-secret" not in repr(s)
+
+
+# --- security settings -----------------------------------------------------------------------
+
+
+def test_frame_ancestors_map_to_their_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pywry.core.framing import frame_headers
+
+    assert PyWrySettings().server.frame_ancestors == "'self'"
+    cases = {
+        "'self'": "SAMEORIGIN",
+        "none": "DENY",  # the quotes may be left out
+        "self https://*.example.com": None,  # X-Frame-Options cannot say this: CSP alone
+    }
+    for given, legacy in cases.items():
+        monkeypatch.setenv("PYWRY_SERVER__FRAME_ANCESTORS", given)
+        value = PyWrySettings().server.frame_ancestors
+        headers = frame_headers(value)
+        assert headers["Content-Security-Policy"] == f"frame-ancestors {value}"
+        assert headers.get("X-Frame-Options") == legacy, given
+    for bad in ("'none' 'self'", "https://a.example; script-src *", ""):
+        monkeypatch.setenv("PYWRY_SERVER__FRAME_ANCESTORS", bad)
+        with pytest.raises(ConfigError, match="PYWRY_SERVER__FRAME_ANCESTORS"):
+            PyWrySettings()

@@ -216,6 +216,35 @@ def test_export_sends_the_current_view_as_a_download(engine: App) -> None:
     assert "export limit of 3" in refused["data"]["error"]
 
 
+def test_export_defuses_cells_a_spreadsheet_would_run(engine: App) -> None:
+    """CSV injection: text starting with = + - @, a tab or a CR reaches the file as text."""
+    rows = pd.DataFrame(
+        {
+            "=HYPERLINK(1)": ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "plain", None],
+            "n": [-1, 2, 3, 4, 5, 6, 7],  # numbers stay numbers, signs and all
+            "kind": pd.Categorical(["=a", "b", "b", "b", "b", "b", "\rz"]),
+        }
+    )
+    show_dataframe(rows, label="t")
+    show_dataframe(rows, label="raw", escape_formulas=False)
+    for label in ("t", "raw"):
+        engine.require(label).callbacks["grid:export"]({}, "grid:export", label)
+    (safe,), (raw,) = sent(engine, "t"), sent(engine, "raw")
+    assert safe["data"]["content"].split("\n") == [
+        "'=HYPERLINK(1),n,kind",
+        "'=1+1,-1,'=a",
+        "'+SUM(A1),2,b",
+        "'-2+3,3,b",
+        "'@cmd,4,b",
+        "'\tx,5,b",
+        "plain,6,b",
+        ",7,'\rz",
+        "",
+    ]
+    assert raw["data"]["content"].startswith("=HYPERLINK(1),n,kind\n=1+1,-1,=a\n")
+    assert list(rows.columns)[0] == "=HYPERLINK(1)" and rows.iloc[0, 0] == "=1+1"  # not changed
+
+
 def test_cell_click_and_row_select_get_rows_from_the_server(engine: App) -> None:
     seen: list[Any] = []
     w = show_dataframe(

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from pywry.config import PyWrySettings
+from pywry.core.hosts import HostPolicy
 from tests.support import ROOT
 
 DOCKER = ROOT / "examples" / "docker"
@@ -24,6 +25,12 @@ def test_compose_environment_is_valid_pywry_configuration(monkeypatch: pytest.Mo
         monkeypatch.setenv(key, value)
     settings = PyWrySettings()
     assert settings.server.workers == 4 and settings.deploy.redis_url == "redis://redis:6379/0"
+    # bound to 0.0.0.0 inside the container, published on the host's loopback: a Host list, or
+    # a page that rebinds its name to 127.0.0.1 would reach it
+    hosts = HostPolicy(settings.server.allowed_hosts)
+    assert not hosts.open_on(settings.server.host)
+    assert hosts.allows("localhost:8080", "0.0.0.0")
+    assert not hosts.allows("rebind.attacker.example:8080", "0.0.0.0")
 
 
 def test_dockerfile_runs_the_full_example_and_checks_health() -> None:

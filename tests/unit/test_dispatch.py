@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import threading
 
 from pywry.core.dispatch import Dispatcher
@@ -47,7 +48,32 @@ def test_sync_async_and_failing_callbacks() -> None:
     run_async(main())
     assert seen[0][:4] == ("sync", 1, "app:s", "w") and seen[0][4].startswith("pywry-callback")
     assert seen[1][:4] == ("async", 2, "app:a", "w") and not seen[1][4].startswith("pywry-callback")
-    assert len(replies) == 1 and "callback-error" in replies[0] and "boom" in replies[0]
+    assert len(replies) == 1 and "callback-error" in replies[0]
+
+
+def test_a_failure_reaches_the_browser_as_an_id_and_the_log_with_its_text(caplog) -> None:
+    """The exception text (a DSN here) stays in the server log; the page gets an id that
+    names the log line, and the text only with `debug` on."""
+
+    def failing(data, event, label):
+        raise RuntimeError("cannot reach postgresql://admin:hunter2@db.internal/prod")
+
+    replies: list[str] = []
+
+    async def main() -> None:
+        for debug in (False, True):
+            d = Dispatcher(1, debug=debug)
+            await d.run(widget(**{"app:f": failing}), msg("app:f", 7), replies.append)
+            d.shutdown()
+
+    with caplog.at_level("ERROR", logger="pywry.dispatch"):
+        run_async(main())
+    quiet, loud = (json.loads(r)["data"] for r in replies)
+    assert quiet["code"] == "callback-error" and quiet["id"] == 7
+    assert "hunter2" not in json.dumps(quiet) and quiet["errorId"] in quiet["detail"]
+    assert "hunter2" in loud["detail"] and loud["errorId"] in loud["detail"]
+    lines = [r for r in caplog.records if quiet["errorId"] in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info and "app:f" in lines[0].getMessage()
 
 
 def test_a_blocking_callback_does_not_hold_up_the_others() -> None:

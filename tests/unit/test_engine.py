@@ -142,3 +142,17 @@ def test_page_is_rendered_again_only_when_what_it_shows_changes(engine: App) -> 
     assert "<p>b</p>" in (engine.page_html("cached", "") or "")
     WidgetHandle(engine, "cached").update_theme("light")
     assert boot(engine.page_html("cached", "") or "")["theme"] == "light"
+
+
+def test_a_theme_nobody_chose_is_left_to_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """null: dark on a page of its own, the host's preference in a frame (the bridge decides);
+    a theme given to show() or set in the settings, even "dark", is kept everywhere."""
+    unset = App(PyWrySettings())
+    unset.add_widget("<p>a</p>", label="a")
+    unset.add_widget("<p>b</p>", label="b", theme="light")
+    assert boot(unset.page_html("a", "") or "")["theme"] is None
+    assert boot(unset.page_html("b", "") or "")["theme"] == "light"
+    monkeypatch.setenv("PYWRY_SERVER__THEME", "dark")
+    chosen = App(PyWrySettings())
+    chosen.add_widget("<p>a</p>", label="a")
+    assert boot(chosen.page_html("a", "") or "")["theme"] == "dark"

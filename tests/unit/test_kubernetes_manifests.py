@@ -77,6 +77,7 @@ def test_the_signing_secret_comes_from_a_secret_and_the_rest_is_valid_pywry_conf
     settings = PyWrySettings()
     assert settings.deploy.state_backend.value == "redis" and settings.server.workers >= 1
     assert settings.server.host == "0.0.0.0"  # reachable from the Service, inside the pod
+    assert settings.server.allowed_hosts, "bound to every interface: name the public host"
     redis_host = settings.deploy.redis_url.split("//")[1].split(":")[0]
     service = find("Service", redis_host)  # the URL names the Redis Service
     assert service["spec"]["ports"][0]["port"] == 6379

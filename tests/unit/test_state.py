@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +52,25 @@ def test_worker_id(monkeypatch) -> None:
     assert generated == get_worker_id() and str(os.getpid()) in generated
     monkeypatch.setenv("PYWRY_DEPLOY__WORKER_ID", "web-1")
     assert get_worker_id() == "web-1"
+
+
+def test_get_server_app_leaves_the_environment_alone(monkeypatch, engine) -> None:
+    """A deployed server opens no browser and counts as headless, but the processes it starts
+    (a user's subprocess, a browser-mode script it runs) inherit no PYWRY_HEADLESS."""
+    from pywry.app import is_headless
+    from pywry.inline import get_server_app
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    before = dict(os.environ)
+    assert not is_headless()
+    get_server_app()
+    assert dict(os.environ) == before and "PYWRY_HEADLESS" not in os.environ
+    assert is_headless()
+    assert not is_deploy_mode()
+    monkeypatch.setenv("PYWRY_DEPLOY__STATE_BACKEND", "sqlite")  # seed 001: headless + backend
+    assert is_deploy_mode()
+    shell = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.environ.get('PYWRY_HEADLESS'))"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert shell.stdout.strip() == "None"

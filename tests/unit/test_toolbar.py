@@ -335,6 +335,65 @@ def test_extra_kwarg_is_refused_by_name():
         Toolbar(colour="red")
 
 
+@pytest.mark.parametrize(
+    ("build", "line"),
+    [
+        (
+            lambda: Button(event="app:go", lable="Go"),
+            "Button: unknown argument 'lable'; did you mean 'label'?",
+        ),
+        (
+            lambda: Toolbar(postion="top"),
+            "Toolbar: unknown argument 'postion'; did you mean 'position'?",
+        ),
+        (
+            lambda: Toolbar(position="topp"),
+            "Toolbar: position 'topp' is not one of 'top', 'bottom', 'left', 'right', 'header', "
+            "'footer' or 'inside'; did you mean 'top'?",
+        ),
+        (
+            lambda: Toolbar.model_validate(
+                {"items": [{"kind": "button", "event": "app:go", "lable": "Go"}]}
+            ),
+            "Toolbar: items[0]: unknown argument 'lable' of Button; did you mean 'label'?",
+        ),
+        (
+            lambda: Select(event="app:s", options=[{"lable": "a"}]),
+            "Select: options[0]: unknown argument 'lable' of Option; did you mean 'label'?",
+        ),
+    ],
+)
+def test_typos_are_one_line_that_says_did_you_mean(build, line):
+    with pytest.raises(ValidationError) as exc:  # still a ValidationError for `except` clauses
+        build()
+    assert str(exc.value) == line
+    assert repr(line) in repr(exc.value)
+
+
+def test_an_unknown_argument_without_a_near_name_lists_the_known_ones():
+    with pytest.raises(ValidationError) as exc:
+        Button(event="app:go", zzz=1)
+    assert str(exc.value) == (
+        "Button: unknown argument 'zzz' "
+        "(component_id, description, disabled, style, event, label, data, variant are known)"
+    )
+
+
+def test_a_typo_in_a_script_ends_with_one_line(tmp_path: Path):
+    script = tmp_path / "bar.py"
+    script.write_text("from pywry.toolbar import Button\nButton(event='app:go', lable='Go')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "pywry.toolbar.errors.ToolbarError: Button: unknown argument 'lable'; did you mean 'label'?"
+    )
+    assert "errors.pydantic.dev" not in done.stderr
+
+
 def test_secret_input_never_has_a_value():
     with pytest.raises(ValidationError) as exc:
         SecretInput(event="app:key", value="hunter2")

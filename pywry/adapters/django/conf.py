@@ -7,6 +7,7 @@
         "static_dir": BASE_DIR / "assets",
         "apps": "myproject.pages.APPS",                 # a dict/list, or its dotted path
         "check_origin": "myproject.security.origin_ok",  # a callable, or its dotted path
+        "allowed_hosts": ["dash.example.com"],          # default: Django's ALLOWED_HOSTS
     }
 
 Without `PYWRY`, settings come from the environment and config file as everywhere else. The
@@ -26,6 +27,7 @@ from django.utils.module_loading import import_string
 from ...config import ConfigError, PyWrySettings
 from ...core import app as app_module
 from ...core.app import App
+from ...core.hosts import HostPolicy
 from ...core.identity import end_host_session
 from ...core.options import OPTION_NAMES
 from ...core.origins import OriginPolicy
@@ -73,6 +75,8 @@ def _with_sections(raw: dict[str, Any]) -> App:
         )
     current.settings = loaded
     current.origins = OriginPolicy(loaded.server.websocket_allowed_origins, current.origins.check)
+    current.hosts = HostPolicy(loaded.server.allowed_hosts)
+    current.dispatcher.debug = loaded.server.debug
     return current
 
 
@@ -91,16 +95,39 @@ def settings_options() -> dict[str, Any]:
 
 
 def get_app(**options: Any) -> App:
-    """The app Django serves: `settings.PYWRY` applied once, then `options` over it."""
+    """The app Django serves: `settings.PYWRY` applied once per app, then `options` over it.
+
+    Asked again (the ASGI wrapper asks on every request) it returns that app as it is, so the
+    options given to `build(...)` stay in force.
+    """
     with _lock:
-        served = _with_sections(_raw())
-        if "django" not in served.extensions:
-            _configure(served, settings_options())
+        served = app_module.current_default()
+        if served is None or "django" not in served.extensions:
+            served = _with_sections(_raw())
+            given = settings_options()
+            if "allowed_hosts" not in given and not served.settings.server.allowed_hosts:
+                given["allowed_hosts"] = django_hosts()
+            _configure(served, given)
             _follow_logouts()
             served.extensions["django"] = True
     if options:
         _configure(served, options)
     return served
+
+
+def django_hosts() -> list[str]:
+    """Django's `ALLOWED_HOSTS` as pywry's host patterns, so one list serves both.
+
+    `.example.com` is the domain and its subdomains; with `DEBUG` and no list, Django's own
+    defaults (the loopback names).
+    """
+    allowed = [str(entry) for entry in settings.ALLOWED_HOSTS]
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    patterns: list[str] = []
+    for entry in allowed:
+        patterns += [entry[1:], "*" + entry] if entry.startswith(".") else [entry]
+    return patterns
 
 
 def _follow_logouts() -> None:

@@ -36,6 +36,7 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         isinstance(scope, dict) and bool(scope.get("pywry.websocket")),
         request.is_secure(),
     )
+    req.server = str(request.META.get("SERVER_NAME") or "")
     if app.access.enabled:
         req.user = request_user(request)
         if req.user is not None:

@@ -11,7 +11,7 @@ if not settings.configured:
     settings.configure(
         DEBUG=False,
         SECRET_KEY="host-secret",
-        ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+        ALLOWED_HOSTS=["127.0.0.1", "localhost", ".example.test"],
         ROOT_URLCONF=__name__,
         INSTALLED_APPS=["django.contrib.contenttypes", "pywry.adapters.django"],
         MIDDLEWARE=[

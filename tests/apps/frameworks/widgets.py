@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from pywry.inline import show
+from tests.apps.frameworks import PARTNER
 
 STATIC = Path(__file__).resolve().parent / "static"
 calls = {"n": 0}
@@ -72,7 +73,7 @@ async def summary():
 
 
 APPS = {"report": report, "summary": summary}
-OPTIONS = {"apps": APPS, "static_dir": str(STATIC)}
+OPTIONS = {"apps": APPS, "static_dir": str(STATIC), "allowed_origins": [PARTNER]}
 
 
 def visit_page() -> str:
