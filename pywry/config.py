@@ -29,9 +29,16 @@ from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -42,6 +49,7 @@ from pydantic_settings import (
 
 from .core.framing import check_frame_ancestors
 from .core.hosts import check_host_patterns
+from .redis_url import SENTINEL_SCHEME, is_sentinel_url, mask_password, parse_sentinel_url
 
 if sys.version_info >= (3, 11):  # noqa: UP036 - still support 3.10
     import tomllib
@@ -78,7 +86,7 @@ _OAUTH2_ENV_PREFIX = "PYWRY_OAUTH2__"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _LOG_FORMATS = ("text", "json")
 _THEMES = ("dark", "light", "system")
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", SENTINEL_SCHEME)
 _SECRET_FIELDS = frozenset(
     {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret", "metrics_token"}
 )
@@ -304,6 +312,7 @@ class DeploySettings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     redis_prefix: str = "pywry"
     redis_pool_size: int = Field(default=10, ge=1, le=100)
+    redis_cluster: bool = False
     widget_ttl: int = Field(default=86400, ge=1)
     connection_ttl: int = Field(default=300, ge=1)
     session_ttl: int = Field(default=86400, ge=1)
@@ -325,15 +334,35 @@ class DeploySettings(BaseSettings):
     def _check_redis_url(cls, value: str) -> str:
         if not value.startswith(_REDIS_SCHEMES):
             raise ValueError(
-                f"must start with {', '.join(_REDIS_SCHEMES)} (got {mask_url(value)!r})"
+                f"must start with {', '.join(_REDIS_SCHEMES)} (got {mask_password(value)!r})"
             )
+        if is_sentinel_url(value):
+            parse_sentinel_url(value)  # its ValueError names what is wrong
         return value
 
     @field_validator("redis_prefix")
     @classmethod
     def _check_redis_prefix(cls, value: str) -> str:
-        if not value or any(ch.isspace() for ch in value):
-            raise ValueError(f"must be non-empty and contain no whitespace (got {value!r})")
+        if not value or any(ch.isspace() or ch in "{}" for ch in value):
+            raise ValueError(
+                f"must be non-empty, without whitespace or braces (got {value!r}); braces would "
+                "change the hash tags that keep each widget's keys on one Redis Cluster slot"
+            )
+        return value
+
+    @field_validator("redis_cluster")
+    @classmethod
+    def _check_redis_cluster(cls, value: bool, info: ValidationInfo) -> bool:
+        url = info.data.get("redis_url")
+        if not value or url is None:  # no URL: its own error is reported
+            return value
+        if not url.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                "a Redis Cluster is reached through a redis:// or rediss:// URL of any of its "
+                f"nodes (redis_url is {mask_password(url)!r})"
+            )
+        if urlsplit(url).path.strip("/") not in ("", "0"):
+            raise ValueError("a Redis Cluster has database 0 only; end the URL with /0 or nothing")
         return value
 
 
@@ -724,22 +753,6 @@ def reset_settings() -> None:
         _settings = None
 
 
-def mask_url(url: str) -> str:
-    """Hide the password of a URL such as ``redis://:secret@host:6379/0``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:{_MASK}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 def settings_summary(s: PyWrySettings) -> dict[str, Any]:  # JSON: {"server": {...}, ...}
     """Return the settings as a JSON-ready dict that is safe to log or show.
 
@@ -752,5 +765,5 @@ def settings_summary(s: PyWrySettings) -> dict[str, Any]:  # JSON: {"server": {.
         for name in _SECRET_FIELDS:
             if section.get(name) is not None:
                 section[name] = _MASK
-    summary["deploy"]["redis_url"] = mask_url(summary["deploy"]["redis_url"])
+    summary["deploy"]["redis_url"] = mask_password(summary["deploy"]["redis_url"])
     return summary

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
+from tests.support import run_async
+
 from .harness import bootstrap, start_redis, start_workers, stop_all
 
 TOKEN = "soak-internal-token"
@@ -57,7 +59,7 @@ def measure(sockets: int = 1000, cycles: int = 10) -> list[float]:
             boot = bootstrap(worker)
             sizes = [rss_mib(worker.proc.pid)]
             for _ in range(cycles):
-                asyncio.run(_round(worker.url, boot, sockets))
+                run_async(_round(worker.url, boot, sockets))
                 left = -1
                 for _ in range(100):  # the worker finishes closing them (bounded: 10 s)
                     left = httpx.get(

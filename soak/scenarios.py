@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import run_async
+
 from .harness import (
     Counts,
     SoakClient,
@@ -58,7 +60,7 @@ def _run(
             if fault is not None:
                 await fault(size=size, clients=clients, workers=workers, redis=redis, skip=skip)
 
-        asyncio.run(traffic(clients, size.seconds, size.events, during))
+        run_async(traffic(clients, size.seconds, size.events, during))  # a loop may be running
         return count(workers, clients, skip=skip)
     finally:
         stop_all(workers)

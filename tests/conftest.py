@@ -69,6 +69,30 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real 3-master Redis Cluster (one replica each) for the whole session."""
+    from tests.redis_groups import ClusterGroup
+
+    group = ClusterGroup(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield group.start()
+    finally:
+        group.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Sentinel group (master, replica, three Sentinels) for the whole session."""
+    from tests.redis_groups import SentinelGroup
+
+    group = SentinelGroup(tmp_path_factory.mktemp("redis-sentinel"))
+    try:
+        yield group.start()
+    finally:
+        group.stop()
+
+
+@pytest.fixture(scope="session")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A real OpenID Connect provider (node oidc-provider) for the whole session.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -14,11 +15,21 @@ from tests.support import free_port, require_binary
 class RedisServer:
     """Starts and stops a real redis-server on 127.0.0.1 (never the shared default port)."""
 
-    def __init__(self, folder: Path, *, aof: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        aof: bool = False,
+        args: Sequence[str] = (),
+        conf: Path | None = None,
+        port: int | None = None,
+    ) -> None:
         self.aof = aof  # an append-only file, fsynced on every write: restarts keep everything
         self.binary = require_binary("redis-server", "apt-get install redis-server")
-        self.port = free_port()
+        self.port = port or free_port()
         self.folder = folder
+        self.args = list(args)  # more options (cluster, replica, sentinel)
+        self.conf = conf  # a config file to start from (a Sentinel's, which it rewrites)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -30,6 +41,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 self.binary,
+                *([str(self.conf)] if self.conf else []),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -44,6 +56,7 @@ class RedisServer:
                 str(self.folder),
                 "--protected-mode",
                 "yes",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -67,5 +80,12 @@ class RedisServer:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """Stop it the hard way (SIGKILL): a crashed server, nothing flushed or handed over."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
+        return redis.Redis(port=self.port, socket_timeout=5)

@@ -115,13 +115,14 @@ def run_server(
     ready_path: str = "/health",
     scheme: str = "http",
     cwd: Path = ROOT,
+    host: str = "127.0.0.1",
 ) -> Iterator[Server]:
-    """Start `argv` (a server listening on `port`), wait until it answers, stop it afterwards."""
+    """Start `argv` (a server listening on `host:port`), wait until it answers, stop it after."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"server-{port}.log"
+    log_path = log_dir / f"server-{host}-{port}.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(proc, f"{scheme}://127.0.0.1:{port}", log_path)
+    server = Server(proc, f"{scheme}://{host}:{port}", log_path)
     try:
         wait_http(server.url + ready_path, proc)
         yield server

@@ -1,21 +1,26 @@
 """Redis backend: any number of workers and hosts share widgets, sequences and events.
 
-Keys (all under `{prefix}`, all with a TTL):
+Keys (all under `P` = `REDIS_PREFIX`, all with a TTL). Every key of one widget carries its
+label as a hash tag (`{L}`, literal braces), so in a Redis Cluster they share one slot and each
+script touches one slot only; keys that span widgets are only ever used one command at a time:
 
 | key | type | holds |
 |---|---|---|
-| `{prefix}:widget:{label}` | hash | token, content, title, head, kind, theme, owner, ... |
-| `{prefix}:widgets:active` | set | labels of live widgets |
-| `{prefix}:seq:{label}` | string | the widget's last sequence number |
-| `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
-| `{prefix}:client:{label}:{client}` | string | highest event id handled for that browser client |
-| `{prefix}:conns:{label}` | sorted set | connection ids scored by heartbeat expiry |
-| `{prefix}:worker:{id}` | string | present while the worker sends heartbeats |
-| `{prefix}:bus` | channel | every sequenced message (`label\\nseq\\ntext`) and deletions |
-| `{prefix}:route:{worker}` | channel | events (and their replies) routed to one worker |
+| `P:widget:{L}` | hash | token, content, title, head, kind, theme, owner, ... |
+| `P:widgets:active` | set | labels of live widgets |
+| `P:seq:{L}` | string | the widget's last sequence number |
+| `P:outbox:{L}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
+| `P:mids:{L}` | sorted set | ids of the newest messages (a retried publish is stored once) |
+| `P:seq:{L}~c~C`, `P:outbox:{L}~c~C` (`~s~S`) | as above | one page's (one session's) stream |
+| `P:client:{L}:C` | string | which event ids of that browser client were handled |
+| `P:conns:{L}` | sorted set | connection ids scored by heartbeat expiry |
+| `P:session:S` | string | a session's values |
+| `P:worker:W` | string | present while the worker sends heartbeats |
+| `P:bus` | channel | every sequenced message (`label\\nseq\\ntext`) and deletions |
+| `P:route:W` | channel | events (and their replies) routed to one worker |
 
-One connection pool per process (`REDIS_POOL_SIZE`), shared by every call; pub/sub holds one
-connection of it.
+Channels are never script keys: scripts get them as arguments. One client per process
+(`pywry.state.redis_client`: one server, Sentinel or Cluster), shared by every call.
 """
 
 from __future__ import annotations
@@ -27,22 +32,31 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.exceptions import (
+    ClusterError,
+    NoScriptError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..config import PyWrySettings, mask_url
+from ..config import PyWrySettings
+from ..redis_url import mask_password
 from . import dedup
 from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
 from .dedup import WINDOW
+from .redis_client import RedisClient
 
 log = logging.getLogger("pywry.state.redis")
 T = TypeVar("T")
 
 _PUBLISH = """
-local done = redis.call('ZSCORE', KEYS[4], ARGV[7])
+local done = redis.call('ZSCORE', KEYS[3], ARGV[7])
 if done then return tonumber(done) end
 local seq = redis.call('INCR', KEYS[1])
 local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"' .. ARGV[6] .. '":' .. seq .. '}'
@@ -50,13 +64,13 @@ redis.call('ZADD', KEYS[2], seq, text)
 local keep = tonumber(ARGV[3])
 local n = redis.call('ZCARD', KEYS[2])
 if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1) end
-redis.call('ZADD', KEYS[4], seq, ARGV[7])
-n = redis.call('ZCARD', KEYS[4])
-if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, n - keep - 1) end
+redis.call('ZADD', KEYS[3], seq, ARGV[7])
+n = redis.call('ZCARD', KEYS[3])
+if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - keep - 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('EXPIRE', KEYS[4], ARGV[4])
-redis.call('PUBLISH', KEYS[3], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[8], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
 return seq
 """
 
@@ -75,12 +89,10 @@ redis.call('HSET', KEYS[1], 'token', token, 'content', ARGV[2], 'title', ARGV[3]
 if ARGV[13] ~= '' then redis.call('HSETNX', KEYS[1], 'session', ARGV[13]) end
 redis.call('HSETNX', KEYS[1], 'created', ARGV[11])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('SADD', KEYS[2], ARGV[10])
-redis.call('EXPIRE', KEYS[2], ARGV[9])
-local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[12]) > seq then
   seq = tonumber(ARGV[12])
-  redis.call('SET', KEYS[3], ARGV[12], 'EX', ARGV[9])
+  redis.call('SET', KEYS[2], ARGV[12], 'EX', ARGV[9])
 end
 return {token, seq}
 """
@@ -124,7 +136,7 @@ _ACCEPT_ROUTE = (
     _ADMIT
     + """
 if not admit(KEYS[1], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), '') then return -1 end
-if redis.call('PUBLISH', KEYS[2], ARGV[3]) > 0 then return 1 end
+if redis.call('PUBLISH', ARGV[5], ARGV[3]) > 0 then return 1 end
 return 0
 """
 )
@@ -141,7 +153,20 @@ table.insert(out, 1, seq)
 return out
 """
 
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Redis (or the master, or a cluster slot) cannot be reached now; a cluster that is failing over
+# answers CLUSTERDOWN / TRYAGAIN for a moment, a demoted master READONLY.
+_UNAVAILABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    ClusterError,
+    TryAgainError,
+    SlotNotCoveredError,
+    ReadOnlyError,
+)
+# A master that lost its replicas refuses writes (`min-replicas-to-write`): after a Sentinel
+# switch-over the old one does, until it is demoted; the new master is where to write.
+_NOT_WRITABLE = "NOREPLICAS"
 
 
 class RedisBackend(Backend):
@@ -154,15 +179,9 @@ class RedisBackend(Backend):
         super().__init__(settings, worker_id)
         deploy = settings.deploy
         self.prefix = deploy.redis_prefix
-        self.pool = aioredis.BlockingConnectionPool.from_url(
-            deploy.redis_url,
-            max_connections=max(2, deploy.redis_pool_size),
-            timeout=5,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            health_check_interval=10,
-        )
-        self.redis = aioredis.Redis(connection_pool=self.pool, decode_responses=False)
+        self.client = RedisClient(deploy)
+        self.pool = self.client.pool  # None in a cluster: one pool per node
+        self.redis = self.client.redis
         self._publish = self.redis.register_script(_PUBLISH)
         self._save = self.redis.register_script(_SAVE)
         self._raise = self.redis.register_script(_RAISE)
@@ -178,18 +197,30 @@ class RedisBackend(Backend):
 
     def where(self) -> str:
         """The Redis URL, its password masked."""
-        return mask_url(self.settings.deploy.redis_url)
+        return mask_password(self.settings.deploy.redis_url)
 
     def k(self, *parts: str) -> str:
-        """A key under this app's prefix."""
+        """A key under this app's prefix that belongs to no one widget."""
         return ":".join((self.prefix, *parts))
 
+    def w(self, kind: str, key: str, *rest: str) -> str:
+        """A key of one widget: `key` (a label, or a page's or session's stream key
+        `label~c~client`) with its label as the hash tag, `P:kind:{label}~c~client:rest`."""
+        label, tilde, stream = key.partition("~")
+        return ":".join((self.prefix, kind, f"{{{label}}}{tilde}{stream}", *rest))
+
     async def _call(self, coro: Awaitable[T]) -> T:
-        """Await a Redis call; a lost connection becomes BackendUnavailable."""
+        """Await a Redis call (at most REDIS_POOL_SIZE at once); a lost server is
+        BackendUnavailable."""
         try:
-            return await coro
+            async with self.client.in_flight:
+                return await coro
         except _UNAVAILABLE as exc:
             raise BackendUnavailable(f"Redis: {exc}") from None
+        except ResponseError as exc:
+            if _NOT_WRITABLE in str(exc):
+                raise BackendUnavailable(f"Redis: {exc}") from None
+            raise
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -199,9 +230,9 @@ class RedisBackend(Backend):
         first command on each would fail (and start another outage) once Redis is back.
         """
         await self.stop_listener()
-        await self.redis.connection_pool.disconnect()
+        await self.client.drop_connections()
         self._publish.sha = await self._call(self.redis.script_load(_PUBLISH))
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = await self._call(self.client.subscription(self.k("bus")))
         await self._call(pubsub.subscribe(self.k("bus"), self.k("route", self.worker_id)))
         self._pubsub = pubsub
         self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
@@ -253,8 +284,7 @@ class RedisBackend(Backend):
         """Close the pub/sub connection and the pool."""
         await self.stop_listener()
         try:
-            await self.redis.aclose()
-            await self.pool.disconnect()
+            await self.client.close()
         except Exception:  # noqa: BLE001
             pass
 
@@ -269,7 +299,7 @@ class RedisBackend(Backend):
         ttl = self.conn_ttl if data.per_visitor else self.widget_ttl
         token, seq = await self._call(
             self._save(
-                keys=[self.k("widget", label), self.k("widgets", "active"), self.k("seq", label)],
+                keys=[self.w("widget", label), self.w("seq", label)],
                 args=[
                     data.token,
                     data.content,
@@ -288,13 +318,18 @@ class RedisBackend(Backend):
                 ],
             )
         )
+        active = self.k("widgets", "active")  # every widget's: never in a widget's script
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(active, label)
+        pipe.expire(active, max(ttl, 1))
+        await self._call(pipe.execute())
         return token.decode() if isinstance(token, bytes) else str(token), int(seq)
 
     async def load_widget(self, label: str) -> WidgetData | None:
         """The stored widget, or None."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(self.k("widget", label))
-        pipe.get(self.k("seq", label))
+        pipe.hgetall(self.w("widget", label))
+        pipe.get(self.w("seq", label))
         raw, seq = await self._call(pipe.execute())
         if not raw or b"token" not in raw:
             return None
@@ -317,25 +352,30 @@ class RedisBackend(Backend):
     async def update_widget(self, label: str, **fields: str) -> None:
         """Change stored fields of a live widget."""
         if fields:
-            key = self.k("widget", label)
+            key = self.w("widget", label)
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(key, mapping={k: str(v) for k, v in fields.items()})
             pipe.expire(key, self.widget_ttl)
-            pipe.publish(self.k("bus"), f"\x00upd\n{label}\n{self.worker_id}".encode())
             await self._call(pipe.execute())
+            await self._broadcast(f"\x00upd\n{label}\n{self.worker_id}")
 
     async def delete_widget(self, label: str) -> None:
         """Remove every key of a widget and tell the other workers."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(
-            self.k("widget", label),
-            self.k("seq", label),
-            self.k("outbox", label),
-            self.k("conns", label),
+            self.w("widget", label),
+            self.w("seq", label),
+            self.w("outbox", label),
+            self.w("conns", label),
         )
         pipe.srem(self.k("widgets", "active"), label)
-        pipe.publish(self.k("bus"), f"\x00del\n{label}\n{self.worker_id}".encode())
         await self._call(pipe.execute())
+        await self._broadcast(f"\x00del\n{label}\n{self.worker_id}")
+
+    async def _broadcast(self, text: str) -> None:
+        """Tell every worker about a widget change (on its own: a cluster pipeline has no
+        PUBLISH)."""
+        await self._call(self.redis.publish(self.k("bus"), text.encode()))
 
     # -- messages ------------------------------------------------------------------------------
     async def publish(self, items: list[Outgoing]) -> list[int]:
@@ -344,19 +384,23 @@ class RedisBackend(Backend):
         A pipeline of EVALSHA calls, without redis-py's per-pipeline SCRIPT EXISTS check (that
         would be a second round trip on every emit); a script cache lost in a Redis restart is
         reloaded on NOSCRIPT and the batch retried. The ids of the newest messages are kept
-        beside the outbox, so a batch retried after its write landed is not stored twice.
+        beside the outbox, so a batch retried after its write landed is not stored twice. A
+        cluster pipeline sends each node its part and takes no EVALSHA (a node promoted by a
+        failover may lack the script, and only its part would fail): there the script travels
+        with every call.
         """
         bus = self.k("bus")
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
+            run = pipe.eval if self.client.cluster else pipe.evalsha
+            script = _PUBLISH if self.client.cluster else self._publish.sha
             for label, kind, data_json, field, mid in items:
-                pipe.evalsha(
-                    self._publish.sha,
-                    4,
-                    self.k("seq", label),
-                    self.k("outbox", label),
-                    bus,
-                    self.k("mids", label),
+                run(
+                    script,
+                    3,
+                    self.w("seq", label),
+                    self.w("outbox", label),
+                    self.w("mids", label),
                     json.dumps(kind),
                     data_json,
                     self.outbox_size,
@@ -364,6 +408,7 @@ class RedisBackend(Backend):
                     label,
                     field,
                     mid,
+                    bus,
                 )
             try:
                 return [int(s) for s in await self._call(pipe.execute())]
@@ -376,11 +421,11 @@ class RedisBackend(Backend):
     async def restore_heads(self, heads: list[tuple[str, int]]) -> None:
         """Raise page/session stream seqs that a Redis restart without persistence reset."""
         for key, seq in heads:
-            await self._call(self._raise(keys=[self.k("seq", key)], args=[seq, self.stream_ttl]))
+            await self._call(self._raise(keys=[self.w("seq", key)], args=[seq, self.stream_ttl]))
 
     async def stream_head(self, key: str) -> int:
         """The last seq of a page's or session's stream (0 for none)."""
-        return int(await self._call(self.redis.get(self.k("seq", key))) or 0)
+        return int(await self._call(self.redis.get(self.w("seq", key))) or 0)
 
     async def load_session(self, sid: str) -> str | None:
         """The stored text of session `sid`, or None."""
@@ -396,7 +441,7 @@ class RedisBackend(Backend):
     async def since(self, label: str, after: int) -> list[str] | None:
         """Stored messages after `after`, or None for a gap."""
         out = await self._call(
-            self._since(keys=[self.k("outbox", label), self.k("seq", label)], args=[after])
+            self._since(keys=[self.w("outbox", label), self.w("seq", label)], args=[after])
         )
         if not out or int(out[0]) < 0:
             return None
@@ -408,7 +453,7 @@ class RedisBackend(Backend):
         record also names the `attempt` that took the newest one."""
         fresh = await self._call(
             self._accept(
-                keys=[self.k("client", label, client)],
+                keys=[self.w("client", label, client)],
                 args=[ident, self.client_ttl, WINDOW, attempt],
             )
         )
@@ -416,17 +461,23 @@ class RedisBackend(Backend):
 
     async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
         """Whether event `ident` was taken by `attempt` (its answer was lost in an outage)."""
-        raw = await self._call(self.redis.get(self.k("client", label, client)))
+        raw = await self._call(self.redis.get(self.w("client", label, client)))
         return dedup.taken_by(raw) == (ident, attempt)
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject
     ) -> int:
-        """De-duplicate and publish to the owner in one round trip."""
+        """De-duplicate and publish to the owner in one round trip.
+
+        Not in a cluster: the script runs on the node of the widget's slot, where PUBLISH counts
+        only that node's subscribers; there it is two calls (`Backend.accept_and_route`).
+        """
+        if self.client.cluster:
+            return await super().accept_and_route(label, client, ident, worker, payload)
         result = await self._call(
             self._accept_route(
-                keys=[self.k("client", label, client), self.k("route", worker)],
-                args=[ident, self.client_ttl, json.dumps(payload), WINDOW],
+                keys=[self.w("client", label, client)],
+                args=[ident, self.client_ttl, json.dumps(payload), WINDOW, self.k("route", worker)],
             )
         )
         return int(result)
@@ -434,25 +485,33 @@ class RedisBackend(Backend):
     async def route(self, worker: str, payload: JsonObject) -> bool:
         """Publish an event or reply on the worker's routing channel; False if none listens."""
         receivers = await self._call(
-            self.redis.publish(self.k("route", worker), json.dumps(payload))
+            self.client.publish_counted(self.k("bus"), self.k("route", worker), json.dumps(payload))
         )
-        return int(receivers) > 0
+        return receivers > 0
 
     # -- liveness ------------------------------------------------------------------------------
     async def heartbeat(self, connections: dict[str, list[str]]) -> None:
-        """Refresh this worker's key and the expiry of its connections."""
+        """Refresh this worker's key and the expiry of its connections.
+
+        First checks that the subscription is still on the master: after a failover it must
+        follow (the outage this raises resubscribes, and pages reconnect and replay).
+        """
+        if self._pubsub is not None and await self._call(
+            self.client.subscription_moved(self._pubsub, self.k("bus"))
+        ):
+            raise BackendUnavailable("Redis: the master moved (failover); following it")
         now = time.time()
         expiry = now + self.conn_ttl
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self.k("worker", self.worker_id), now, ex=max(3, int(self.heartbeat_ttl)))
         for label, ids in connections.items():
-            key = self.k("conns", label)
+            key = self.w("conns", label)
             if ids:
                 pipe.zadd(key, {i: expiry for i in ids})
             pipe.zremrangebyscore(key, "-inf", now)
             pipe.expire(key, self.conn_ttl)
-            pipe.hset(self.k("widget", label), "last_seen", now)
-            pipe.expire(self.k("widget", label), self.widget_ttl)
+            pipe.hset(self.w("widget", label), "last_seen", now)
+            pipe.expire(self.w("widget", label), self.widget_ttl)
         await self._call(pipe.execute())
 
     heartbeat_ttl: float = 6.0
@@ -465,15 +524,15 @@ class RedisBackend(Backend):
         """Live connections on any worker, and when the widget was last seen in use."""
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zcount(self.k("conns", label), now, "+inf")
-        pipe.hget(self.k("widget", label), "last_seen")
+        pipe.zcount(self.w("conns", label), now, "+inf")
+        pipe.hget(self.w("widget", label), "last_seen")
         count, seen = await self._call(pipe.execute())
         return int(count), float(seen) if seen else None
 
     async def connection_closed(self, label: str, conn_id: str) -> None:
         """Forget a connection and note when the widget was last in use."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zrem(self.k("conns", label), conn_id)
-        pipe.hset(self.k("widget", label), "last_seen", time.time())
-        pipe.expire(self.k("widget", label), self.widget_ttl)
+        pipe.zrem(self.w("conns", label), conn_id)
+        pipe.hset(self.w("widget", label), "last_seen", time.time())
+        pipe.expire(self.w("widget", label), self.widget_ttl)
         await self._call(pipe.execute())

@@ -682,13 +682,15 @@ def test_several_workers_without_sticky_sessions(
     a, b = StreamClient(server.url, boot), StreamClient(server.url, boot_of(server))
     try:
         pids = set()
-        for ident in range(1, 13):
+        for ident in range(1, 61):  # until two workers served some (a busy box may favour one)
             res = _fresh_post(server, boot, "poster", ident, "app:click")
             assert res.status_code == 200 and res.json()["acks"] == [ident], res.text
             for client in (a, b):
                 answer, _ = client.recv_until("app:answer", timeout=10)
                 assert answer["data"]["n"] == ident
                 pids.add(answer["data"]["pid"])
+            if ident >= 12 and len(pids) > 1:
+                break
         again = _fresh_post(server, boot, "poster", 5, "app:click")  # a resend: acked, not run
         assert again.json()["acks"] == [5]
         with pytest.raises(TimeoutError):
