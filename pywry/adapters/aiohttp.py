@@ -79,9 +79,9 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     mount = request.path[: len(request.path) - len(path)] if request.path.endswith(path) else ""
     base = base_from(mount, headers, app.settings.server.trust_forwarded_prefix)
     req = Request(request.method, path, base, dict(request.query), headers, secure=request.secure)
+    req.address = request.remote or ""  # the peer, as the server saw it (limits)
     if app.access.enabled:
         req.user = aiohttp_user(request) or ask_identify(app, request)
-        req.address = request.remote or ""
     found = match(app, path)
     if (
         found is not None

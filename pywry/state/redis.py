@@ -7,7 +7,8 @@ Keys (all under `{prefix}`, all with a TTL):
 | `{prefix}:widget:{label}` | hash | token, content, title, head, kind, theme, owner, ... |
 | `{prefix}:widgets:active` | set | labels of live widgets |
 | `{prefix}:seq:{label}` | string | the widget's last sequence number |
-| `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
+| `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE, at most OUTBOX_MAX_BYTES) |
+| `{prefix}:outbox-bytes:{label}` | string | bytes of the messages that sorted set keeps |
 | `{prefix}:client:{label}:{client}` | string | highest event id handled for that browser client |
 | `{prefix}:conns:{label}` | sorted set | connection ids scored by heartbeat expiry |
 | `{prefix}:worker:{id}` | string | present while the worker sends heartbeats |
@@ -43,11 +44,18 @@ _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
 local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"' .. ARGV[6] .. '":' .. seq .. '}'
 redis.call('ZADD', KEYS[2], seq, text)
-local keep = tonumber(ARGV[3])
+local kept = redis.call('INCRBY', KEYS[4], #text)
+local keep, most = tonumber(ARGV[3]), tonumber(ARGV[7])
 local n = redis.call('ZCARD', KEYS[2])
-if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1) end
+while n > 1 and (n > keep or (most > 0 and kept > most)) do
+  local old = redis.call('ZPOPMIN', KEYS[2])
+  kept = redis.call('DECRBY', KEYS[4], #old[1])
+  n = n - 1
+end
+if kept < 0 then kept = redis.call('INCRBY', KEYS[4], -kept) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
 redis.call('PUBLISH', KEYS[3], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
 return seq
 """
@@ -130,6 +138,7 @@ class RedisBackend(Backend):
         self.client_ttl = int(max(deploy.connection_ttl, settings.server.reconnect_timeout * 2))
         self.conn_ttl = int(deploy.connection_ttl)
         self.outbox_size = int(settings.server.outbox_size)
+        self.outbox_max_bytes = int(settings.server.outbox_max_bytes)
 
     def k(self, *parts: str) -> str:
         """A key under this app's prefix."""
@@ -282,6 +291,7 @@ class RedisBackend(Backend):
             self.k("widget", label),
             self.k("seq", label),
             self.k("outbox", label),
+            self.k("outbox-bytes", label),
             self.k("conns", label),
         )
         pipe.srem(self.k("widgets", "active"), label)
@@ -302,16 +312,18 @@ class RedisBackend(Backend):
             for label, kind, data_json, field in items:
                 pipe.evalsha(
                     self._publish.sha,
-                    3,
+                    4,
                     self.k("seq", label),
                     self.k("outbox", label),
                     bus,
+                    self.k("outbox-bytes", label),
                     json.dumps(kind),
                     data_json,
                     self.outbox_size,
                     self.widget_ttl if field == "seq" else self.stream_ttl,
                     label,
                     field,
+                    self.outbox_max_bytes,
                 )
             try:
                 return [int(s) for s in await self._call(pipe.execute())]
