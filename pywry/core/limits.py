@@ -27,7 +27,7 @@ from ..config import ServerSettings
 from .http import HttpResponse, error_response
 
 MAX_KEYS = 10_000  # buckets kept per kind of limit
-MAX_KNOWN_CLIENTS = 100_000  # client ids remembered as already counted
+MAX_KNOWN_CLIENTS = 50_000  # client ids remembered as already counted (about 12 MB at most)
 EXPORTS_PER_ADDRESS = 4  # an address may export this many times what one page may
 FULL_RETRY = 10  # seconds to suggest when no connection slot is free
 
@@ -224,7 +224,7 @@ class Slot(Protocol):
     """What slot sharing knows of an open connection."""
 
     client: str
-    address: str
+    counted_as: str | None  # `address_key` of its address
     opened: float
     closed: bool
 
@@ -239,39 +239,47 @@ def make_room(
 
     Returns the connections to close first (this client's oldest when it holds its share, then
     duplicates: the older connections of a client holding several) and a refusal when there is
-    still no room: the address or the widget is at its share with nothing duplicated.
+    still no room: the address or the widget is at its share with nothing duplicated. Cheap
+    while no share is full (it runs for every new connection).
     """
-    live = sorted((s for s in slots if not s.closed), key=lambda s: s.opened)
-    drop: list[S] = []
+    live = [s for s in slots if not s.closed]
     mine = [s for s in live if s.client == client]
-    extra = len(mine) - server.max_connections_per_client + 1
-    if extra > 0:
-        drop.extend(mine[:extra])  # a page that connects again: its old sockets are stale
+    drop = sorted(mine, key=_opened)[: max(0, len(mine) - server.max_connections_per_client + 1)]
     addr = address_key(address)
-    for scope, cap, what in (
-        ("address", server.max_connections_per_address, "from this address"),
-        ("widget", server.max_connections_per_widget, "to this widget"),
-    ):
-        gone = {id(s) for s in drop}
-        kept = [s for s in live if id(s) not in gone]
-        if scope == "address":
-            if addr is None:
-                continue
-            kept = [s for s in kept if address_key(s.address) == addr]
-        over = len(kept) - cap + 1
-        if over <= 0:
-            continue
-        spare = _duplicates(kept)
-        if len(spare) < over:
-            return [], Refusal(429, "policy", f"too many connections {what}", FULL_RETRY)
-        drop.extend(spare[:over])
-    return drop, None
+    if addr is not None:
+        same = [s for s in live if s.counted_as == addr]
+        refused = _free(same, drop, server.max_connections_per_address, "from this address")
+        if refused is not None:
+            return [], refused
+    refused = _free(live, drop, server.max_connections_per_widget, "to this widget")
+    return ([], refused) if refused is not None else (drop, None)
+
+
+def _free(held: list[S], drop: list[S], cap: int, what: str) -> Refusal | None:
+    """Add to `drop` the duplicates among `held` that leave room for one more under `cap`.
+
+    `drop` is short (a page's own older connections), so the common case costs one count.
+    """
+    gone = {id(s) for s in drop}
+    kept = [s for s in held if id(s) not in gone] if gone else held
+    if len(kept) < cap:
+        return None
+    over = len(kept) - cap + 1
+    spare = _duplicates(sorted(kept, key=_opened))
+    if len(spare) < over:
+        return Refusal(429, "policy", f"too many connections {what}", FULL_RETRY)
+    drop.extend(spare[:over])
+    return None
+
+
+def _opened(slot: Slot) -> float:
+    return slot.opened
 
 
 def _duplicates(slots: Sequence[S]) -> list[S]:
-    """The older connections of every client that holds several (oldest first)."""
+    """The older connections of every client that holds several (`slots` oldest first)."""
     newest: dict[str, S] = {}
-    for s in slots:  # sorted oldest first: the last one seen is the newest
+    for s in slots:
         newest[s.client] = s
     keep = {id(s) for s in newest.values()}
     return [s for s in slots if id(s) not in keep]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import protocol as p
 from .cursor import Cursor
-from .limits import Bucket
+from .limits import Bucket, address_key
 from .outbox import Outbox
 from .users import NOBODY, SIGNED_IN, Who
 from .widgets import Widget
@@ -89,7 +89,8 @@ class Peer:
         address: str = "",
     ) -> None:
         self.app = app
-        self.address = address  # the client's address as the server saw it (limits)
+        self.address = address  # the client's address as the server saw it
+        self.counted_as = address_key(address)  # what per-address limits count it as
         self.user = who.user  # the signed-in user its events run as
         self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
         self.expires = who.expires  # a bearer token's end (epoch seconds), 0: none

@@ -7,8 +7,8 @@ Keys (all under `{prefix}`, all with a TTL):
 | `{prefix}:widget:{label}` | hash | token, content, title, head, kind, theme, owner, ... |
 | `{prefix}:widgets:active` | set | labels of live widgets |
 | `{prefix}:seq:{label}` | string | the widget's last sequence number |
-| `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE, at most OUTBOX_MAX_BYTES) |
-| `{prefix}:outbox-bytes:{label}` | string | bytes of the messages that sorted set keeps |
+| `{prefix}:outbox:{label}` | sorted set | encoded messages scored by seq (the newest ones) |
+| `{prefix}:outbox-bytes:{label}` | string | their bytes (at most OUTBOX_MAX_BYTES) |
 | `{prefix}:client:{label}:{client}` | string | highest event id handled for that browser client |
 | `{prefix}:conns:{label}` | sorted set | connection ids scored by heartbeat expiry |
 | `{prefix}:worker:{id}` | string | present while the worker sends heartbeats |

@@ -40,12 +40,16 @@ def test_events_are_limited_per_address_and_per_token() -> None:
     assert limits.event("10.0.0.3", "other", "e") is None  # another widget's token
 
 
-@dataclass
+@dataclass(eq=False)
 class Conn:
     client: str
     address: str
     opened: float
     closed: bool = False
+
+    @property
+    def counted_as(self) -> str | None:
+        return address_key(self.address)
 
 
 def test_a_client_that_connects_again_replaces_its_oldest_connection() -> None:
