@@ -421,4 +421,5 @@ def test_widgets_per_process_are_limited(limited: Server) -> None:
     refused = httpx.get(limited.url + "/sync-visit")
     assert refused.status_code == 503 and refused.json()["error"] == "too-many-widgets"
     assert "MAX_WIDGETS" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) >= 1  # a host route of deploy mode says when
     assert httpx.get(limited.url + "/widget/board").status_code == 200
