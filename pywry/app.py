@@ -334,7 +334,8 @@ class PyWry:
         """
         self._check_alive()
         already_open = self._has_pages(options.get("label"))
-        options["per_visitor"] = False  # one person's script: its widgets are its own
+        # the script's own widget, unless a callback (or a request) makes it at run time
+        options["per_visitor"] = self._engine.handling()
         handle = register_widget(content, engine=self._engine, **options)
         if already_open:  # showing a label again updates the tabs that already show it
             widget = handle.widget
@@ -362,7 +363,7 @@ class PyWry:
     ) -> H:
         self._check_alive()
         already_open = self._has_pages(options.get("label"))
-        handle = show(data, engine=self._engine, per_visitor=False, **options)
+        handle = show(data, engine=self._engine, per_visitor=self._engine.handling(), **options)
         return self._present(handle, open_browser, already_open)
 
     def _has_pages(self, label: object) -> bool:

@@ -235,10 +235,20 @@ class ServerSettings(BaseSettings):
     session_expire_seconds: float = Field(default=60.0, gt=0)
     outbox_size: int = Field(default=10_000, ge=1)
     outbox_max_age: float = Field(default=300.0, gt=0)
+    outbox_max_bytes: int = 16 * 1024 * 1024  # per stream: the widget's, a page's, a session's
+    replies_max_bytes: int = 64 * 1024 * 1024  # every page's and session's stream together
     max_events_per_second: float = Field(default=200.0, gt=0)
+    max_events_per_second_per_address: float = Field(default=1000.0, gt=0)
+    max_events_per_second_per_token: float = Field(default=5000.0, gt=0)
+    max_new_clients_per_minute: int = Field(default=300, ge=1)  # per client address
     max_connections_per_widget: int = Field(default=1000, ge=1)
+    max_connections_per_address: int = Field(default=100, ge=1)  # of one widget
+    max_connections_per_client: int = Field(default=2, ge=1)  # of one widget
     max_queued_messages: int = Field(default=1000, ge=1)
     max_widgets: int = Field(default=100000, ge=1)
+    max_visitor_widgets_per_minute: int = Field(default=120, ge=1)  # per client address
+    unclaimed_widget_ttl: float = Field(default=30.0, gt=0)  # per-visitor, no page connected yet
+    max_exports_per_minute: int = Field(default=10, ge=1)  # per page; 4x that per address
     callback_threads: int = Field(default=16, ge=1)
     trust_forwarded_prefix: bool = False
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the client
@@ -275,7 +285,7 @@ class ServerSettings(BaseSettings):
             raise ValueError("must not be '/' alone; use a path such as '/widget'")
         return prefix
 
-    @field_validator("max_payload_size", mode="before")
+    @field_validator("max_payload_size", "outbox_max_bytes", "replies_max_bytes", mode="before")
     @classmethod
     def _parse_payload_size(cls, value: object) -> int:
         return parse_size(value)

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._register import Toolbars, register_widget
 from .core.app import App, default_app
+from .core.events import current_event
 from .core.kinds import WidgetKind, register_kind
 from .core.page import script_json
 from .core.widgets import Callback, Widget
@@ -529,8 +530,23 @@ def _send_page(engine: App, widget: Widget, source: GridSource, data: Any) -> No
 
 
 def _send_export(engine: App, widget: Widget, source: GridSource, data: Any) -> None:
-    """`grid:export`: the view as CSV in `pywry:download`, or `grid:export-error`."""
+    """`grid:export`: the view as CSV in `pywry:download`, or `grid:export-error`.
+
+    Exports are the largest messages a page can ask for: each page (and each address) may ask
+    only so often (`MAX_EXPORTS_PER_MINUTE`), and the answer says when to try again.
+    """
     data = data if isinstance(data, dict) else {}
+    ev = current_event()
+    if ev is not None:
+        refusal = engine.limits.export(ev.address, widget.label, ev.client)
+        if refusal is not None:
+            failure = {
+                "requestId": _request_id(data),
+                "error": refusal.detail,
+                "retryAfter": refusal.retry_after,
+            }
+            engine.emit_to(widget, "grid:export-error", failure)
+            return
     try:
         content = source.csv(
             data.get("sort"),

@@ -20,12 +20,22 @@ class Options:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def pywry_env(port: int, **extra: str) -> dict[str, str]:
+#: Every load client runs on 127.0.0.1: the limits per client address are lifted with these.
+LIFTED_ADDRESS_LIMITS = {
+    "PYWRY_SERVER__MAX_EVENTS_PER_SECOND_PER_ADDRESS": "1000000",
+    "PYWRY_SERVER__MAX_EVENTS_PER_SECOND_PER_TOKEN": "1000000",
+    "PYWRY_SERVER__MAX_NEW_CLIENTS_PER_MINUTE": "1000000",
+    "PYWRY_SERVER__MAX_CONNECTIONS_PER_ADDRESS": "5000",
+}
+
+
+def pywry_env(port: int, *, lifted: bool = True, **extra: str) -> dict[str, str]:
     """Environment for a pywry server process of the bench.
 
     The per-connection event rate limit (a security setting, 200/s by default) is lifted so a
     closed-loop client is not throttled; the limiter still runs on every event. The connection
-    cap per widget is raised for the 1,000-connection scenarios.
+    cap per widget is raised for the 1,000-connection scenarios. With `lifted`, so are the
+    limits per client address and token (`lifted=False` for a checkout that predates them).
     """
     from ..common import base_env  # noqa: PLC0415
 
@@ -37,6 +47,7 @@ def pywry_env(port: int, **extra: str) -> dict[str, str]:
         PYWRY_SERVER__MAX_EVENTS_PER_SECOND="1000000",
         PYWRY_SERVER__MAX_CONNECTIONS_PER_WIDGET="5000",
         PYWRY_HEADLESS="1",
+        **(LIFTED_ADDRESS_LIMITS if lifted else {}),
     )
     env.update(extra)
     return env

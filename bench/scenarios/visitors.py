@@ -90,7 +90,7 @@ def measure(code: Path, name: str) -> dict[str, Tally]:
     argv = [PYTHON, str(SERVERS / "launch.py"), "table_app:app", "--port", str(port)]
     # cwd is the servers folder (launch.py imports the app from there) and pywry comes from
     # PYTHONPATH, so the one server file runs on whichever checkout `code` is
-    env = pywry_env(port, PYTHONPATH=str(code))
+    env = pywry_env(port, lifted=False, PYTHONPATH=str(code))  # 3 pages: no limit is near
     with run_server(name, argv, env, port, "/health", cwd=SERVERS, timeout=60) as server:
         log = server.log(100_000)
         if f"pywry from {code}" not in log:

@@ -82,9 +82,9 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     req = Request(request.method, path, base, dict(request.query), headers, secure=request.secure)
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     req.server = str(sockname[0]) if sockname else ""
+    req.address = request.remote or ""  # the peer, as the server saw it (limits)
     if app.access.enabled:
         req.user = aiohttp_user(request) or ask_identify(app, request)
-        req.address = request.remote or ""
     found = match(app, path)
     if (
         found is not None

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.requests import HTTPConnection
 
 from ..core.app import App, default_app
@@ -101,9 +101,10 @@ def server_app(app: App) -> FastAPI:
     # pywry's start-up and shutdown run in `Routes` (the core's lifespan, around this app's)
     created = FastAPI(title="pywry", docs_url=None, redoc_url=None, openapi_url=None)
 
-    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def unavailable(request: Request, exc: Exception) -> Response:
         if isinstance(exc, WidgetLimitError):
-            return JSONResponse({"error": "too-many-widgets", "detail": str(exc)}, status_code=503)
+            refused = exc.refusal.response()
+            return Response(refused.body, refused.status, refused.headers, refused.content_type)
         return JSONResponse(
             {"error": "backend-unavailable", "detail": BACKEND_DOWN}, status_code=503
         )

@@ -55,7 +55,8 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
             headers = {k.lower(): v for k, v in request.headers.items()}
             asked = Request("GET", "/", headers=headers, session=session, user=host_user())
             user = served.access.user_blocking(asked)
-        return RequestInfo(base(), False, session=session, user=user)
+        address = request.remote_addr or ""
+        return RequestInfo(base(), False, session=session, user=user, address=address)
 
     @bp.record_once
     def registered(state: Any) -> None:

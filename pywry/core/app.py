@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import math
 import os
 import sys
 import threading
@@ -35,6 +36,7 @@ from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
 from .hosts import HostPolicy
 from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
+from .limits import Limits, Refusal, make_room
 from .loop import AppLoop
 from .metrics import metrics_for
 from .options import check_options, server_updates
@@ -54,12 +56,11 @@ from .sessions import (
 )
 from .shared import Shared
 from .signin import SignIn
-from .stream import PostLimits
 from .streams import CLIENT, Streams, stream_key
 from .streams import SESSION as SESSION_SCOPE
 from .tokens import new_label, tokens_equal
 from .users import NOBODY, User, Who, check_roles
-from .widgets import Callback, Registry, Widget, check_callbacks, check_label
+from .widgets import Callback, Registry, Widget, WidgetLimitError, check_callbacks, check_label
 from .wsgi import WSGIApp
 
 log = logging.getLogger("pywry")
@@ -88,9 +89,10 @@ class App:
         self.settings = settings or get_settings()
         server = self.settings.server
         accesslog.install()  # whichever server runs this app, its access log shows no token
-        self.registry = Registry(server.max_widgets)
+        self.registry = Registry(server.max_widgets, math.ceil(self._unclaimed_ttl()))
         self.clients = ClientTable()
-        self.streams = Streams(server.outbox_size, server.outbox_max_age)
+        self.streams = Streams(lambda: self.settings.server)
+        self.limits = Limits(lambda: self.settings.server)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
         self.metrics = metrics_for(server.metrics)
         self.refusals = Refusals()
@@ -103,7 +105,6 @@ class App:
         self._hosts_warned = False
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
-        self.post_limits = PostLimits()
         self.static_dir: Path | None = None
         self.apps: Applications | None = None
         self.probes: list[Probe] = []
@@ -201,12 +202,18 @@ class App:
         if probe not in self.probes:
             self.probes.append(probe)
 
+    def handling(self) -> bool:
+        """True while this app handles a request or an event (a callback runs)."""
+        ev = current_event()
+        return (ev is not None and ev.app is self) or self.request_info() is not None
+
     def shows_per_visitor(self) -> bool:
-        """Whether a widget shown now, with no explicit choice, belongs to one visitor."""
+        """Whether a widget shown now, with no explicit choice, belongs to one visitor: it is
+        shown while a request or an event (a callback) is handled, not by an import."""
         site = context.call_site()
         if site == context.MODULE:
             return False
-        if context.current.get() is not None or self.request_info() is not None:
+        if context.current.get() is not None or self.handling():
             return True
         return site == context.REQUEST
 
@@ -249,13 +256,18 @@ class App:
             raise TypeError(f"title must be a string, not {title!r}")
         if theme is not None and theme not in ("dark", "light", "system"):
             raise ValueError(f"theme {theme!r} must be 'dark', 'light' or 'system'")
-        label = self._auto_label(per_visitor) if label is None else check_label(label)
+        if label is None:
+            label = self._auto_label(per_visitor or self.shows_per_visitor())
+        else:
+            label = check_label(label)
+        if per_visitor and label not in self.registry:
+            refusal = self.limits.visitor_widget(self._creator_address())
+            if refusal is not None:
+                raise WidgetLimitError(refusal)
         widget = Widget(
             label=label,
             content=content,
-            outbox=Outbox(
-                self.settings.server.outbox_size, self.settings.server.outbox_max_age, key=label
-            ),
+            outbox=Outbox.configured(self.settings.server, label),
             title=title,
             callbacks=check_callbacks(callbacks),
             head=head,
@@ -282,6 +294,14 @@ class App:
             return ev.session_id
         info = self.request_info()
         return "" if info is None else info.session
+
+    def _creator_address(self) -> str:
+        """The address of the client a per-visitor widget is made for, when known."""
+        ev = current_event()
+        if ev is not None:
+            return ev.address
+        info = self.request_info()
+        return "" if info is None else info.address
 
     def _creator_user(self) -> str:
         """The signed-in user a per-visitor widget is made for, when known."""
@@ -334,14 +354,16 @@ class App:
         else:
             await self.shared.backend.save_session(key, text, ttl)
 
-    def _auto_label(self, per_visitor: bool) -> str:
+    def _auto_label(self, at_run_time: bool) -> str:
         """A label for a widget the author did not name.
 
-        Per-visitor widgets get an unguessable one. A module-level widget gets one derived from
-        where it was shown (file, line, and how many times that line ran), so every worker that
-        runs the same module registers the same widget, as an explicit label would.
+        One shown at run time (while a request or an event is handled, or per-visitor) gets an
+        unguessable one: a label computed from the code would open its page to anyone who reads
+        the code. A module-level widget gets one derived from where it was shown (file, line,
+        and how many times that line ran), so every worker that runs the same module registers
+        the same widget, as an explicit label would.
         """
-        if per_visitor:
+        if at_run_time:
             return new_label()
         site = call_site()
         with self._lock:
@@ -436,9 +458,13 @@ class App:
                 self.shared.emit(key or widget.label, kind, payload)
                 return None
             outbox = widget.outbox if key is None else self.streams.get(key)
+            kept = outbox.bytes
             seq, _ = outbox.append(kind, payload)
         except TypeError as exc:
             raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
+        if key is not None:  # every page's replies together are bounded as well
+            budget = self.settings.server.replies_max_bytes
+            self.streams.grew(outbox.bytes - kept, budget, lambda: self.followed() | {key})
         self.notify(widget.label, key)
         return seq
 
@@ -646,17 +672,27 @@ class App:
         cafter: int = 0,
         safter: int | None = None,
         who: Who = NOBODY,
+        address: str = "",
         transport: str = "websocket",
-    ) -> Peer | None:
-        """Register a new peer of `widget` (on the loop); None when it has too many.
+    ) -> Peer | Refusal:
+        """Register a new peer of `widget` (on the loop), or say why there is no room.
 
         The peer follows the widget's stream from `after`, its page's own from `cafter` and its
-        session's from `safter` (None: from now on). `transport` is `websocket` or `sse`.
+        session's from `safter` (None: from now on). Each client and each address has a share
+        of the widget's connections; the client's own older connections and other duplicates
+        are closed to make room before anyone is refused (`pywry.core.limits.make_room`).
+        `transport` is `websocket` or `sse`.
         """
         self.bind_loop()
-        if widget.connections >= self.settings.server.max_connections_per_widget:
-            return None
-        peer = Peer(self, widget, client, after, session, who, transport)
+        peers = self.peers.get(widget.label, ())
+        stale, refusal = make_room(peers, client, address, self.settings.server)
+        if refusal is not None:
+            self.refusals.note("too-many-connections", widget.label, address, refusal.detail)
+            return refusal
+        for old in stale:
+            log.info("closing an older connection of %s to %r", old.client, widget.label)
+            old.shut(p.CLOSE_POLICY)
+        peer = Peer(self, widget, client, after, session, who, address, transport)
         peer.follow(self.streams.get(stream_key(widget.label, CLIENT, client)), cafter)
         if session:
             peer.follow(self.streams.get(stream_key(widget.label, SESSION_SCOPE, session)), safter)
@@ -723,8 +759,9 @@ class App:
                 fresh = self.clients.accept(widget.label, peer.client, msg.id)
             else:
                 later = functools.partial(
-                    self.dispatch, widget, msg, _nowhere, peer.client, peer.session, peer.user
-                )
+                    self.dispatch,
+                    widget, msg, _nowhere, peer.client, peer.session, peer.user, peer.address,
+                )  # fmt: skip
                 try:
                     fresh = await shared.accept(widget.label, peer.client, msg.id, later)
                 except BackendUnavailable as exc:
@@ -733,7 +770,9 @@ class App:
             peer.push(p.ack(msg.id))
             if not fresh:
                 return True
-        await self.dispatch(widget, msg, peer.push, peer.client, peer.session, peer.user)
+        await self.dispatch(
+            widget, msg, peer.push, peer.client, peer.session, peer.user, peer.address
+        )
         return True
 
     @contextlib.contextmanager
@@ -755,11 +794,12 @@ class App:
         client: str,
         session: str,
         user: User | None = None,
+        address: str = "",
     ) -> None:
         """Run the callback for `msg` as the current event; store what it did to the session."""
         with self._working():
             self.metrics.event()
-            await self._run_callback(widget, msg, reply, client, session, user)
+            await self._run_callback(widget, msg, reply, client, session, user, address)
 
     async def _run_callback(
         self,
@@ -769,8 +809,9 @@ class App:
         client: str,
         session: str,
         user: User | None,
+        address: str,
     ) -> None:
-        ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user)
+        ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user, address)
         fn = self.dispatcher.find(widget, msg.type)
         if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
             ev.loaded(await self.sessions_aload(session))  # it cannot wait for it on the loop
@@ -854,7 +895,7 @@ class App:
                 if widget.ever_connected:
                     dead = now - widget.last_disconnect > server.reconnect_timeout
                 else:
-                    dead = now - widget.created > deploy.connection_ttl
+                    dead = now - widget.created > self.unclaimed_ttl
             else:
                 dead = now - widget.last_used > deploy.widget_ttl
             if dead and self.remove_widget(widget.label):
@@ -862,14 +903,30 @@ class App:
                 own -= 1
         self.metrics.widgets(own)
         self.clients.expire(server.reconnect_timeout)
-        followed = {key for peers in self.peers.values() for peer in peers for key in peer.keys}
+        followed = self.followed()
         self.streams.expire(server.reconnect_timeout + server.outbox_max_age, followed)
+        self.streams.trim(server.replies_max_bytes, followed)
         self.sessions.expire()
         return removed
 
-    async def _reap_loop(self) -> None:
+    @property
+    def unclaimed_ttl(self) -> float:
+        """How long a per-visitor widget no page ever connected to is kept (seconds)."""
+        return self._unclaimed_ttl()
+
+    def _unclaimed_ttl(self) -> float:
         server, deploy = self.settings.server, self.settings.deploy
-        interval = max(0.1, min(1.0, server.reconnect_timeout / 4, deploy.connection_ttl / 4))
+        return min(float(deploy.connection_ttl), server.unclaimed_widget_ttl)
+
+    def followed(self) -> set[str]:
+        """The page and session streams a connected peer follows (from any thread: copies)."""
+        return {
+            key for peers in list(self.peers.values()) for peer in list(peers) for key in peer.keys
+        }
+
+    async def _reap_loop(self) -> None:
+        server = self.settings.server
+        interval = max(0.1, min(1.0, server.reconnect_timeout / 4, self.unclaimed_ttl / 4))
         while True:
             await asyncio.sleep(interval)
             try:

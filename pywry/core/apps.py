@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .context import request_scope
 from .http import HTML, HttpResponse
 from .routes import page_response
+from .widgets import WidgetLimitError
 
 if TYPE_CHECKING:
     from .app import App
@@ -136,11 +137,14 @@ class Applications:
         websocket: bool,
         session: str = "",
         user: User | None = None,
+        address: str = "",
     ) -> HttpResponse:
         """Run application `name` for this visitor and answer with the page of what it showed.
 
         A sync factory runs in a worker thread (it may block), an async one on the loop; both
-        see the request context, so the widget they show is this visitor's.
+        see the request context, so the widget they show is this visitor's. When no widget can
+        be made now (the registry is full, this address made too many) the answer says so,
+        with `Retry-After`.
         """
         chosen, answer = self.choose(name)
         if answer is not None:
@@ -149,7 +153,7 @@ class Applications:
             return self.index_page(base)
         fn = self.factories[chosen]
         try:
-            with request_scope(app, base, websocket, session, user):
+            with request_scope(app, base, websocket, session, user, address):
                 if inspect.iscoroutinefunction(fn):
                     result = await fn()
                 else:
@@ -165,5 +169,8 @@ class Applications:
                 raise LookupError(f"application {chosen!r} returned {label!r}, not a widget")
             widget.state[STATE_KEY] = {"name": chosen, "base": base}
             return page_response(app, label, base, websocket=websocket)
+        except WidgetLimitError as exc:
+            log.warning("application %r for %s: %s", chosen, address or "?", exc)
+            return exc.refusal.response()
         except Exception as exc:  # noqa: BLE001 - a broken factory is an error page, not a crash
             return self._failed(chosen, exc)

@@ -108,7 +108,7 @@ class ASGIApp:
                 await _send(refused_page(self.app, req, CLOSE_BAD_TOKEN), receive, send, head=False)
                 return
         if not cookie or scope["type"] != "http":
-            with request_scope(None, req.base, True, session, user):
+            with request_scope(None, req.base, True, session, user, req.address):
                 await host(scope, receive, send)
             return
         extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cookie.items()]
@@ -118,7 +118,7 @@ class ASGIApp:
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        with request_scope(None, req.base, True, session, user):
+        with request_scope(None, req.base, True, session, user, req.address):
             await host(scope, receive, send_with_cookie)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -40,6 +40,7 @@ class RequestInfo:
     owner: object | None = None  # the App whose own route set this (None: a host route)
     session: str = ""  # the visitor's session, when the request carried one
     user: User | None = None  # the signed-in user of the request, when known
+    address: str = ""  # the client's address as the server saw it, when known (limits)
 
 
 Probe = Callable[[], RequestInfo | None]
@@ -54,9 +55,10 @@ def request_scope(
     websocket: bool | None,
     session: str = "",
     user: User | None = None,
+    address: str = "",
 ) -> Iterator[None]:
     """Mark the code inside as handling a request of `owner` served under `base`."""
-    token = current.set(RequestInfo(base, websocket, owner, session, user))
+    token = current.set(RequestInfo(base, websocket, owner, session, user, address))
     try:
         yield
     finally:

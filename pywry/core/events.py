@@ -28,7 +28,8 @@ class Event:
     """One browser event, as its callback sees it."""
 
     __slots__ = (
-        "app", "record", "type", "data", "client", "session_id", "id", "user", "_session"
+        "app", "record", "type", "data", "client", "session_id", "id", "user", "address",
+        "_session",
     )  # fmt: skip
 
     def __init__(
@@ -41,6 +42,7 @@ class Event:
         session_id: str,
         ident: int | None,
         user: User | None = None,
+        address: str = "",
     ) -> None:
         self.app = app
         self.record = record
@@ -50,6 +52,7 @@ class Event:
         self.session_id = session_id
         self.id = ident
         self.user = user  # the signed-in user who sent it (None: nobody is signed in)
+        self.address = address  # the sender's address as the server saw it ("" unknown)
         self._session: Session | None = None
 
     def __repr__(self) -> str:

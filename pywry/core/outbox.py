@@ -1,13 +1,16 @@
-"""Per-widget outbox: every sequenced message, bounded by count and age, for fan-out and replay."""
+"""Per-widget outbox: every sequenced message, bounded by count, bytes and age, for replay."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .protocol import sequenced
+
+if TYPE_CHECKING:
+    from ..config import ServerSettings
 
 GAP = None  # returned by `since` when the requested history is no longer kept
 
@@ -19,30 +22,79 @@ class Outbox:
     total order. Each message is encoded once; every peer reads the same text. `key` names the
     stream in a shared store (the widget's label for its own stream), `field` is the JSON field
     that carries the position (`seq`, `cseq`, `sseq`).
+
+    At most `size` messages and `max_bytes` of encoded text (0: no byte bound) are kept; the
+    oldest go first, and the newest is always kept so the pages connected now still get it. A
+    page that comes back for messages that went is told to resynchronise.
     """
 
-    __slots__ = ("_lock", "_entries", "seq", "max_age", "_first", "key", "field")
+    __slots__ = (
+        "_lock", "_entries", "seq", "max_age", "_first", "key", "field", "size", "max_bytes",
+        "bytes",
+    )  # fmt: skip
 
     def __init__(
-        self, size: int, max_age: float, seq: int = 0, *, key: str = "", field: str = "seq"
+        self,
+        size: int,
+        max_age: float,
+        seq: int = 0,
+        *,
+        key: str = "",
+        field: str = "seq",
+        max_bytes: int = 0,
     ) -> None:
         self.key = key
         self.field = field
         self._lock = threading.Lock()
-        self._entries: deque[tuple[int, float, str]] = deque(maxlen=size)
+        self._entries: deque[tuple[int, float, str]] = deque()
         self.seq = seq
         self.max_age = max_age
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0  # length of the kept texts (JSON: bytes for ASCII)
         self._first = seq + 1  # lowest seq still kept (or seq+1 when empty)
+
+    @classmethod
+    def configured(
+        cls, server: ServerSettings, key: str, seq: int = 0, field: str = "seq"
+    ) -> Outbox:
+        """An outbox with the bounds the settings give (`OUTBOX_SIZE`, `_MAX_AGE`, `_MAX_BYTES`)."""
+        return cls(
+            server.outbox_size,
+            server.outbox_max_age,
+            seq,
+            key=key,
+            field=field,
+            max_bytes=server.outbox_max_bytes,
+        )
 
     def append(self, kind: str, data: Any) -> tuple[int, str]:
         """Assign the next seq, encode once, keep it; returns (seq, text)."""
         with self._lock:
             seq = self.seq + 1
             text = sequenced(kind, data, seq, self.field)
-            self._entries.append((seq, time.monotonic(), text))
-            self.seq = seq
-            self._first = self._entries[0][0]
+            self._keep(seq, text)
             return seq, text
+
+    def _keep(self, seq: int, text: str) -> None:
+        """Keep a message as the newest, then let the oldest go past the count and byte bounds."""
+        entries = self._entries
+        entries.append((seq, time.monotonic(), text))
+        self.bytes += len(text)
+        self.seq = seq
+        limit = self.max_bytes
+        while len(entries) > self.size or (limit and self.bytes > limit and len(entries) > 1):
+            self.bytes -= len(entries.popleft()[2])
+        self._first = entries[0][0]
+
+    def forget(self) -> int:
+        """Drop every kept message (the position stays); returns the bytes freed."""
+        with self._lock:
+            freed = self.bytes
+            self._entries.clear()
+            self.bytes = 0
+            self._first = self.seq + 1
+            return freed
 
     def append_encoded(self, seq: int, text: str) -> bool:
         """Keep a message whose seq was assigned elsewhere (a shared backend). False if old."""
@@ -51,9 +103,8 @@ class Outbox:
                 return False
             if seq != self.seq + 1:
                 self._entries.clear()  # a hole: older entries can no longer serve a replay
-            self._entries.append((seq, time.monotonic(), text))
-            self.seq = seq
-            self._first = self._entries[0][0]
+                self.bytes = 0
+            self._keep(seq, text)
             return True
 
     def advance(self, seq: int) -> None:
@@ -61,6 +112,7 @@ class Outbox:
         with self._lock:
             if seq > self.seq:
                 self._entries.clear()
+                self.bytes = 0
                 self.seq = seq
                 self._first = seq + 1
 
@@ -82,7 +134,7 @@ class Outbox:
         cutoff = time.monotonic() - self.max_age
         entries = self._entries
         while entries and entries[0][1] < cutoff:
-            entries.popleft()
+            self.bytes -= len(entries.popleft()[2])
         self._first = entries[0][0] if entries else self.seq + 1
 
     def __len__(self) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import protocol as p
 from .cursor import Cursor
+from .limits import Bucket, address_key
 from .outbox import Outbox
 from .users import NOBODY, SIGNED_IN, Who
 from .widgets import Widget
@@ -29,27 +30,6 @@ log = logging.getLogger("pywry.peer")
 BAD_FRAME_LIMIT = 10
 BAD_FRAME_WINDOW = 60.0
 MAX_BATCH = 256
-
-
-class RateLimiter:
-    """Token bucket: `rate` events per second with a burst of the same size."""
-
-    __slots__ = ("rate", "tokens", "stamp")
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.stamp = time.monotonic()
-
-    def allow(self) -> bool:
-        """Take one token if there is one."""
-        now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class Wake:
@@ -106,9 +86,12 @@ class Peer:
         after: int,
         session: str = "",
         who: Who = NOBODY,
+        address: str = "",
         transport: str = "post",
     ) -> None:
         self.app = app
+        self.address = address  # the client's address as the server saw it
+        self.counted_as = address_key(address)  # what per-address limits count it as
         self.transport = transport  # websocket, sse, or post (one event, not a connection)
         self.user = who.user  # the signed-in user its events run as
         self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
@@ -128,7 +111,7 @@ class Peer:
         self.closed = False
         self.close_code: int | None = None
         self._bad: deque[float] = deque()
-        self._rate = RateLimiter(app.settings.server.max_events_per_second)
+        self._rate = Bucket(app.settings.server.max_events_per_second)
         # While an event is handled its ack (and any error) waits for the first answer or the
         # end of handling, so ack and answer usually leave in one frame.
         self._holding = False
@@ -241,6 +224,11 @@ class Peer:
         if self.closed:
             return
         if not self._rate.allow():
+            self.shut(p.CLOSE_POLICY)
+            return
+        refused = self.app.limits.event(self.address, self.label)
+        if refused is not None:  # this address, or everyone on this widget, sends too much
+            log.info("closing %s on %r: %s", self.client, self.label, refused.detail)
             self.shut(p.CLOSE_POLICY)
             return
         try:

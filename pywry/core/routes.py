@@ -137,7 +137,7 @@ async def _route(app: App, req: Request) -> Response:
     req.session, cookie = app.visitor(req)
     if app.access.enabled or route == "auth":
         req.who = await app.access.who(req, new_session=bool(cookie))
-    with request_scope(app, req.base, req.websocket, req.session, req.who.user):
+    with request_scope(app, req.base, req.websocket, req.session, req.who.user, req.address):
         res = await HANDLERS[route](app, req, param)
     res.headers.update(cookie)
     return res
@@ -243,7 +243,13 @@ async def _application(app: App, req: Request, name: str) -> Response:
     if code is not None:
         return refused_page(app, req, code)
     return await apps.visit(
-        app, chosen, req.base, websocket=req.websocket, session=req.session, user=req.who.user
+        app,
+        chosen,
+        req.base,
+        websocket=req.websocket,
+        session=req.session,
+        user=req.who.user,
+        address=req.address,
     )
 
 

@@ -198,7 +198,7 @@ class Shared:
         widget = Widget(
             label=label,
             content=data.content,
-            outbox=Outbox(server.outbox_size, server.outbox_max_age, seq=data.seq, key=label),
+            outbox=Outbox.configured(server, label, data.seq),
             title=data.title,
             token=data.token,
             head=data.head,
@@ -353,7 +353,8 @@ class Shared:
         msg = p.Incoming(payload["type"], payload["data"], payload.get("id"), label)
         client, session = str(payload.get("client", "")), str(payload.get("session", ""))
         user = User.from_json(payload.get("user"))
-        await self.engine.dispatch(widget, msg, reply, client, session, user)
+        address = str(payload.get("address", ""))
+        await self.engine.dispatch(widget, msg, reply, client, session, user, address)
 
     async def _send_reply(self, worker: str, conn_id: str, text: str) -> None:
         if worker == self.worker_id:
@@ -414,6 +415,7 @@ class Shared:
             "client": conn.client,
             "session": conn.session,
             "user": None if conn.user is None else conn.user.to_json(),
+            "address": conn.address,
         }
         if msg.id is None:
             outcome = 1 if owner and await self.backend.route(owner, payload) else 0
@@ -476,7 +478,7 @@ class Shared:
         engine = self.engine
         now = time.time()
         mono = time.monotonic()
-        server, deploy = engine.settings.server, engine.settings.deploy
+        server = engine.settings.server
         for widget in engine.registry.all():
             if widget.connections:
                 continue
@@ -490,7 +492,7 @@ class Shared:
             if count:
                 continue
             if seen is None:
-                dead = mono - widget.created > deploy.connection_ttl
+                dead = mono - widget.created > engine.unclaimed_ttl
             else:
                 dead = now - seen > server.reconnect_timeout
             if dead:

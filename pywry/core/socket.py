@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import protocol as p
 from .http import CLIENT_ID, NOT_YOURS, Request, query_int
+from .limits import Refusal
 from .peer import MAX_BATCH, Peer
 from .tokens import new_label, split_header, token_from_subprotocols
 from .users import NOBODY
@@ -87,6 +88,10 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
+    refusal = app.limits.new_client(req.address, label, client)
+    if refusal is not None:
+        await ws.close(p.CLOSE_POLICY, refusal.reason)
+        return
     q = req.query
     peer = app.attach(
         widget,
@@ -96,11 +101,11 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         query_int(q.get("cafter"), 0) or 0,
         query_int(q.get("safter"), None),
         who,
+        req.address,
         "websocket",
     )
-    if peer is None:
-        app.refusals.note("too-many-connections", label, req.address)
-        await ws.close(p.CLOSE_POLICY, "too many connections")
+    if isinstance(peer, Refusal):
+        await ws.close(p.CLOSE_POLICY, peer.reason)
         return
     writer = asyncio.get_running_loop().create_task(_write(peer, ws))
     peer.wake.set()  # the replay after `after` goes out straight away

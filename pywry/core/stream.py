@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,8 @@ from .http import (
     not_yours,
     query_int,
 )
-from .peer import MAX_BATCH, Peer, RateLimiter
+from .limits import Refusal
+from .peer import MAX_BATCH, Peer
 from .tokens import new_label
 
 if TYPE_CHECKING:
@@ -44,25 +44,6 @@ STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_TYPE = "text/event-stream; charset=utf-8"
 OPENING = b": pywry event stream\n\n"
 KEEPALIVE_LINE = b": keepalive\n\n"
-MAX_LIMITERS = 10_000
-
-
-class PostLimits:
-    """Per-client token buckets for posts (bounded: the least recently used are dropped)."""
-
-    def __init__(self) -> None:
-        self.buckets: OrderedDict[tuple[str, str], RateLimiter] = OrderedDict()
-
-    def allow(self, key: tuple[str, str], rate: float) -> bool:
-        """Take one token for `key` (runs on the app's loop only)."""
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = RateLimiter(rate)
-            if len(self.buckets) > MAX_LIMITERS:
-                self.buckets.popitem(last=False)
-        else:
-            self.buckets.move_to_end(key)
-        return bucket.allow()
 
 
 def _sse(frames: list[str], seq: str) -> str:
@@ -122,6 +103,9 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
         client = new_label()
+    refusal = app.limits.new_client(req.address, label, client)
+    if refusal is not None:
+        return refusal.response()
     # resume points: `id: seq.cseq.sseq` of the last event seen, else the query's
     resumed = (req.header("last-event-id") or "").split(".")
     points = [query_int(v, None) for v in resumed] + [None] * 3
@@ -136,10 +120,11 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
         cafter or 0,
         safter,
         req.who,
+        req.address,
         "sse",
     )
-    if peer is None:
-        return error_response(429, "policy", "too many connections to this widget")
+    if isinstance(peer, Refusal):
+        return peer.response()
     return StreamResponse(_events(app, peer), STREAM_TYPE, dict(STREAM_HEADERS))
 
 
@@ -177,13 +162,16 @@ async def handle_post(app: App, req: Request, label: str) -> HttpResponse:
     limit = app.payload_limit
     if req.body is None:
         return error_response(413, "too-big", f"message exceeds the limit of {limit} bytes")
-    if not app.post_limits.allow((label, client), app.settings.server.max_events_per_second):
-        return error_response(429, "policy", "rate limit exceeded; slow down")
+    refusal = app.limits.new_client(req.address, label, client) or app.limits.event(
+        req.address, label, client
+    )
+    if refusal is not None:
+        return refusal.response()
     try:
         msg = p.parse_incoming(req.body, limit)
     except p.ProtocolError as exc:
         return error_response(413 if exc.code == "too-big" else 400, exc.code, exc.detail)
-    peer = Peer(app, widget, client, widget.outbox.seq, req.session, req.who)
+    peer = Peer(app, widget, client, widget.outbox.seq, req.session, req.who, req.address)
     handling = asyncio.ensure_future(app.handle_event(peer, msg))
     try:
         taken = await asyncio.wait_for(asyncio.shield(handling), POST_WAIT)

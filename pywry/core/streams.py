@@ -3,13 +3,16 @@
 Replies and sender-scoped emits go to the stream of the page that sent the event (`cseq`);
 session-scoped ones to the stream every page of that session follows (`sseq`). They are kept
 for the reconnect window only, never in the widget's outbox, and cost no other page anything.
+Each is bounded like an outbox; all of them together by `REPLIES_MAX_BYTES` (`trim`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
+from ..config import ServerSettings
 from .outbox import Outbox
 
 CLIENT = "c"
@@ -36,11 +39,11 @@ def split_key(key: str) -> tuple[str, str, str] | None:
 class Streams:
     """Every page and session stream of one app, created on first use, dropped when idle."""
 
-    def __init__(self, size: int, max_age: float) -> None:
-        self.size = size
-        self.max_age = max_age
+    def __init__(self, settings: Callable[[], ServerSettings]) -> None:
+        self._settings = settings
         self._streams: dict[str, tuple[Outbox, list[float]]] = {}
         self._lock = threading.Lock()
+        self._total = 0  # bytes kept by every stream, as last counted plus what was added since
 
     def get(self, key: str, seq: int = 0) -> Outbox:
         """The stream called `key` (made, starting after `seq`, when new)."""
@@ -51,7 +54,7 @@ class Streams:
                 if found is None:
                     split = split_key(key)
                     field = FIELDS[split[1]] if split else "seq"
-                    outbox = Outbox(self.size, self.max_age, seq, key=key, field=field)
+                    outbox = Outbox.configured(self._settings(), key, seq, field)
                     found = self._streams[key] = (outbox, [time.monotonic()])
         found[1][0] = time.monotonic()
         return found[0]
@@ -71,6 +74,36 @@ class Streams:
             for key in dead:
                 del self._streams[key]
         return len(dead)
+
+    def grew(self, added: int, budget: int, keep: Callable[[], set[str]]) -> None:
+        """A stream now keeps `added` more bytes; when all are over `budget`, trim but `keep()`."""
+        with self._lock:
+            self._total += added
+            over = self._total > budget
+        if over:
+            self.trim(budget, keep())
+
+    def trim(self, budget: int, keep: set[str]) -> int:
+        """Keep at most `budget` bytes in all streams: the least recently used lose their
+        history first; those in `keep` (followed by a connected page, or just written to, so
+        possibly not delivered yet) keep theirs. Returns the bytes freed.
+
+        A page whose history went is moved past it when it comes back (`pywry:skip`).
+        """
+        with self._lock:
+            found = list(self._streams.items())
+        total = sum(outbox.bytes for _, (outbox, _) in found)
+        freed = 0
+        if total > budget:
+            found.sort(key=lambda item: item[1][1][0])
+            for key, (outbox, _) in found:
+                if total - freed <= budget:
+                    break
+                if key not in keep:
+                    freed += outbox.forget()
+        with self._lock:
+            self._total = total - freed
+        return freed
 
     def drop_widget(self, label: str) -> None:
         """Forget every stream of a removed widget."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import Refusal
 from .outbox import Outbox
 from .protocol import check_event_name
 from .tokens import new_token
@@ -20,7 +21,13 @@ Callback = Callable[..., Any]
 
 
 class WidgetLimitError(RuntimeError):
-    """Raised when the process already holds MAX_WIDGETS widgets."""
+    """Raised when no widget can be made now: the process holds MAX_WIDGETS (503), or the
+    address asking made too many per-visitor widgets this minute (429). `refusal` is the answer.
+    """
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.detail)
+        self.refusal = refusal
 
 
 def check_label(label: object) -> str:
@@ -129,10 +136,11 @@ _REPLACEABLE = (
 class Registry:
     """Label -> Widget, thread-safe, bounded by MAX_WIDGETS."""
 
-    def __init__(self, max_widgets: int) -> None:
+    def __init__(self, max_widgets: int, retry_after: int = 30) -> None:
         self._widgets: dict[str, Widget] = {}
         self._lock = threading.Lock()
         self.max_widgets = max_widgets
+        self.retry_after = retry_after  # when full: by then unclaimed widgets have gone
 
     def get(self, label: str) -> Widget | None:
         """The live widget called `label`, if any."""
@@ -147,10 +155,11 @@ class Registry:
         with self._lock:
             old = self._widgets.get(widget.label)
             if old is None and len(self._widgets) >= self.max_widgets:
-                raise WidgetLimitError(
+                detail = (
                     f"this process already holds {self.max_widgets} widgets "
-                    "(PYWRY_SERVER__MAX_WIDGETS)"
+                    "(PYWRY_SERVER__MAX_WIDGETS); try again later"
                 )
+                raise WidgetLimitError(Refusal(503, "too-many-widgets", detail, self.retry_after))
             if old is not None and not old.closed:
                 # Update in place: open connections hold this record and must see the new
                 # callbacks and content.

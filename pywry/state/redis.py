@@ -9,7 +9,8 @@ script touches one slot only; keys that span widgets are only ever used one comm
 | `P:widget:{L}` | hash | token, content, title, head, kind, theme, owner, ... |
 | `P:widgets:active` | set | labels of live widgets |
 | `P:seq:{L}` | string | the widget's last sequence number |
-| `P:outbox:{L}` | sorted set | encoded messages scored by seq (the newest OUTBOX_SIZE) |
+| `P:outbox:{L}` | sorted set | encoded messages scored by seq (the newest; bounded in bytes) |
+| `P:outbox-bytes:{L}` | string | their bytes |
 | `P:mids:{L}` | sorted set | ids of the newest messages (a retried publish is stored once) |
 | `P:seq:{L}~c~C`, `P:outbox:{L}~c~C` (`~s~S`) | as above | one page's (one session's) stream |
 | `P:client:{L}:C` | string | which event ids of that browser client were handled |
@@ -61,15 +62,22 @@ if done then return tonumber(done) end
 local seq = redis.call('INCR', KEYS[1])
 local text = '{"type":' .. ARGV[1] .. ',"data":' .. ARGV[2] .. ',"' .. ARGV[6] .. '":' .. seq .. '}'
 redis.call('ZADD', KEYS[2], seq, text)
-local keep = tonumber(ARGV[3])
+local kept = redis.call('INCRBY', KEYS[4], #text)
+local keep, most = tonumber(ARGV[3]), tonumber(ARGV[9])
 local n = redis.call('ZCARD', KEYS[2])
-if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1) end
+while n > 1 and (n > keep or (most > 0 and kept > most)) do
+  local old = redis.call('ZPOPMIN', KEYS[2])
+  kept = redis.call('DECRBY', KEYS[4], #old[1])
+  n = n - 1
+end
+if kept < 0 then kept = redis.call('INCRBY', KEYS[4], -kept) end
 redis.call('ZADD', KEYS[3], seq, ARGV[7])
 n = redis.call('ZCARD', KEYS[3])
 if n > keep then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - keep - 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
 redis.call('PUBLISH', ARGV[8], ARGV[5] .. '\\n' .. seq .. '\\n' .. text)
 return seq
 """
@@ -194,6 +202,7 @@ class RedisBackend(Backend):
         self.client_ttl = int(max(deploy.connection_ttl, settings.server.reconnect_timeout * 2))
         self.conn_ttl = int(deploy.connection_ttl)
         self.outbox_size = int(settings.server.outbox_size)
+        self.outbox_max_bytes = int(settings.server.outbox_max_bytes)
 
     def where(self) -> str:
         """The Redis URL, its password masked."""
@@ -366,6 +375,7 @@ class RedisBackend(Backend):
             self.w("widget", label),
             self.w("seq", label),
             self.w("outbox", label),
+            self.w("outbox-bytes", label),
             self.w("conns", label),
         )
         pipe.srem(self.k("widgets", "active"), label)
@@ -397,10 +407,11 @@ class RedisBackend(Backend):
             for label, kind, data_json, field, mid in items:
                 run(
                     script,
-                    3,
+                    4,
                     self.w("seq", label),
                     self.w("outbox", label),
                     self.w("mids", label),
+                    self.w("outbox-bytes", label),
                     json.dumps(kind),
                     data_json,
                     self.outbox_size,
@@ -409,6 +420,7 @@ class RedisBackend(Backend):
                     field,
                     mid,
                     bus,
+                    self.outbox_max_bytes,
                 )
             try:
                 return [int(s) for s in await self._call(pipe.execute())]

@@ -37,6 +37,17 @@ def on_thread(data, event_type, label):
     threading.Thread(target=lambda: board.emit("app:from-thread", {"ok": True})).start()
 
 
+def on_blobs(data, event_type, label):
+    """`count` messages of `size` characters to every page (the widget's outbox)."""
+    for i in range(int(data.get("count", 1))):
+        board.emit("app:blob", {"i": i, "blob": "x" * int(data.get("size", 1000))}, to="all")
+
+
+def on_big_reply(data, event_type, label):
+    """One message of `size` characters to the sender only (its own stream)."""
+    board.emit("app:blob", {"blob": "y" * int(data.get("size", 1000))})
+
+
 def on_count(data, event_type, label):
     board.emit("app:count", {"calls": calls["app:click"]}, to="all")
 
@@ -51,6 +62,8 @@ board = show(
         "app:async": on_async,
         "app:thread": on_thread,
         "app:count": on_count,
+        "app:blobs": on_blobs,
+        "app:big-reply": on_big_reply,
     },
 )
 

@@ -36,8 +36,11 @@ class StreamClient:
         wait: bool = True,
         headers: dict[str, str] | None = None,
         keep_cookies: bool = True,
+        source: str | None = None,
     ) -> None:
+        """`source`: the local address to connect from (127.0.0.x: another client address)."""
         self.base_url = base_url
+        self.source = source
         self.boot = boot
         self.label = boot["label"]
         self.client = client or "c" + uuid.uuid4().hex[:12]
@@ -57,11 +60,15 @@ class StreamClient:
         self.opened = threading.Event()
         self._stop = threading.Event()
         self._active: httpx.Response | None = None
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = self._http(timeout=10)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if wait:
             assert self.opened.wait(10), "the event stream did not open"
+
+    def _http(self, timeout: float | httpx.Timeout) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=self.source) if self.source else None
+        return httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     # -- the stream ------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -78,9 +85,7 @@ class StreamClient:
         while not self._stop.is_set():
             params = {"client": self.client, "after": str(self.last_seq)}
             try:
-                with httpx.Client(
-                    base_url=self.base_url, timeout=httpx.Timeout(5, read=60)
-                ) as http:
+                with self._http(timeout=httpx.Timeout(5, read=60)) as http:
                     with http.stream(
                         "GET", self.boot["stream"], params=params, headers=self._headers()
                     ) as res:
@@ -190,6 +195,11 @@ class StreamClient:
                 return msg, seen
             seen.append(msg)
         raise AssertionError(f"no {kind} in 1000 messages")
+
+    def ended(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until a client made with `reopen=False` stops reading."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def close(self) -> None:
         """Stop following the stream (like a closed tab)."""

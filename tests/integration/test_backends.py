@@ -116,6 +116,31 @@ def test_redis_backend(tmp_path, redis_server) -> None:
     assert all(client.ttl(k) > 0 for k in keys), {k: client.ttl(k) for k in keys}
 
 
+def test_redis_outbox_is_bounded_in_bytes_too(tmp_path, redis_server) -> None:
+    """Five 3 KB messages fit OUTBOX_SIZE (5) but not 10K: the oldest go, the newest stays."""
+    base = settings(tmp_path, redis_server.url, "b" + uuid.uuid4().hex[:6])
+    server = base.server.model_copy(update={"outbox_max_bytes": 10_000})
+    backend = RedisBackend(base.model_copy(update={"server": server}), "worker-a")
+
+    async def run() -> None:
+        await backend.start(lambda *m: None, _noop, lambda *w: None)
+        try:
+            await backend.save_widget(data())
+            blob = '{"blob":"%s"}' % ("x" * 3_000)
+            await backend.publish([("w", "app:x", blob, "seq") for _ in range(5)])
+            assert await backend.since("w", 0) is None  # the oldest went
+            assert len(await backend.since("w", 2) or []) == 3
+            huge = '{"blob":"%s"}' % ("y" * 50_000)  # more than the bound on its own
+            await backend.publish([("w", "app:x", huge, "seq")])
+            kept = await backend.since("w", 5) or []
+            assert len(kept) == 1 and huge in kept[0]
+        finally:
+            await backend.delete_widget("w")
+            await backend.stop()
+
+    run_async(run())
+
+
 async def _leave_keys(backend) -> None:
     await backend.start(lambda *m: None, _noop, lambda *w: None)
     await backend.save_widget(data("kept"))

@@ -212,6 +212,40 @@ def test_events_flow_and_block_returns_after_last_page(make_app: Callable[..., P
     assert app.running  # block() returning does not stop the server; destroy() does
 
 
+def test_a_widget_shown_by_a_callback_gets_an_unguessable_label_and_one_visitor(
+    make_app: Callable[..., PyWry],
+) -> None:
+    """A report shown from a callback is made at run time: a label derived from the code
+    (file, line) would let anyone who reads the code fetch its page and token."""
+    app = make_app()
+    shown: list[WidgetHandle] = []
+
+    def on_report(data: Any, event_type: str, label: str) -> None:
+        shown.append(app.show("<p>quarterly report</p>"))  # the same line every time
+        desk.emit("app:report", {"label": shown[-1].label})
+
+    desk = app.show("<button>Report</button>", label="desk", callbacks={"app:report": on_report})
+    script_level = app.show("<p>script</p>")
+    assert script_level.label.startswith("m-")  # the script's own widgets keep stable labels
+    cookie = httpx.get(desk.url, timeout=5).headers["set-cookie"].split(";")[0]
+    with connect(
+        ws_url(desk),
+        subprotocols=[f"pywry.token.{desk.token}"],  # type: ignore[list-item]
+        additional_headers={"Cookie": cookie},
+        open_timeout=5,
+    ) as ws:
+        labels = []
+        for ident in (1, 2):
+            send_event(ws, "app:report", ident)
+            labels.append(messages(ws, until="app:report")[-1]["data"]["label"])
+    assert labels[0] != labels[1] and all(lb.startswith("w-") for lb in labels)
+    url = shown[0].url
+    stranger = httpx.get(url, timeout=5)  # knowing the label is not enough: it is per-visitor
+    assert stranger.status_code == 403 and shown[0].token not in stranger.text
+    mine = httpx.get(url, headers={"Cookie": cookie}, timeout=5)
+    assert mine.status_code == 200 and "quarterly report" in mine.text
+
+
 def test_block_returns_when_destroyed_from_another_thread(make_app: Callable[..., PyWry]) -> None:
     app = make_app()
     app.show("<p>x</p>", label="x")

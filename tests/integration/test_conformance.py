@@ -118,8 +118,6 @@ def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Server]]:
     """The hosts the selected tests need, started in parallel."""
-    logs = tmp_path_factory.mktemp("conformance")
-    started: dict[str, Server] = {}
     env_base = dict(
         PYWRY_SERVER__MAX_PAYLOAD_SIZE="64K",
         PYWRY_SERVER__SSE_TIMEOUT=str(SSE_TIMEOUT),
@@ -129,7 +127,14 @@ def servers(
         PYWRY_SERVER__ACCESS_LOG="false",
         HOST_PAYLOAD="64K",
     )
-    for name in selected(request, FRAMEWORKS) or FRAMEWORKS:
+    names = selected(request, FRAMEWORKS) or FRAMEWORKS
+    yield from launched(names, env_base, tmp_path_factory.mktemp("conformance"))
+
+
+def launched(names: list[str], env_base: dict[str, str], logs: Path) -> Iterator[dict[str, Server]]:
+    """Start the hosts `names` with `env_base` in parallel; yield them once all answer."""
+    started: dict[str, Server] = {}
+    for name in names:
         port = free_port()
         argv = _commands(port)[name]
         log_path = logs / f"{name}.log"

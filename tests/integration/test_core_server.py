@@ -29,6 +29,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         PYWRY_SERVER__MAX_PAYLOAD_SIZE="64K",
         PYWRY_SERVER__ACCESS_LOG="false",
         PYWRY_DEPLOY__CONNECTION_TTL="1",
+        PYWRY_SERVER__MAX_VISITOR_WIDGETS_PER_MINUTE="1000000",  # one address makes 10,000
+        PYWRY_SERVER__OUTBOX_MAX_BYTES="100K",
+        PYWRY_SERVER__REPLIES_MAX_BYTES="150K",
     )
     argv = [sys.executable, str(ROOT / "tests" / "apps" / "core_app.py")]
     with run_server(argv, env, port, tmp_path_factory.mktemp("core")) as srv:
@@ -259,6 +262,49 @@ def test_resume_too_far_back_gets_resync(server: Server) -> None:
     c.close()
 
 
+def test_resume_past_what_the_outbox_bytes_hold_gets_resync(server: Server) -> None:
+    """Twenty entries fit the outbox by count, but not 5 x 40 KB by bytes (100K)."""
+    c = connect(server)
+    c.send("app:count")
+    gone_at = c.recv_until("app:count")[0]["seq"]
+    c.close()
+    other = connect(server)
+    other.send("app:blobs", {"count": 5, "size": 40_000})
+    other.send("app:count")  # emitted after the blobs: once it is here, they were sent
+    other.recv_until("app:count")
+    other.close()
+    back = connect(server, after=gone_at)
+    got, _ = back.recv_until("pywry:resync")
+    assert got["data"]["label"] == "board" and got["data"]["seq"] >= gone_at + 5
+    back.close()
+
+
+def test_replies_of_pages_that_went_away_are_bounded_together(server: Server) -> None:
+    """Three pages' 60 KB replies are more than REPLIES_MAX_BYTES (150K): the oldest page's
+    reply goes, and that page, coming back, is moved past it instead of replayed."""
+    first = connect(server, client="went-away")
+    first.send("app:big-reply", {"size": 60_000})
+    got, _ = first.recv_until("app:blob")
+    assert got["cseq"] == 1
+    first.close()
+    second = connect(server, client="went-away-too")
+    second.send("app:big-reply", {"size": 60_000})
+    second.recv_until("app:blob")
+    second.close()
+    deadline = time.monotonic() + 10
+    while detail(server)["connections"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # both pages are gone on the server's side too
+    third = connect(server, client="still-here")
+    third.send("app:big-reply", {"size": 60_000})
+    third.recv_until("app:blob")
+    third.close()
+    back = connect(server, client="went-away", cafter=0, next_id=2)
+    skip, seen = back.recv_until("pywry:skip")
+    assert skip["data"] == {"field": "cseq", "seq": 1}
+    assert "app:blob" not in [m["type"] for m in seen]
+    back.close()
+
+
 def test_disconnect_needs_the_widget_token(server: Server) -> None:
     url = server.url + "/disconnect/board"
     client = {"X-PyWry-Client": "someone"}
@@ -410,4 +456,5 @@ def test_widgets_per_process_are_limited(limited: Server) -> None:
     refused = httpx.get(limited.url + "/sync-visit")
     assert refused.status_code == 503 and refused.json()["error"] == "too-many-widgets"
     assert "MAX_WIDGETS" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) >= 1  # a host route of deploy mode says when
     assert httpx.get(limited.url + "/widget/board").status_code == 200

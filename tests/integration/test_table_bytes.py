@@ -123,3 +123,59 @@ def test_page_turns_and_export_reach_only_the_asking_tab(workers: tuple[Server, 
     finally:
         for c in (a, b, a2):
             c.close()
+
+
+EXPORTS = 3  # exports a minute one page may ask for (the address: four times that)
+
+
+@pytest.fixture(scope="module")
+def limited_table(tmp_path_factory) -> Iterator[Server]:
+    """One process, a small table, few exports a minute."""
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__ACCESS_LOG="false",
+        PYWRY_SERVER__MAX_EXPORTS_PER_MINUTE=str(EXPORTS),
+        TABLE_ROWS="2000",
+    )
+    folder = tmp_path_factory.mktemp("table-limited")
+    with run_server([sys.executable, str(APP)], env, port, folder) as srv:
+        yield srv
+
+
+def export(client: Client, n: int) -> dict:
+    """Ask for an export; its download or its refusal."""
+    client.send("grid:export", {"requestId": n, "sort": [], "filter": ""})
+    got, _ = until(
+        client,
+        lambda m: m["type"] in ("pywry:download", "grid:export-error"),
+        f"the answer to export {n}",
+    )
+    return got
+
+
+def test_exports_are_limited_per_page_and_fresh_pages_do_not_multiply_them(
+    limited_table: Server,
+) -> None:
+    boot = page_bootstrap(limited_table.url + "/widget/trades")
+    a = Client(limited_table.url, boot)
+    try:
+        answers = [export(a, n) for n in range(EXPORTS + 1)]
+        assert [m["type"] for m in answers[:EXPORTS]] == ["pywry:download"] * EXPORTS
+        refusal = answers[-1]
+        assert refusal["type"] == "grid:export-error" and refusal["data"]["requestId"] == EXPORTS
+        assert "exports a minute" in refusal["data"]["error"]
+        assert refusal["data"]["retryAfter"] >= 1
+    finally:
+        a.close()
+    # new pages (fresh client ids) from the same address share the address's 4 x 3
+    downloads = EXPORTS
+    for _ in range(4):
+        fresh = Client(limited_table.url, boot)
+        try:
+            got = [export(fresh, n) for n in range(EXPORTS)]
+            downloads += sum(m["type"] == "pywry:download" for m in got)
+        finally:
+            fresh.close()
+    assert downloads == 4 * EXPORTS

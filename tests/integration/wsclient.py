@@ -65,7 +65,9 @@ class Client:  # noqa: D101
         cafter: int = 0,
         safter: int | None = None,
         headers: dict[str, str] | None = None,
+        source: str | None = None,
     ) -> None:
+        """`source`: the local address to connect from (127.0.0.x: another client address)."""
         client = client or "c" + uuid.uuid4().hex[:12]
         ws_url = base_url.replace("http", "ws", 1) + boot["ws"]
         after = boot["seq"] if after is None else after
@@ -81,6 +83,7 @@ class Client:  # noqa: D101
             additional_headers=headers,
             open_timeout=5,
             max_size=None,
+            **({"source_address": (source, 0)} if source else {}),
         )
         self.label = boot["label"]
         self.next_id = next_id

@@ -139,3 +139,15 @@ def test_outbox_expires_by_age() -> None:
     box.append("a:b", {})
     box.append("a:b", {})
     assert box.since(0) is None and box.since(2) == []
+
+
+def test_outbox_is_bounded_in_bytes_and_always_keeps_the_newest() -> None:
+    box = Outbox(size=1000, max_age=60, max_bytes=10_000)
+    for i in range(10):
+        box.append("a:b", {"i": i, "blob": "x" * 3_000})  # about 3 KB each
+    kept = box.since(box.seq - len(box)) or []
+    assert len(kept) == 3 and box.bytes == sum(len(t) for t in kept) <= 10_000
+    assert box.since(0) is None  # the oldest went: a page asking for them must resync
+    big = box.append("a:b", {"blob": "y" * 50_000})[1]  # bigger than the bound on its own
+    assert box.since(box.seq - 1) == [big] and box.bytes == len(big)
+    assert len(box) == 1

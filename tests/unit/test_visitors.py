@@ -162,6 +162,23 @@ def test_a_per_visitor_widget_belongs_to_the_session_that_made_it(app: App) -> N
     assert app.session_allowed(claimed, OTHER) and not app.session_allowed(claimed, SID)
 
 
+def test_a_widget_a_callback_shows_never_gets_a_label_derived_from_the_code(app: App) -> None:
+    from pywry._register import register_widget  # noqa: PLC0415 - what every show*() calls
+
+    made: list[WidgetHandle] = []
+
+    def report(data: Any, event_type: str, label: str) -> None:
+        made.append(register_widget("<p>report</p>", engine=app))  # no choice: per-visitor
+        made.append(register_widget("<p>shared</p>", engine=app, per_visitor=False))
+
+    app.add_widget("<p>x</p>", label="w", callbacks={"app:report": report})
+    fire(app, "w", "app:report")
+    fire(app, "w", "app:report")
+    labels = [h.label for h in made]
+    assert len(set(labels)) == 4 and all(lb.startswith("w-") for lb in labels)
+    assert [h.widget.per_visitor for h in made] == [True, False, True, False]
+
+
 def test_the_event_follows_the_callback_into_tasks_it_starts(app: App) -> None:
     import asyncio
 

@@ -60,7 +60,8 @@ def application(django_app: ASGI) -> ASGI:
                 await pywry.asgi(inner, receive, send)
             return
         marked: dict[str, Any] = {**scope, "pywry.websocket": True}
-        with request_scope(None, base, True):
+        peer = scope.get("client")
+        with request_scope(None, base, True, address=str(peer[0]) if peer else ""):
             await django_app(marked, receive, send)
 
     return app

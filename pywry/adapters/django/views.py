@@ -37,13 +37,13 @@ def serve(request: HttpRequest, rest: str, pywry_app: App) -> HttpResponse | Str
         request.is_secure(),
     )
     req.server = str(request.META.get("SERVER_NAME") or "")
+    req.address = str(request.META.get("REMOTE_ADDR") or "")  # the peer (limits)
     if app.access.enabled:
         req.user = request_user(request)
         if req.user is not None:
             req.login = login_key(request_login(request))
         else:
             req.user = ask_identify(app, request)
-        req.address = str(request.META.get("REMOTE_ADDR") or "")
     res = app.loop.run(respond(app, req))
     if isinstance(res, CoreResponse):
         reply: HttpResponse | StreamingHttpResponse = HttpResponse(
