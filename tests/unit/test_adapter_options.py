@@ -127,7 +127,7 @@ def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
     assert visit("broken").status == 500
     assert visit("none").status == 500
     assert app_url(made[0], "summary", app=engine) == "/pywry/app/summary"
-    seq = go_app(made[0], "summary", app=engine)
+    seq = go_app("summary", widget=made[0], app=engine)
     text = engine.require(made[0]).outbox.since(0)
     assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
 
