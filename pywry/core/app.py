@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
@@ -104,6 +105,7 @@ class App:
         self._asgi: ASGIApp | None = None
         self._wsgi: WSGIApp | None = None
         self.worker_id = _worker_id(self.settings)
+        self._boot = secrets.token_urlsafe(9)
         self.shared: Shared | None = None
         self.threaded_host = False  # served by a WSGI host: the loop is pywry's own, made on need
         self.deployed = False  # the server of deploy mode (`get_server_app()`): no browser opens
@@ -159,6 +161,15 @@ class App:
             server = self.settings.server.model_copy(update=updates)
             self.settings = self.settings.model_copy(update={"server": server})
         return self
+
+    @property
+    def boot(self) -> str | None:
+        """This process's boot id while code reload is on, else None.
+
+        Pages get it in their bootstrap and compare it with `/health` when they reconnect: a
+        server restarted with changed code has another one, and they reload themselves.
+        """
+        return self._boot if self.settings.server.reload else None
 
     @property
     def payload_limit(self) -> int:
@@ -538,13 +549,19 @@ class App:
             # reuse it until anything it shows changes
             key = (
                 base, websocket, seq, widget.token, widget.content, widget.head, widget.title,
-                widget.theme,
+                widget.theme, self.boot,
             )  # fmt: skip
             cached = widget.page_cache
             if cached is not None and _same(cached[0], key):
                 return cached[1]
             html = render(
-                widget, base, seq, self.assets, websocket=websocket, settings=self.settings
+                widget,
+                base,
+                seq,
+                self.assets,
+                websocket=websocket,
+                settings=self.settings,
+                boot=self.boot,
             )
             widget.page_cache = (key, html)
             return html
@@ -701,10 +718,13 @@ class App:
     def health(self, internal_token: str | None) -> dict[str, Any]:
         """Liveness; details only for the holder of the internal API token."""
         expected = self.settings.server.internal_api_token
+        said: dict[str, Any] = {"status": "ok"}
+        if self.boot is not None:
+            said["boot"] = self.boot  # reload on: pages compare it when they reconnect
         if not expected or not tokens_equal(expected, internal_token):
-            return {"status": "ok"}
+            return said
         return {
-            "status": "ok",
+            **said,
             "worker": self.worker_id,
             "backend": str(getattr(self.settings.deploy.state_backend, "value", "memory")),
             "backend_available": not (self.shared is not None and self.shared.down),
