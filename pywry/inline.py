@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import default_app
+from .core.apps import Applications
 from .core.listen import port_problem
 from .core.widgets import Callback
 from .dataframe import show_dataframe
@@ -101,9 +102,10 @@ def get_server_app(apps: Any = None) -> FastAPI:
     existing = app.extensions.get("fastapi")
     if existing is not None:
         if apps is not None:
-            if app.apps is not None:
-                raise ValueError("get_server_app(apps=...) was already given its applications")
-            app.configure(apps=apps)
+            given = Applications(apps)
+            if app.apps is not None and not app.apps.same_as(given):
+                raise ValueError("get_server_app(apps=...) was already given other applications")
+            app.configure(apps=given)  # the same ones: the script ran again in this process
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 

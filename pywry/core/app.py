@@ -142,10 +142,12 @@ class App:
         Setting an option again to another value is logged: it changes the whole app.
         """
         checked = check_options(options)
+        if "apps" in checked and not isinstance(checked["apps"], Applications):
+            checked["apps"] = Applications(checked["apps"])
         with self._lock:
             for key, value in checked.items():
                 seen = self._options.get(key, value)
-                if seen is not value and seen != value:
+                if seen is not value and seen != value and not _same_apps(seen, value):
                     log.warning("%s=%r replaces %r on this app", key, value, seen)
                 self._options[key] = value
         if "allowed_origins" in checked or "check_origin" in checked:
@@ -154,8 +156,7 @@ class App:
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
-            given = checked["apps"]
-            self.apps = given if isinstance(given, Applications) else Applications(given)
+            self.apps = checked["apps"]
         updates = server_updates(checked)
         if updates:
             server = self.settings.server.model_copy(update=updates)
@@ -784,6 +785,13 @@ class App:
             self._watcher = None
         self.loop.unbind()
         self.dispatcher.shutdown()
+
+
+def _same_apps(seen: Any, value: Any) -> bool:
+    """Applications of the same shape (the script run twice in one process), not a change."""
+    return (
+        isinstance(seen, Applications) and isinstance(value, Applications) and (seen.same_as(value))
+    )
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -162,5 +162,9 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
             assert label not in two.text and engine_module.default_app().get(label).per_visitor
         with pytest.raises(ValueError, match="already"):
             inline.get_server_app(apps={"other": lambda: None})
+        # the script run again in the process (reload, workers): the same shape is taken
+        assert inline.get_server_app(apps={"report": lambda: inline.show("<p>again</p>")}) is app
+        with TestClient(app) as client:
+            assert "<p>again</p>" in client.get("/app/report").text
     finally:
         engine_module.set_default_app(previous)
