@@ -23,6 +23,9 @@ def app_url(widget: Any, name: str, *, app: App | None = None) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
     eng = app or default_app()
+    if eng.apps is not None and name not in eng.apps.factories:
+        known = ", ".join(eng.apps.names)
+        raise ValueError(f"no application called {name!r}; this server has {known}")
     record = eng.require(_label_of(widget))
     info = record.state.get(STATE_KEY) or {}
     base = info.get("base")

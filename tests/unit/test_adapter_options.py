@@ -126,10 +126,10 @@ def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
     assert visit("nope").status == 404
     assert visit("broken").status == 500
     assert visit("none").status == 500
-    assert app_url(made[0], "summary", app=engine) == "/pywry/app/summary"
-    seq = go_app("summary", widget=made[0], app=engine)
+    assert app_url(made[0], "none", app=engine) == "/pywry/app/none"
+    seq = go_app("none", widget=made[0], app=engine)
     text = engine.require(made[0]).outbox.since(0)
-    assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
+    assert seq and text and '"url":"/pywry/app/none"' in text[-1]
 
 
 def test_embed_html_is_an_escaped_iframe(engine: App) -> None:

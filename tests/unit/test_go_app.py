@@ -26,3 +26,10 @@ def test_go_app_in_a_callback_moves_only_the_sender(engine: App) -> None:
     assert widget.outbox.since(0) == []  # nothing on the stream every page follows
     (sent,) = engine.streams.get(stream_key("board", CLIENT, "client-a")).since(0)
     assert '"type":"pywry:navigate"' in sent and '"url":"/b/app/report","newTab":true' in sent
+
+
+def test_go_app_to_an_unknown_application_says_which_there_are(engine: App) -> None:
+    engine.configure(apps={"report": lambda: None, "summary": lambda: None})
+    engine.add_widget("<p>x</p>", label="board")
+    with pytest.raises(ValueError, match="no application called 'reprot'; .* report, summary"):
+        pywry.go_app("reprot", widget="board", app=engine)
