@@ -609,12 +609,12 @@
       return;
     }
     var gen = ++connGen;
-    if (bootId !== null && state === "reconnecting") { checkBoot(gen); return; }
+    if (bootId !== null && everOpened) { checkBoot(gen); return; }   // also a routine stream reopen
     if (useHttp) openStream(gen); else openSocket(gen);
   }
 
   /**
-   * Reload on: before reconnecting, ask /health which server answers. Another boot id means
+   * Reload on: before every reconnect, ask /health which server answers. Another boot id means
    * it restarted with changed code, so this page (and the widget behind it) is out of date:
    * reload it. The same id (a network blip) reconnects; no answer yet waits and asks again.
    */

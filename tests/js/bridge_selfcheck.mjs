@@ -514,6 +514,23 @@ check("reload on: reconnecting asks /health; another boot id reloads the page", 
   assert.equal(t.pywry.state, "closed");
 });
 
+check("reload on, HTTP stream: the routine reopen asks /health too (a restart ends it cleanly)", async () => {
+  const t = boot({ readyState: "complete", bootstrap: { ws: null, boot: "boot-1", health: "/pywry/health" } });
+  const stream = sseStream();
+  t.fetches[0].resolve({ ok: true, status: 200, body: stream.body });
+  await flush();
+  await t.clock.advance(2000);
+  stream.end();                                       // the old server closed it at shutdown
+  await flush(); await flush();
+  const health = t.fetches.filter((f) => f.url.endsWith("/pywry/health"));
+  assert.equal(health.length, 1);
+  assert.equal(t.fetches.filter((f) => f.url.includes("/sse/")).length, 1);
+  respond(health[0], 200, { status: "ok", boot: "boot-2" });
+  await t.clock.advance(0);
+  assert.equal(t.win.location.reloads, 1);
+  assert.equal(t.fetches.filter((f) => f.url.includes("/sse/")).length, 1);
+});
+
 check("reload off: reconnecting never asks /health", async () => {
   const t = boot({ readyState: "complete" });
   t.ws().open();
