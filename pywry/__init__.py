@@ -6,9 +6,10 @@ from typing import Any
 
 from .core.app import App
 from .core.events import Event, current_event
+from .core.navigation import go_app
 
 __version__ = "0.1.0"
-__all__ = ["App", "Event", "PyWry", "WindowMode", "__version__", "current_event"]
+__all__ = ["App", "Event", "PyWry", "WindowMode", "__version__", "current_event", "go_app"]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import App, call_site, default_app
+from .core.app import default_app
+from .core.apps import Applications
 from .core.listen import port_problem
 from .core.widgets import Callback
 from .dataframe import show_dataframe
@@ -104,26 +105,20 @@ def get_server_app(apps: Any = None) -> FastAPI:
     existing = app.extensions.get("fastapi")
     if existing is not None:
         if apps is not None:
-            if app.apps is None:
-                _give_apps(app, apps)
-            elif app.extensions.get("fastapi-apps-from") != call_site():
-                raise ValueError("get_server_app(apps=...) was already given its applications")
+            given = Applications(apps)
+            if app.apps is not None and not app.apps.same_as(given):
+                raise ValueError("get_server_app(apps=...) was already given other applications")
+            app.configure(apps=given)  # the same ones: the script ran again in this process
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
     app.deployed = True
     if apps is not None:
-        _give_apps(app, apps)
+        app.configure(apps=Applications(apps))
     app.serve_on(app.settings.server.host, warn=False)  # deploy() and each worker listen there
     created = server_app(app)
     app.extensions["fastapi"] = created
     return created
-
-
-def _give_apps(app: App, apps: Any) -> None:
-    """Serve `apps`, remembering which call of the user's gave them."""
-    app.configure(apps=apps)
-    app.extensions["fastapi-apps-from"] = call_site()
 
 
 def _check_workers(settings: PyWrySettings) -> None:

@@ -200,6 +200,19 @@ def read_lines(
     return lines
 
 
+def announced_url(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
+    """The URL a `start_server` process says it serves at (`pywry: serving ... at URL/; ...`,
+    on stderr), read from `spawn`'s pipe within `timeout` seconds; lines before it are skipped."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while len(seen) < 50:
+        (line,) = read_lines(proc, 1, max(0.1, deadline - time.monotonic()), stderr=True)
+        seen.append(line)
+        if line.startswith("pywry: serving ") and " at http" in line:
+            return line.split(" at ", 1)[1].split("/;", 1)[0]
+    raise AssertionError(f"no 'pywry: serving' line in {seen}")
+
+
 def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, str]:
     """Press Ctrl+C in the terminal of `spawn`'s `proc`: SIGINT to its whole process group.
 

@@ -9,9 +9,9 @@ or a single factory (called "index"), and routes:
   shows is per-visitor, collected after the visitor leaves) and answer with that widget's page;
 - `{base}/`: the "index" application if there is one, else a page listing every application.
 
-From a callback, `pywry.core.navigation.go_app(widget, "report")` sends every page of `widget`
-to another application (a `pywry:navigate` to `{base}/app/report`); plain links work too:
-`<a href="?app=report">` on a page served at `{base}/`.
+From a callback, `pywry.go_app("report")` sends the page that sent the event to another
+application (a `pywry:navigate` to `{base}/app/report`; `widget=` moves every page of a
+widget); plain links work too: `<a href="?app=report">` on any application's page.
 """
 
 from __future__ import annotations
@@ -75,6 +75,16 @@ class Applications:
     def names(self) -> list[str]:
         """Every application name, in the order given."""
         return list(self.factories)
+
+    def same_as(self, other: Applications) -> bool:
+        """The same names for functions of the same names: what running one script twice in a
+        process gives (a reloader's or worker's child runs it as `__mp_main__`, then imports
+        it by its module name)."""
+
+        def shape(apps: Applications) -> list[tuple[str, str | None]]:
+            return [(n, getattr(fn, "__qualname__", None)) for n, fn in apps.factories.items()]
+
+        return shape(self) == shape(other)
 
     # -- routing -----------------------------------------------------------------------------------
     def choose(self, name: str | None) -> tuple[str | None, HttpResponse | None]:

@@ -177,7 +177,7 @@ async def _application(app: App, req: Request, name: str) -> Response:
     apps = app.apps
     if apps is None:
         return error_response(404, "not-found", "no applications are configured")
-    chosen = req.query.get("app") if name == "" else name
+    chosen = req.query.get("app") or name or None  # `?app=` wins: relative links work anywhere
     code = apps.refusal(app, chosen, req.who.user)
     if code is not None:
         return refused_page(app, req, code)
