@@ -25,7 +25,7 @@ from ..state.base import BackendUnavailable
 from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
-from .apps import Applications
+from .apps import Applications, Pages
 from .asgi import ASGIApp
 from .assets import Assets
 from .clients import ClientTable
@@ -91,7 +91,7 @@ class App:
         self.peers: dict[str, set[Peer]] = {}
         self.post_limits = PostLimits()
         self.static_dir: Path | None = None
-        self.apps: Applications | None = None
+        self.apps: Pages | None = None
         self.probes: list[Probe] = []
         self.extensions: dict[str, Any] = {}  # what adapters keep per app, by adapter name
         self.default_base = ""
@@ -153,7 +153,7 @@ class App:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
             given = checked["apps"]
-            self.apps = given if isinstance(given, Applications) else Applications(given)
+            self.apps = given if isinstance(given, Pages) else Applications(given)
         updates = server_updates(checked)
         if updates:
             server = self.settings.server.model_copy(update=updates)
