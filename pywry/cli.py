@@ -165,7 +165,7 @@ def check(**flags: Any) -> None:
             rows.append((f"{section}.{name}", json.dumps(value), where or f"{source} {key}"))
     width = max(len(row[0]) for row in rows)
     value_width = min(40, max(len(row[1]) for row in rows))
-    click.echo(f"pywry {__version__}: settings (a flag beats env, env beats file, file default)")
+    click.echo(f"pywry {__version__} settings (flag over env, env over file, file over default)")
     for name, value, where in rows:
         click.echo(f"{name:<{width}}  {value:<{value_width}}  {where}")
 
