@@ -7,7 +7,6 @@ hidden name and every way out of the folder is 404, and an edited file is served
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 
 from tests.apps.path_tree import app_source, make_tree
 from tests.integration.test_multiworker import backend_env
-from tests.support import ROOT, clean_env, ctrl_c, free_port, spawn, wait_http
+from tests.support import ROOT, clean_env, ctrl_c, free_port, raw_status, spawn, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -131,20 +130,6 @@ TRAVERSALS = [
     "/%2e%2e%2f%2e%2e%2foutside/x", "//outside/x", "/./_secret", "/A/./_hidden", "/%5fsecret",
     "/A/%2e%64ot", "/c%00", "/..", "/A/..%5c..%5coutside%5cx",
 ]  # fmt: skip
-
-
-def raw_status(port: int, target: str) -> int:
-    """The status line's code for a request of exactly `target`."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-        sock.sendall(request.encode())
-        head = b""
-        while b"\r\n" not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-    return int(head.split(b" ", 2)[1])
 
 
 def test_hidden_names_and_ways_out_of_the_folder_are_404(deployed: Deployed, page) -> None:

@@ -10,6 +10,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,22 +197,52 @@ def test_a_port_in_use_a_bad_setting_and_a_bad_config_file_are_one_line(
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+PLAIN_APP = (
+    "async def app(scope, receive, send):\n"
+    "    if scope['type'] != 'http':\n"
+    "        return\n"
+    "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+    "    await send({'type': 'http.response.body', 'body': b'%s'})\n"
+)
+
+
 def test_serve_runs_any_asgi_app(tmp_path: Path) -> None:
-    (tmp_path / "plain.py").write_text(
-        "async def app(scope, receive, send):\n"
-        "    if scope['type'] != 'http':\n"
-        "        return\n"
-        "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
-        "    await send({'type': 'http.response.body', 'body': b'plain asgi'})\n"
-    )
+    (tmp_path / "plain.py").write_text(PLAIN_APP % "plain asgi")
     port = free_port()
     env = clean_env(PYWRY_SERVER__HOST="127.0.0.1", PYTHONPATH=str(ROOT))
-    proc = spawn(
-        [sys.executable, "-m", "pywry", "serve", "plain:app", "--port", str(port)], env, tmp_path
-    )
+    argv = [sys.executable, "-m", "pywry", "serve", "plain:app", "--port", str(port)]
+    proc = spawn(argv, env, tmp_path)
     try:
         wait_http(f"http://127.0.0.1:{port}/", proc)
         assert httpx.get(f"http://127.0.0.1:{port}/x").text == "plain asgi"
+    finally:
+        status, err = ctrl_c(proc)
+    assert status == 0 and "Traceback" not in err, err
+
+
+def test_serve_reload_restarts_the_server_when_the_module_changes(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text(PLAIN_APP % "first")
+    port = free_port()
+    env = clean_env(PYWRY_SERVER__HOST="127.0.0.1", PYTHONPATH=str(ROOT))
+    argv = [sys.executable, "-m", "pywry", "serve", "plain:app", "--port", str(port), "--reload"]
+    proc = spawn(argv, env, tmp_path)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_http(url, proc)
+        assert httpx.get(url).text == "first"
+        deadline = time.monotonic() + 30
+        seen, edits = "first", 0
+        while seen != "second" and time.monotonic() < deadline:
+            if edits < 5:  # the watcher may start after the server answers: edit until seen
+                (tmp_path / "plain.py").write_text(PLAIN_APP % "second" + "#" * edits)
+                edits += 1
+            try:
+                seen = httpx.get(url, timeout=2).text
+            except httpx.HTTPError:  # between the old server and the new one
+                pass
+            if seen != "second":
+                time.sleep(1.0)  # polling a server that restarts: nothing to await
+        assert seen == "second"
     finally:
         status, err = ctrl_c(proc)
     assert status == 0 and "Traceback" not in err, err

@@ -4,7 +4,6 @@ roles with access control on, and `--static-dir`."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -25,6 +24,7 @@ from tests.support import (
     ctrl_c,
     free_port,
     listening_addresses,
+    raw_status,
     read_lines,
     spawn,
     wait_http,
@@ -104,12 +104,6 @@ def write_protected_apps(base: Path) -> None:
     (base / "admin" / "panel.py").write_text(
         app_source("panel") + 'from pywry.auth import protect\n\nprotect(main, roles=["manager"])\n'
     )
-
-
-def raw_status(port: int, target: str) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        return int(sock.recv(64).split(b" ", 2)[1])
 
 
 def test_roles_and_static_files_through_the_command_line(
