@@ -7,7 +7,7 @@
     pywry --version
 
 The server flags are settings: they override the `PYWRY_SERVER__*` variables, which override
-the config file. They are exported as those variables before anything else is imported, so
+the config file. They are exported as those variables before the application is imported, so
 every worker process (and reload's server process) sees the same settings. A mistake is one
 line on stderr naming the flag or setting, with exit status 2 (a usage or settings mistake) or
 1 (the server cannot start); Ctrl+C stops the server and exits 0.
@@ -37,6 +37,8 @@ from .config import (
     setting_sources,
     settings_summary,
 )
+from .core.app import current_default
+from .extras import MissingExtra, install_hint
 
 __all__ = ["cli", "main"]
 
@@ -111,7 +113,7 @@ def path_deploy_command(
 ) -> None:
     """Serve every .py file under DIRECTORY that defines main() at its path (A/b.py at /A/b)."""
     server = apply_flags(flags).server
-    from . import directory as deploying  # noqa: PLC0415 - after the flags are exported
+    from . import directory as deploying  # noqa: PLC0415 - the server's machinery, only now
 
     run = deploying.path_deploy_http if http_only else deploying.path_deploy
     run(directory, port=server.port, host=server.host, static_dir=static_dir)
@@ -127,8 +129,7 @@ def serve(target: str, **flags: Any) -> None:
     """
     apply_flags(flags)
     app = load_app(target)
-    from .core.app import current_default  # noqa: PLC0415
-    from .inline import Target  # noqa: PLC0415
+    from .inline import Target  # noqa: PLC0415 - the server's machinery, only when serving
     from .inline import serve as run  # noqa: PLC0415
 
     engine = current_default()  # the pywry app the module serves, when it made one
@@ -146,7 +147,7 @@ def demo(**flags: Any) -> None:
         runpy.run_path(str(script), run_name="__main__")
     except ModuleNotFoundError as exc:
         raise click.ClickException(
-            f"the demo needs {exc.name}: pip install 'pywry-server[fastapi,plotly]'"
+            f"the demo needs {exc.name}: {install_hint('fastapi,plotly')}"
         ) from None
 
 
@@ -239,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _error(f"pywry: {exc}")
         return USAGE_STATUS
+    except MissingExtra as exc:
+        _error(f"pywry: {exc}")
+        return 1
     except (click.Abort, KeyboardInterrupt):  # Ctrl+C: the server stopped, as asked
         return 0
     return status if isinstance(status, int) else 0

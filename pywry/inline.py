@@ -213,11 +213,13 @@ def serve(
     deploy and `pywry serve` share.
 
     With several workers or reload, each process imports `target` instead (asked for only
-    then). `engine`, the pywry app served, learns its public URL and is shut down at the end.
+    then). `engine`, the pywry app served (None for an ASGI app without one), learns its public
+    URL, is shut down at the end and makes several workers need a shared state backend.
     `announce`, when given, is printed on stderr with the URL once the port is known to be free.
     """
-    _check_workers(settings)
-    uvicorn = need("uvicorn", "deploy()", "fastapi")
+    if engine is not None:
+        _check_workers(settings)
+    uvicorn = need("uvicorn", "running the server (deploy(), path_deploy(), pywry)", "fastapi")
     server_settings = settings.server
     problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
     if problem is not None:
