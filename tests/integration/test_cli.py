@@ -206,11 +206,13 @@ PLAIN_APP = (
 )
 
 
-def test_serve_runs_any_asgi_app(tmp_path: Path) -> None:
+def test_serve_runs_any_asgi_app_on_several_workers(tmp_path: Path) -> None:
+    """An app without pywry needs no shared backend for its workers."""
     (tmp_path / "plain.py").write_text(PLAIN_APP % "plain asgi")
     port = free_port()
     env = clean_env(PYWRY_SERVER__HOST="127.0.0.1", PYTHONPATH=str(ROOT))
     argv = [sys.executable, "-m", "pywry", "serve", "plain:app", "--port", str(port)]
+    argv += ["--workers", "2"]
     proc = spawn(argv, env, tmp_path)
     try:
         wait_http(f"http://127.0.0.1:{port}/", proc)
