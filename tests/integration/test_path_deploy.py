@@ -111,6 +111,9 @@ def test_roles_and_static_files_through_the_command_line(
 ) -> None:
     base = make_tree(tmp_path)
     write_protected_apps(base)
+    for name in ("health.py", "ws/x.py", "static/y.py", "widget/z.py"):  # pywry's own paths
+        (base / name).parent.mkdir(exist_ok=True)
+        (base / name).write_text(app_source(name))
     static = tmp_path / "public"
     (static / "img").mkdir(parents=True)
     (static / "img" / "logo.txt").write_text("the logo")
@@ -135,6 +138,9 @@ def test_roles_and_static_files_through_the_command_line(
     assert status("/") == status("/reports/quarterly") == 401  # nobody signed in
     listing = httpx.get(url + "/", headers=ann)
     assert listing.status_code == 200 and 'href="/reports/"' in listing.text
+    for shadowed in ('href="/health"', 'href="/ws/"', 'href="/static/"', 'href="/widget/"'):
+        assert shadowed not in listing.text  # pywry's routes win: lists leave those out
+    assert httpx.get(url + "/health").json()["status"] == "ok"
     quarterly = httpx.get(url + "/reports/quarterly", headers=ann)  # the module's ROLES
     assert quarterly.status_code == 200 and bootstrap(quarterly.text)["label"]
     assert status("/admin/panel", ann) == 403  # protect(main, roles=["manager"])
