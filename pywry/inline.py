@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import default_app
+from .core.app import App, default_app
 from .core.apps import Applications
 from .core.listen import port_problem
 from .core.widgets import Callback
@@ -106,7 +106,9 @@ def get_server_app(apps: Any = None) -> FastAPI:
     if existing is not None:
         if apps is not None:
             given = Applications(apps)
-            if app.apps is not None and not app.apps.same_as(given):
+            if app.apps is not None and not (
+                isinstance(app.apps, Applications) and app.apps.same_as(given)
+            ):
                 raise ValueError("get_server_app(apps=...) was already given other applications")
             app.configure(apps=given)  # the same ones: the script ran again in this process
         return existing  # type: ignore[no-any-return]
@@ -183,6 +185,18 @@ def app_import_string(app: Any) -> tuple[str, str]:
     )
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where each worker process imports the application from: uvicorn's `module:attribute`,
+    the folder to import it from, whether it is a factory to call, and what reload watches
+    (the folder when empty)."""
+
+    name: str
+    folder: str
+    factory: bool = False
+    watch: tuple[str, ...] = ()
+
+
 def deploy(app: Any = None) -> None:
     """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
 
@@ -191,11 +205,29 @@ def deploy(app: Any = None) -> None:
     listen on ends the program (status 1) with one line on stderr saying which setting to change.
     """
     engine = default_app()
-    settings = engine.settings
-    _check_workers(settings)
     app = app if app is not None else get_server_app()
-    uvicorn = need("uvicorn", "deploy()", "fastapi")
+    serve(app, engine.settings, lambda: Target(*app_import_string(app)), engine=engine)
 
+
+def serve(
+    app: Any,
+    settings: PyWrySettings,
+    target: Target | Callable[[], Target],
+    *,
+    engine: App | None = None,
+    announce: str = "",
+) -> None:
+    """Run the ASGI `app` under uvicorn with `settings` until Ctrl+C: what `deploy()`, directory
+    deploy and `pywry serve` share.
+
+    With several workers or reload, each process imports `target` instead (asked for only
+    then). `engine`, the pywry app served (None for an ASGI app without one), learns its public
+    URL, is shut down at the end and makes several workers need a shared state backend.
+    `announce`, when given, is printed on stderr with the URL once the port is known to be free.
+    """
+    if engine is not None:
+        _check_workers(settings)
+    uvicorn = need("uvicorn", "running the server (deploy(), path_deploy(), pywry)", "fastapi")
     server_settings = settings.server
     problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
     if problem is not None:
@@ -204,17 +236,22 @@ def deploy(app: Any = None) -> None:
     scheme = "https" if server_settings.ssl_certfile else "http"
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
-    engine.serve_on(host)  # once, here, even when several workers serve
+    url = f"{scheme}://{shown}:{server_settings.port}"
+    if engine is not None:
+        engine.public_url = url
+        engine.serve_on(host)  # once, here, even when several workers serve
+    if announce:
+        print(f"pywry: {announce} at {url}/ (press Ctrl+C to stop)", file=sys.stderr, flush=True)
     options = uvicorn_options(settings)
     if server_settings.workers > 1 or server_settings.reload:
-        target, folder = app_import_string(app)
+        where = target() if callable(target) else target
         if server_settings.reload:
             options["reload"] = True
-            options["reload_dirs"] = [folder]
+            options["reload_dirs"] = list(where.watch or (where.folder,))
         else:
             options["workers"] = server_settings.workers
-        uvicorn.run(target, app_dir=folder, **options)  # returns on Ctrl+C
+        # returns on Ctrl+C
+        uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
@@ -222,4 +259,5 @@ def deploy(app: Any = None) -> None:
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it stopped for: it is not an error
         pass
     finally:
-        engine.shutdown()
+        if engine is not None:
+            engine.shutdown()

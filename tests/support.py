@@ -230,6 +230,21 @@ def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, s
     return (128 - code if code < 0 else code), err.decode(errors="replace")
 
 
+def raw_status(port: int, target: str) -> int:
+    """The status code the server on 127.0.0.1:`port` answers a GET of exactly `target` with
+    (sent byte for byte: an HTTP client or a browser would resolve `..` before sending it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
 def connection_holder(server_port: int, client_port: int) -> int | None:
     """The pid of the process whose socket is the server end of a loopback TCP connection from
     `client_port` (read from /proc: which worker of several accepted it)."""

@@ -27,7 +27,7 @@ from ..state.base import BackendUnavailable
 from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
-from .apps import Applications
+from .apps import Applications, Pages
 from .asgi import ASGIApp
 from .assets import Assets
 from .clients import ClientTable
@@ -99,7 +99,7 @@ class App:
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
         self.static_dir: Path | None = None
-        self.apps: Applications | None = None
+        self.apps: Pages | None = None
         self.probes: list[Probe] = []
         self.extensions: dict[str, Any] = {}  # what adapters keep per app, by adapter name
         self.default_base = ""
@@ -165,7 +165,8 @@ class App:
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
-            self.apps = checked["apps"]
+            given = checked["apps"]
+            self.apps = given if isinstance(given, Pages) else Applications(given)
         updates = server_updates(checked)
         if updates:
             server = self.settings.server.model_copy(update=updates)

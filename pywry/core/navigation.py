@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .app import App, default_app
-from .apps import NAME, STATE_KEY
+from .apps import NAME, STATE_KEY, Applications
 from .events import ALL, SENDER, current_event
 
 __all__ = ["app_url", "go_app"]
@@ -23,7 +23,7 @@ def app_url(widget: Any, name: str, *, app: App | None = None) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
     eng = app or default_app()
-    if eng.apps is not None and name not in eng.apps.factories:
+    if isinstance(eng.apps, Applications) and name not in eng.apps.factories:
         known = ", ".join(eng.apps.names)
         raise ValueError(f"no application called {name!r}; this server has {known}")
     record = eng.require(_label_of(widget))

@@ -21,6 +21,7 @@ from http.server import HTTPServer
 from typing import TYPE_CHECKING, Any
 
 from . import reload
+from .apps import Applications
 from .listen import ListenError, bind
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ def listen(
         print(f"{exc}; choose another host or port (0 for any free one)", file=sys.stderr)
         raise SystemExit(1) from None
     app.public_url = _url(sock, tls)
-    names = ", ".join(app.apps.names) if app.apps is not None else "no applications"
+    apps = app.apps
+    names = ", ".join(apps.names) if isinstance(apps, Applications) else "the applications"
     say(f"serving {names} at {app.public_url}/; press Ctrl+C to stop")
     if not (app.settings.server.reload if reload_on is None else reload_on):
         return sock
