@@ -68,6 +68,7 @@ __all__ = [
     "get_settings",
     "parse_size",
     "reset_settings",
+    "setting_sources",
     "settings_summary",
 ]
 
@@ -76,7 +77,13 @@ CONFIG_FILE_ENV = "PYWRY_CONFIG_FILE"
 
 #: pywry's environment variables that are not ``PYWRY_<SECTION>__<FIELD>`` settings.
 _OTHER_VARIABLES = frozenset(
-    {CONFIG_FILE_ENV, "PYWRY_HEADLESS", "PYWRY_SQLITE_KEY", "PYWRY_DEPLOY_MODE"}
+    {
+        CONFIG_FILE_ENV,
+        "PYWRY_HEADLESS",
+        "PYWRY_SQLITE_KEY",
+        "PYWRY_DEPLOY_MODE",
+        "PYWRY_PATH_DEPLOY",
+    }
 )
 
 _SERVER_ENV_PREFIX = "PYWRY_SERVER__"
@@ -682,6 +689,40 @@ def _build_section(section: str, merged: dict[str, tuple[object, str]]) -> BaseS
         raise ConfigError("; ".join(messages), tuple(keys)) from None
 
 
+#: Where a setting's value came from, lowest precedence first (then "default" below them all).
+SOURCES = ("file", "env", "argument")
+
+
+def _layers(
+    server: _SectionArg, deploy: _SectionArg, sections: Mapping[str, object]
+) -> list[tuple[str, _Layer]]:
+    """The config file, environment and argument layers, lowest precedence first."""
+    args = _argument_layer(server, deploy, sections)
+    env = _env_layer(os.environ)
+    files = _file_layer(os.environ, Path.cwd())
+    return list(zip(SOURCES, (files, env, args), strict=True))
+
+
+def setting_sources(
+    server: _SectionArg = None, deploy: _SectionArg = None, **sections: object
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Where each setting of ``PyWrySettings(server, deploy, **sections)`` comes from.
+
+    Per section and field: ``(source, key)`` with source one of "default", "file", "env" or
+    "argument", and key the name as the user wrote it (``PYWRY_SERVER__PORT``, ``pywry.toml
+    [server] port``, ``server.port``; "" for a default). What ``pywry check`` prints.
+    """
+    found = {
+        section: dict.fromkeys(model.model_fields, ("default", ""))
+        for section, model in _SECTIONS.items()
+    }
+    for source, layer in _layers(server, deploy, sections):
+        for section, values in layer.items():
+            for field, (_, key) in values.items():
+                found[section][field] = (source, key)
+    return found
+
+
 class PyWrySettings(BaseSettings):
     """All pywry settings: ``server`` and ``deploy`` sections, merged from their four sources.
 
@@ -703,13 +744,11 @@ class PyWrySettings(BaseSettings):
         deploy: Mapping[str, object] | DeploySettings | None = None,
         **sections: object,
     ) -> None:
-        args = _argument_layer(server, deploy, sections)
-        env = _env_layer(os.environ)
-        files = _file_layer(os.environ, Path.cwd())
+        layers = _layers(server, deploy, sections)
         built: dict[str, BaseSettings] = {}
         for section in _SECTIONS:
             merged: dict[str, tuple[object, str]] = {}
-            for layer in (files, env, args):  # lowest precedence first
+            for _, layer in layers:  # lowest precedence first
                 merged.update(layer[section])
             built[section] = _build_section(section, merged)
         super().__init__(server=built["server"], deploy=built["deploy"], oauth2=built["oauth2"])

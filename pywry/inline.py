@@ -9,13 +9,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._register import Toolbars, register_widget
 from .config import ConfigError, PyWrySettings, StateBackend
-from .core.app import App, call_site, default_app
+from .core.app import App, default_app
+from .core.apps import Applications
 from .core.listen import port_problem
 from .core.metrics import MULTIPROC_ENV
 from .core.widgets import Callback
@@ -112,26 +113,22 @@ def get_server_app(apps: Any = None) -> FastAPI:
     existing = app.extensions.get("fastapi")
     if existing is not None:
         if apps is not None:
-            if app.apps is None:
-                _give_apps(app, apps)
-            elif app.extensions.get("fastapi-apps-from") != call_site():
-                raise ValueError("get_server_app(apps=...) was already given its applications")
+            given = Applications(apps)
+            if app.apps is not None and not (
+                isinstance(app.apps, Applications) and app.apps.same_as(given)
+            ):
+                raise ValueError("get_server_app(apps=...) was already given other applications")
+            app.configure(apps=given)  # the same ones: the script ran again in this process
         return existing  # type: ignore[no-any-return]
     from .adapters.fastapi import server_app  # noqa: PLC0415 - FastAPI is an optional extra
 
     app.deployed = True
     if apps is not None:
-        _give_apps(app, apps)
+        app.configure(apps=Applications(apps))
     app.serve_on(app.settings.server.host, warn=False)  # deploy() and each worker listen there
     created = server_app(app)
     app.extensions["fastapi"] = created
     return created
-
-
-def _give_apps(app: App, apps: Any) -> None:
-    """Serve `apps`, remembering which call of the user's gave them."""
-    app.configure(apps=apps)
-    app.extensions["fastapi-apps-from"] = call_site()
 
 
 def _check_workers(settings: PyWrySettings) -> None:
@@ -215,6 +212,18 @@ def _metrics_directory(workers: int, enabled: bool) -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where each worker process imports the application from: uvicorn's `module:attribute`,
+    the folder to import it from, whether it is a factory to call, and what reload watches
+    (the folder when empty)."""
+
+    name: str
+    folder: str
+    factory: bool = False
+    watch: tuple[str, ...] = ()
+
+
 def deploy(app: Any = None) -> None:
     """Run uvicorn in the foreground with the settings of `PyWrySettings` (blocking).
 
@@ -224,15 +233,34 @@ def deploy(app: Any = None) -> None:
     stderr saying which setting to change. SIGTERM drains each worker first.
     """
     engine = default_app()
-    settings = engine.settings
-    _check_workers(settings)
     app = app if app is not None else get_server_app()
-    uvicorn = need("uvicorn", "deploy()", "fastapi")
-    try:
-        check_backend(settings)
-    except BackendStartError as exc:
-        raise SystemExit(f"pywry: {exc}") from None
+    serve(app, engine.settings, lambda: Target(*app_import_string(app)), engine=engine)
 
+
+def serve(
+    app: Any,
+    settings: PyWrySettings,
+    target: Target | Callable[[], Target],
+    *,
+    engine: App | None = None,
+    announce: str = "",
+) -> None:
+    """Run the ASGI `app` under uvicorn with `settings` until Ctrl+C: what `deploy()`, directory
+    deploy and `pywry serve` share.
+
+    With several workers or reload, each process imports `target` instead (asked for only
+    then). `engine`, the pywry app served (None for an ASGI app without one), learns its public
+    URL, is shut down at the end and makes several workers need a shared state backend, which
+    is opened once before any worker starts (one line naming the setting when it cannot be).
+    `announce`, when given, is printed on stderr with the URL once the port is known to be free.
+    """
+    if engine is not None:
+        _check_workers(settings)
+        try:
+            check_backend(settings)
+        except BackendStartError as exc:
+            raise SystemExit(f"pywry: {exc}") from None
+    uvicorn = need("uvicorn", "running the server (deploy(), path_deploy(), pywry)", "fastapi")
     server_settings = settings.server
     problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
     if problem is not None:
@@ -241,19 +269,24 @@ def deploy(app: Any = None) -> None:
     scheme = "https" if server_settings.ssl_certfile else "http"
     host = server_settings.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    engine.public_url = f"{scheme}://{shown}:{server_settings.port}"
-    engine.serve_on(host)  # once, here, even when several workers serve
+    url = f"{scheme}://{shown}:{server_settings.port}"
+    if engine is not None:
+        engine.public_url = url
+        engine.serve_on(host)  # once, here, even when several workers serve
+    if announce:
+        print(f"pywry: {announce} at {url}/ (press Ctrl+C to stop)", file=sys.stderr, flush=True)
     options = uvicorn_options(settings)
     options["log_config"] = logging_config(server_settings)
     if server_settings.workers > 1 or server_settings.reload:
-        target, folder = app_import_string(app)
+        where = target() if callable(target) else target
         if server_settings.reload:
             options["reload"] = True
-            options["reload_dirs"] = [folder]
+            options["reload_dirs"] = list(where.watch or (where.folder,))
         else:
             options["workers"] = server_settings.workers
         with _metrics_directory(server_settings.workers, server_settings.metrics):
-            uvicorn.run(target, app_dir=folder, **options)  # returns on Ctrl+C
+            # returns on Ctrl+C
+            uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
@@ -261,6 +294,7 @@ def deploy(app: Any = None) -> None:
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it stopped for: it is not an error
         pass
     finally:
-        engine.shutdown()
+        if engine is not None:
+            engine.shutdown()
     if not server.started:  # start-up failed (uvicorn logged why)
         raise SystemExit(3)

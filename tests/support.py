@@ -200,6 +200,19 @@ def read_lines(
     return lines
 
 
+def announced_url(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
+    """The URL a `start_server` process says it serves at (`pywry: serving ... at URL/; ...`,
+    on stderr), read from `spawn`'s pipe within `timeout` seconds; lines before it are skipped."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while len(seen) < 50:
+        (line,) = read_lines(proc, 1, max(0.1, deadline - time.monotonic()), stderr=True)
+        seen.append(line)
+        if line.startswith("pywry: serving ") and " at http" in line:
+            return line.split(" at ", 1)[1].split("/;", 1)[0]
+    raise AssertionError(f"no 'pywry: serving' line in {seen}")
+
+
 def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, str]:
     """Press Ctrl+C in the terminal of `spawn`'s `proc`: SIGINT to its whole process group.
 
@@ -215,6 +228,21 @@ def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, s
             proc.wait(5)
     code = proc.returncode
     return (128 - code if code < 0 else code), err.decode(errors="replace")
+
+
+def raw_status(port: int, target: str) -> int:
+    """The status code the server on 127.0.0.1:`port` answers a GET of exactly `target` with
+    (sent byte for byte: an HTTP client or a browser would resolve `..` before sending it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return int(head.split(b" ", 2)[1])
 
 
 def connection_holder(server_port: int, client_port: int) -> int | None:

@@ -1,7 +1,8 @@
 """aiohttp: a sub-application whose one route hands requests to the core.
 
-    from pywry.adapters.aiohttp import aiohttp_app
+    from pywry.adapters.aiohttp import aiohttp_app, start_server
     web_app.add_subapp("/pywry", aiohttp_app())
+    start_server([report, summary], port=8080)  # page factories on web.run_app, until Ctrl+C
 
 WebSockets are aiohttp's own (`WebSocketResponse` wrapped as a core `Socket`); everything else
 is answered by the core's routes. `show()` in a handler makes a per-visitor widget.
@@ -9,6 +10,7 @@ is answered by the core's routes. `show()` in a handler makes a per-visitor widg
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -18,10 +20,11 @@ from ..core.embed import embed_html
 from ..core.http import HttpResponse, Request, base_from, finish, join_base
 from ..core.identity import ask_identify
 from ..core.routes import match, respond
+from ..core.server import STOP_TIMEOUT, listen
 from ..core.socket import serve_socket
 from ..core.users import User
 
-__all__ = ["aiohttp_app", "embed", "pywry_middleware"]
+__all__ = ["aiohttp_app", "embed", "pywry_middleware", "start_server"]
 
 APP = web.AppKey("pywry_app", App)
 
@@ -136,6 +139,39 @@ def aiohttp_app(app: App | None = None, **options: Any) -> web.Application:
 
     sub.on_startup.append(on_startup)
     return sub
+
+
+def start_server(
+    applications: Any,
+    port: int = 0,
+    host: str = "",
+    *,
+    debug: bool = False,
+    reload: bool | None = None,
+    **options: Any,
+) -> None:
+    """Serve page factories with aiohttp's `web.run_app` until Ctrl+C (blocking).
+
+    At shutdown pages' sockets close with 1012 (they reconnect). `debug` runs the loop in
+    asyncio's debug mode; the other arguments are those of
+    `pywry.adapters.fastapi.start_server`.
+    """
+    created = aiohttp_app(apps=applications, **options)
+    served = created[APP]
+    sock = listen(served, host, port, reload_on=reload)
+    if sock is None:
+        return
+
+    async def close_pages(_: web.Application) -> None:
+        await served.aclose()
+
+    created.on_shutdown.append(close_pages)
+    loop = asyncio.new_event_loop()
+    loop.set_debug(debug)
+    try:
+        web.run_app(created, sock=sock, print=None, shutdown_timeout=STOP_TIMEOUT, loop=loop)
+    finally:
+        served.shutdown()
 
 
 @web.middleware

@@ -1,7 +1,8 @@
 """FastAPI / Starlette: pywry is a plain ASGI app, so mounting it is all there is.
 
-    from pywry.adapters.fastapi import asgi_app
-    app.mount("/pywry", asgi_app())
+    from pywry.adapters.fastapi import asgi_app, start_server
+    app.mount("/pywry", asgi_app())          # or asgi_app([report, summary]) for page factories
+    start_server([report, summary], port=8080)  # or a server of its own, under uvicorn
 
 Starlette passes the mount path in `root_path`, which is where pywry's pages point their
 sockets and posts. `get_widget_html()` called in a host route (outside pywry's own requests)
@@ -16,26 +17,37 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import HTTPConnection
+from uvicorn import Config, Server
 
 from ..core.app import App, default_app
 from ..core.asgi import ASGI, ASGIApp, Receive, Scope, Send
 from ..core.embed import embed_html
 from ..core.http import BACKEND_DOWN, join_base
 from ..core.identity import ask_identify
+from ..core.server import listen
 from ..core.users import User
 from ..core.widgets import WidgetLimitError
+from ..inline import uvicorn_options
 from ..state.base import BackendUnavailable
 
-__all__ = ["PyWryMiddleware", "asgi_app", "embed", "server_app"]
+__all__ = ["PyWryMiddleware", "asgi_app", "embed", "server_app", "start_server"]
 
 
-def asgi_app(mount_path: str = "/pywry", app: App | None = None, **options: Any) -> ASGIApp:
+def asgi_app(
+    applications: Any = None,
+    mount_path: str = "/pywry",
+    app: App | None = None,
+    **options: Any,
+) -> ASGIApp:
     """The ASGI app serving `app` (default: the default app), with adapter `options` applied.
 
-    `options` are those every adapter takes (`pywry.core.options`): allowed_origins,
-    check_origin, reconnect_timeout, max_payload_size, session_expire_seconds, cdn, static_dir
-    and apps (page factories).
+    `applications` are page factories (a function, a list or a dict, `pywry.core.apps`; the
+    same as `apps=`). `options` are those every adapter takes (`pywry.core.options`):
+    allowed_origins, check_origin, reconnect_timeout, max_payload_size, session_expire_seconds,
+    cdn, static_dir and apps.
     """
+    if applications is not None:
+        options["apps"] = applications
     served = (app or default_app()).configure(**options)
     served.default_base = join_base(mount_path)
     asgi = served.asgi
@@ -120,3 +132,40 @@ def server_app(app: App) -> FastAPI:
         )
     created.add_middleware(Routes, pywry=app)  # pywry's pages carry tokens: never CORS-readable
     return created
+
+
+def start_server(
+    applications: Any,
+    port: int = 0,
+    host: str = "",
+    *,
+    debug: bool = False,
+    reload: bool | None = None,
+    **options: Any,
+) -> None:
+    """Serve page factories with uvicorn on host:port until Ctrl+C (blocking).
+
+    `applications` is a function, a list or a dict (`pywry.core.apps`): `/` opens `index` (a
+    list of the applications when there is none), `/?app=name` and `/app/name` the others.
+    `options` are every adapter's (`pywry.core.options`); the other server settings
+    (`PYWRY_SERVER__*`: TLS, keep-alive, limits) apply as in `deploy()`. `debug` shows
+    tracebacks in error pages and logs at debug level; `reload` (default
+    `PYWRY_SERVER__RELOAD`) restarts on code changes (`pywry.core.reload`).
+    """
+    served = default_app().configure(apps=applications, **options)
+    tls = bool(served.settings.server.ssl_certfile)
+    sock = listen(served, host, port, reload_on=reload, tls=tls)
+    if sock is None:
+        return
+    created = server_app(served)
+    created.debug = debug
+    settings = uvicorn_options(served.settings)
+    del settings["host"], settings["port"]  # it serves `sock`
+    if debug:
+        settings["log_level"] = "debug"
+    try:
+        Server(Config(created, **settings)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it stopped for
+        pass
+    finally:
+        served.shutdown()

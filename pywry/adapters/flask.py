@@ -1,7 +1,9 @@
 """Flask: a blueprint that hands its requests to pywry's WSGI app.
 
-    from pywry.adapters.flask import blueprint
+    from pywry.adapters.flask import blueprint, start_server, wsgi_app
     app.register_blueprint(blueprint(), url_prefix="/pywry")
+    app = wsgi_app([report, summary])      # page factories at the root, for gunicorn
+    start_server([report, summary], port=8080)  # or werkzeug's threaded server, until Ctrl+C
 
 Pages use the HTTP stream (server-sent events and posts); a stream holds one worker thread for
 at most `sse_timeout` seconds, so run gunicorn with `gthread` workers. pywry's posts are exempt
@@ -14,8 +16,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, current_app, has_request_context, request, session
+from flask import Blueprint, Flask, current_app, has_request_context, request, session
 from markupsafe import Markup
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..core.app import App, default_app
@@ -23,9 +26,10 @@ from ..core.context import RequestInfo
 from ..core.embed import embed_html
 from ..core.http import Request, base_from, join_base
 from ..core.identity import LOGIN_KEY, USER_KEY, ask_identify, end_host_session
+from ..core.server import listen, run_socketserver
 from ..core.users import User
 
-__all__ = ["blueprint", "pywry_widget"]
+__all__ = ["blueprint", "pywry_widget", "start_server", "wsgi_app"]
 
 
 def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Blueprint:
@@ -93,6 +97,45 @@ def blueprint(name: str = "pywry", app: App | None = None, **options: Any) -> Bl
         return reply
 
     return bp
+
+
+def wsgi_app(applications: Any, *, debug: bool = False, **options: Any) -> Flask:
+    """A Flask app serving page factories at its root: a WSGI callable for gunicorn.
+
+    `applications` is a function, a list or a dict (`pywry.core.apps`); `options` are every
+    adapter's (`pywry.core.options`). Add routes of your own to it as to any Flask app.
+    """
+    created = Flask("pywry")
+    created.debug = debug
+    created.register_blueprint(blueprint(apps=applications, **options))
+    return created
+
+
+def start_server(
+    applications: Any,
+    port: int = 0,
+    host: str = "",
+    *,
+    debug: bool = False,
+    reload: bool | None = None,
+    **options: Any,
+) -> None:
+    """Serve page factories with werkzeug's threaded server until Ctrl+C (blocking).
+
+    Werkzeug's is Flask's own server (`flask run`): one thread per connection, so every open
+    event stream holds its own; for production run `wsgi_app()` under `gunicorn -k gthread`.
+    `reload` (default `PYWRY_SERVER__RELOAD`) restarts on code changes. The arguments are
+    those of `pywry.adapters.fastapi.start_server`.
+    """
+    created = wsgi_app(applications, debug=debug, **options)
+    served = default_app()
+    sock = listen(served, host, port, reload_on=reload)
+    if sock is None:
+        return
+    with sock:
+        bound_host, bound_port = sock.getsockname()[:2]
+        server = make_server(bound_host, bound_port, created, threaded=True, fd=sock.fileno())
+    run_socketserver(server, served)
 
 
 LOGIN_MARK = "_pywry_login"  # in Flask's session: which Flask-Login login a connection came from

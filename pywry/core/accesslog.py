@@ -2,8 +2,9 @@
 
 The bridge sends tokens in headers, and a URL with `token=` is refused (`http.token_in_url`),
 but the server logs the request line before pywry answers it: an old or hand-written client
-would still put its token in uvicorn's, gunicorn's, aiohttp's or Django's access log. A filter
-on those loggers blanks the value of every `token=` query parameter before the line is written.
+would still put its token in uvicorn's, gunicorn's, aiohttp's, Django's or werkzeug's access
+log. A filter on those loggers blanks the value of every `token=` query parameter before the
+line is written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 #: The loggers servers write request lines to.
-ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access", "aiohttp.access", "django.server")
+ACCESS_LOGGERS = (
+    "uvicorn.access", "gunicorn.access", "aiohttp.access", "django.server", "werkzeug"
+)  # fmt: skip
 REDACTED = "[redacted]"
 _TOKEN_PARAM = re.compile(r"([?&;]token=)[^&;#\s\"']*", re.IGNORECASE)
 

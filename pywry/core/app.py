@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import os
+import secrets
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from ..state.base import BackendUnavailable
 from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
-from .apps import Applications
+from .apps import Applications, Pages
 from .asgi import ASGIApp
 from .assets import Assets
 from .clients import ClientTable
@@ -106,7 +107,7 @@ class App:
         self.assets = Assets()
         self.peers: dict[str, set[Peer]] = {}
         self.static_dir: Path | None = None
-        self.apps: Applications | None = None
+        self.apps: Pages | None = None
         self.probes: list[Probe] = []
         self.extensions: dict[str, Any] = {}  # what adapters keep per app, by adapter name
         self.default_base = ""
@@ -119,6 +120,7 @@ class App:
         self._asgi: ASGIApp | None = None
         self._wsgi: WSGIApp | None = None
         self.worker_id = _worker_id(self.settings)
+        self._boot = secrets.token_urlsafe(9)
         self.shared: Shared | None = None
         self.threaded_host = False  # served by a WSGI host: the loop is pywry's own, made on need
         self.deployed = False  # the server of deploy mode (`get_server_app()`): no browser opens
@@ -158,10 +160,12 @@ class App:
         Setting an option again to another value is logged: it changes the whole app.
         """
         checked = check_options(options)
+        if "apps" in checked and not isinstance(checked["apps"], Applications):
+            checked["apps"] = Applications(checked["apps"])
         with self._lock:
             for key, value in checked.items():
                 seen = self._options.get(key, value)
-                if seen is not value and seen != value:
+                if seen is not value and seen != value and not _same_apps(seen, value):
                     log.warning("%s=%r replaces %r on this app", key, value, seen)
                 self._options[key] = value
         if "allowed_origins" in checked or "check_origin" in checked:
@@ -173,12 +177,21 @@ class App:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
             given = checked["apps"]
-            self.apps = given if isinstance(given, Applications) else Applications(given)
+            self.apps = given if isinstance(given, Pages) else Applications(given)
         updates = server_updates(checked)
         if updates:
             server = self.settings.server.model_copy(update=updates)
             self.settings = self.settings.model_copy(update={"server": server})
         return self
+
+    @property
+    def boot(self) -> str | None:
+        """This process's boot id while code reload is on, else None.
+
+        Pages get it in their bootstrap and compare it with `/health` when they reconnect: a
+        server restarted with changed code has another one, and they reload themselves.
+        """
+        return self._boot if self.settings.server.reload else None
 
     @property
     def payload_limit(self) -> int:
@@ -596,13 +609,19 @@ class App:
             # reuse it until anything it shows changes
             key = (
                 base, websocket, seq, widget.token, widget.content, widget.head, widget.title,
-                widget.theme,
+                widget.theme, self.boot,
             )  # fmt: skip
             cached = widget.page_cache
             if cached is not None and _same(cached[0], key):
                 return cached[1]
             html = render(
-                widget, base, seq, self.assets, websocket=websocket, settings=self.settings
+                widget,
+                base,
+                seq,
+                self.assets,
+                websocket=websocket,
+                settings=self.settings,
+                boot=self.boot,
             )
             widget.page_cache = (key, html)
             return html
@@ -827,10 +846,13 @@ class App:
     def health(self, internal_token: str | None) -> dict[str, Any]:
         """Liveness; details only for the holder of the internal API token."""
         expected = self.settings.server.internal_api_token
+        said: dict[str, Any] = {"status": "ok"}
+        if self.boot is not None:
+            said["boot"] = self.boot  # reload on: pages compare it when they reconnect
         if not expected or not tokens_equal(expected, internal_token):
-            return {"status": "ok"}
+            return said
         return {
-            "status": "ok",
+            **said,
             "worker": self.worker_id,
             "backend": str(getattr(self.settings.deploy.state_backend, "value", "memory")),
             "backend_available": not (self.shared is not None and self.shared.down),
@@ -953,6 +975,13 @@ class App:
             self._watcher = None
         self.loop.unbind()
         self.dispatcher.shutdown()
+
+
+def _same_apps(seen: Any, value: Any) -> bool:
+    """Applications of the same shape (the script run twice in one process), not a change."""
+    return (
+        isinstance(seen, Applications) and isinstance(value, Applications) and (seen.same_as(value))
+    )
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -44,18 +44,29 @@ class ASGIApp:
     `host_user`, set by an adapter, finds the host framework's signed-in user in a scope (a
     Starlette `AuthenticationMiddleware` puts one there). With access control on, an app in
     front of a host app (`around`, deploy mode) also asks sign-in for the host's own pages.
+    With `websocket` False pages talk over the HTTP stream only and sockets are refused.
     """
 
     def __init__(
-        self, app: App, fallback: ASGI | None = None, host_user: HostUser | None = None
+        self,
+        app: App,
+        fallback: ASGI | None = None,
+        host_user: HostUser | None = None,
+        *,
+        websocket: bool = True,
     ) -> None:
         self.app = app
         self.fallback = fallback
         self.host_user = host_user
+        self.websocket = websocket
 
     def around(self, fallback: ASGI) -> ASGIApp:
         """This app in front of `fallback` (which gets every path that is not pywry's)."""
-        return ASGIApp(self.app, fallback, self.host_user)
+        return ASGIApp(self.app, fallback, self.host_user, websocket=self.websocket)
+
+    def http_only(self) -> ASGIApp:
+        """This app with pages that use the HTTP stream and posts, never a WebSocket."""
+        return ASGIApp(self.app, self.fallback, self.host_user, websocket=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -67,6 +78,7 @@ class ASGIApp:
         if self.host_user is not None and app.access.enabled:
             scope[USER_KEY] = self.host_user(scope)
         req = request_of(app, scope)
+        req.websocket = self.websocket
         found = match(app, req.path)
         if found is None and self.fallback is not None:
             if app.draining:  # the host's routes too: this worker takes nothing new
@@ -78,7 +90,7 @@ class ASGIApp:
             await self._host(req, scope, receive, send, self.fallback)
             return
         if kind == "websocket":
-            if found is None or found[0] != "ws":
+            if found is None or found[0] != "ws" or not self.websocket:
                 await send({"type": "websocket.close", "code": 1000})
                 return
             await serve_socket(app, req, found[1], _Socket(receive, send))
@@ -108,7 +120,7 @@ class ASGIApp:
                 await _send(refused_page(self.app, req, CLOSE_BAD_TOKEN), receive, send, head=False)
                 return
         if not cookie or scope["type"] != "http":
-            with request_scope(None, req.base, True, session, user, req.address):
+            with request_scope(None, req.base, self.websocket, session, user, req.address):
                 await host(scope, receive, send)
             return
         extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in cookie.items()]
@@ -118,7 +130,7 @@ class ASGIApp:
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        with request_scope(None, req.base, True, session, user, req.address):
+        with request_scope(None, req.base, self.websocket, session, user, req.address):
             await host(scope, receive, send_with_cookie)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

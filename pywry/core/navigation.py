@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .app import App, default_app
-from .apps import NAME, STATE_KEY
+from .apps import NAME, STATE_KEY, Applications
+from .events import ALL, SENDER, current_event
 
 __all__ = ["app_url", "go_app"]
 
@@ -22,6 +23,9 @@ def app_url(widget: Any, name: str, *, app: App | None = None) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"application name {name!r} must be 1-64 letters, digits, '_' or '-'")
     eng = app or default_app()
+    if isinstance(eng.apps, Applications) and name not in eng.apps.factories:
+        known = ", ".join(eng.apps.names)
+        raise ValueError(f"no application called {name!r}; this server has {known}")
     record = eng.require(_label_of(widget))
     info = record.state.get(STATE_KEY) or {}
     base = info.get("base")
@@ -30,8 +34,24 @@ def app_url(widget: Any, name: str, *, app: App | None = None) -> str:
     return f"{base}/app/{name}"
 
 
-def go_app(widget: Any, name: str, *, new_tab: bool = False, app: App | None = None) -> Any:
-    """Send every page of `widget` to application `name` (a `pywry:navigate`)."""
-    eng = app or default_app()
-    url = app_url(widget, name, app=eng)
-    return eng.emit(_label_of(widget), "pywry:navigate", {"url": url, "newTab": new_tab})
+def go_app(
+    name: str, new_window: bool = False, *, widget: Any = None, app: App | None = None
+) -> int | None:
+    """Send a page to application `name` (a `pywry:navigate` to `{base}/app/{name}`).
+
+    Called in a callback, it moves the page that sent the event (seed 002's `go_app`); given
+    `widget`, every page of that widget. `new_window` opens the application in a new tab and
+    leaves the page where it is. Returns the message's seq (None with a shared backend).
+    """
+    event = current_event()
+    if widget is None:
+        if event is None:
+            raise RuntimeError(
+                f"go_app({name!r}) moves the page that sent an event: call it in a callback, "
+                "or say which widget's pages to move with widget="
+            )
+        eng, label, to = event.app, event.label, SENDER
+    else:
+        eng, label, to = app or default_app(), _label_of(widget), ALL
+    url = app_url(label, name, app=eng)
+    return eng.emit(label, "pywry:navigate", {"url": url, "newTab": new_window}, to=to)

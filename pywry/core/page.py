@@ -38,10 +38,16 @@ def chosen_theme(widget: Widget, server: Any) -> str | None:
     return str(server.theme) if "theme" in server.model_fields_set else None
 
 
-def bootstrap(widget: Widget, base: str, seq: int, *, websocket: bool, settings: Any) -> dict:
-    """The object the bridge reads to find its way back to this server."""
+def bootstrap(
+    widget: Widget, base: str, seq: int, *, websocket: bool, settings: Any, boot: str | None = None
+) -> dict:
+    """The object the bridge reads to find its way back to this server.
+
+    With code reload on, `boot` (the server's boot id) and where `/health` says the current
+    one: a page that reconnects to a server with another id reloads itself.
+    """
     server = settings.server
-    return {
+    found = {
         "protocol": PROTOCOL_VERSION,
         "label": widget.label,
         "token": widget.token,
@@ -54,20 +60,31 @@ def bootstrap(widget: Widget, base: str, seq: int, *, websocket: bool, settings:
         "maxPayload": server.max_payload_size,
         "theme": chosen_theme(widget, server),
     }
+    if boot is not None:
+        found["boot"] = boot
+        found["health"] = f"{base}/health"
+    return found
 
 
 def render(
-    widget: Widget, base: str, seq: int, assets: Assets, *, websocket: bool, settings: Any
+    widget: Widget,
+    base: str,
+    seq: int,
+    assets: Assets,
+    *,
+    websocket: bool,
+    settings: Any,
+    boot: str | None = None,
 ) -> str:
     """Full page HTML for `widget` as served under `base`."""
     static = f"{base}/pywry-static"
-    boot = bootstrap(widget, base, seq, websocket=websocket, settings=settings)
-    theme = boot["theme"] if boot["theme"] in ("dark", "light") else "dark"
+    boot_info = bootstrap(widget, base, seq, websocket=websocket, settings=settings, boot=boot)
+    theme = boot_info["theme"] if boot_info["theme"] in ("dark", "light") else "dark"
     head = (
         NO_FAVICON
         + assets.tag("pywry.css", static)
         + assets.tag("toolbar.css", static)
-        + f'<script type="application/json" id="pywry-bootstrap">{script_json(boot)}</script>'
+        + f'<script type="application/json" id="pywry-bootstrap">{script_json(boot_info)}</script>'
         + assets.tag("bridge.js", static)
         + assets.tag("toolbar.js", static)
     )

@@ -3,8 +3,9 @@
 Under the base path: the page `{WIDGET_PREFIX}/{label}`, the socket `/ws/{label}`, the event
 stream `/sse/{label}`, event posts `/events/{label}`, disconnects `/disconnect/{label}`, assets
 `/pywry-static/{name}`, `/health` (liveness), `/ready` (readiness), `/metrics` when metrics are
-on, and when configured the host's files `/static/{path}` and the page factories `/` and
-`/app/{name}`. Every server driver asks `match` and `respond`.
+on, and when configured the host's files `/static/{path}` and the applications: `/` and the
+paths they claim (`/app/{name}` for page factories, any other path for a folder of application
+files). Every server driver asks `match` and `respond`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["App", Request, str], Awaitable[Response]]
 
-SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "app", "auth")
+SINGLE = ("ws", "sse", "events", "disconnect", "pywry-static", "auth")
 VISITED = ("page", "sse", "events", "index", "app", "auth")  # routes that give a session
 TOKENED = ("sse", "events", "disconnect")  # routes that need the widget token, in a header
 METHODS = {
@@ -65,6 +66,15 @@ def match(app: App, path: str) -> tuple[str, str] | None:
     """`(route, parameter)` for a path below the base, or None when it is not pywry's."""
     if path in ("", "/"):
         return ("index", "") if app.apps is not None else None
+    found = own_route(app, path)
+    if found is None and app.apps is not None:
+        claimed = app.apps.claim(path)
+        return None if claimed is None else ("app", claimed)
+    return found
+
+
+def own_route(app: App, path: str) -> tuple[str, str] | None:
+    """`match` for the routes of pywry itself, which no application path can take."""
     if path in ("/health", "/ready"):
         return path[1:], ""
     if path == "/metrics" and app.metrics.enabled:
@@ -72,7 +82,7 @@ def match(app: App, path: str) -> tuple[str, str] | None:
     if path.startswith("/static/") and app.static_dir is not None:
         return "static", path[len("/static/") :]
     head, _, rest = path[1:].partition("/")
-    if rest and "/" not in rest and head in SINGLE and (head != "app" or app.apps is not None):
+    if rest and "/" not in rest and head in SINGLE:
         return head, rest
     prefix = app.settings.server.widget_prefix
     if path.startswith(prefix + "/"):
@@ -234,23 +244,10 @@ async def _disconnect(app: App, req: Request, label: str) -> Response:
     return HttpResponse(204)
 
 
-async def _application(app: App, req: Request, name: str) -> Response:
-    apps = app.apps
-    if apps is None:
+async def _application(app: App, req: Request, param: str) -> Response:
+    if app.apps is None:
         return error_response(404, "not-found", "no applications are configured")
-    chosen = req.query.get("app") if name == "" else name
-    code = apps.refusal(app, chosen, req.who.user)
-    if code is not None:
-        return refused_page(app, req, code)
-    return await apps.visit(
-        app,
-        chosen,
-        req.base,
-        websocket=req.websocket,
-        session=req.session,
-        user=req.who.user,
-        address=req.address,
-    )
+    return await app.apps.answer(app, req, param)
 
 
 async def _auth(app: App, req: Request, action: str) -> Response:

@@ -101,6 +101,8 @@
   var token = typeof boot.token === "string" ? boot.token : "";
   var clientId = randomHex(16);
   var maxPayload = typeof boot.maxPayload === "number" && boot.maxPayload > 0 ? boot.maxPayload : 0;
+  // Code reload on (development): the server's boot id, compared with /health on reconnect.
+  var bootId = typeof boot.boot === "string" && typeof boot.health === "string" ? boot.boot : null;
 
   var state = "connecting";          // connecting | open | reconnecting | closed
   var transport = null;              // "websocket" | "http" while a transport is up
@@ -607,7 +609,29 @@
       return;
     }
     var gen = ++connGen;
+    if (bootId !== null && everOpened) { checkBoot(gen); return; }   // also a routine stream reopen
     if (useHttp) openStream(gen); else openSocket(gen);
+  }
+
+  /**
+   * Reload on: before every reconnect, ask /health which server answers. Another boot id means
+   * it restarted with changed code, so this page (and the widget behind it) is out of date:
+   * reload it. The same id (a network blip) reconnects; no answer yet waits and asks again.
+   */
+  function checkBoot(gen) {
+    window.fetch(buildUrl(boot.health, {}, false), { cache: "no-store", credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.json() : null; })
+      .then(function (health) {
+        if (gen !== connGen || stopped) return;
+        if (!isObject(health)) { scheduleReconnect(); return; }
+        if (typeof health.boot === "string" && health.boot !== bootId) {
+          warn("the server restarted with changed code; reloading the page");
+          halt("server restarted");
+          window.location.reload();
+          return;
+        }
+        if (useHttp) openStream(gen); else openSocket(gen);
+      }, function () { if (gen === connGen && !stopped) scheduleReconnect(); });
   }
 
   function scheduleReconnect(delay) {

@@ -127,11 +127,11 @@ def test_redis_outbox_is_bounded_in_bytes_too(tmp_path, redis_server) -> None:
         try:
             await backend.save_widget(data())
             blob = '{"blob":"%s"}' % ("x" * 3_000)
-            await backend.publish([("w", "app:x", blob, "seq") for _ in range(5)])
+            await backend.publish([("w", "app:x", blob, "seq", f"b{i}") for i in range(5)])
             assert await backend.since("w", 0) is None  # the oldest went
             assert len(await backend.since("w", 2) or []) == 3
             huge = '{"blob":"%s"}' % ("y" * 50_000)  # more than the bound on its own
-            await backend.publish([("w", "app:x", huge, "seq")])
+            await backend.publish([("w", "app:x", huge, "seq", "huge")])
             kept = await backend.since("w", 5) or []
             assert len(kept) == 1 and huge in kept[0]
         finally:

@@ -82,7 +82,8 @@ def test_every_key_of_a_widget_shares_one_cluster_slot(redis_cluster, tmp_path: 
         assert sorted(slots) == sorted(labels)
         assert all(len(s) == 1 for s in slots.values()), slots
         per_label = {lab: {k.split(":")[1] for k in keys if "{" + lab + "}" in k} for lab in labels}
-        assert per_label["w0"] == {"widget", "seq", "outbox", "mids", "client", "conns"}
+        kinds = {"widget", "seq", "outbox", "outbox-bytes", "mids", "client", "conns"}
+        assert per_label["w0"] == kinds
         assert sorted(shared) == [f"{prefix}:widgets:active", f"{prefix}:worker:worker-a"]
         nodes = {client.get_node_from_key("{" + lab + "}").name for lab in labels}
         assert len(nodes) == 3, "twelve widgets should spread over the three masters"

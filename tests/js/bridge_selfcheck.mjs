@@ -226,7 +226,9 @@ function boot(options = {}) {
 
 function respond(entry, status, body) {
   const text = typeof body === "string" ? body : JSON.stringify(body ?? {});
-  entry.resolve({ ok: status >= 200 && status < 300, status, text: async () => text, body: null });
+  entry.resolve({
+    ok: status >= 200 && status < 300, status, text: async () => text, json: async () => JSON.parse(text), body: null,
+  });
 }
 
 // ---------------------------------------------------------------- checks
@@ -485,6 +487,57 @@ check("4004 stops with a Reload banner; 1012 reconnects fast", async () => {
   assert.equal(t.pywry.state, "closed");
   const banner = t.doc.getElementById("pywry-banner");
   assert.ok(banner.querySelector("button"));
+});
+
+check("reload on: reconnecting asks /health; another boot id reloads the page", async () => {
+  const t = boot({ readyState: "complete", bootstrap: { boot: "boot-1", health: "/pywry/health" } });
+  const health = () => t.fetches.filter((f) => f.url.endsWith("/pywry/health"));
+  t.ws().open();
+  assert.equal(health().length, 0);                   // the first connect asks nothing
+  t.ws().serverClose(1012);
+  await t.clock.advance(301);
+  assert.equal(t.sockets.length, 1);                  // no socket before the answer
+  health()[0].reject(new TypeError("connection refused"));  // the server is restarting
+  await t.clock.advance(6000);
+  assert.equal(health().length, 2);                   // asked again after a backoff
+  respond(health()[1], 200, { status: "ok", boot: "boot-1" });  // the same server: a blip
+  await t.clock.advance(0);
+  assert.equal(t.sockets.length, 2);
+  assert.equal(t.win.location.reloads, 0);
+  t.ws().open();
+  t.ws().serverClose(1012);
+  await t.clock.advance(301);
+  respond(health()[2], 200, { status: "ok", boot: "boot-2" });  // restarted with new code
+  await t.clock.advance(10000);
+  assert.equal(t.win.location.reloads, 1);
+  assert.equal(t.sockets.length, 2);
+  assert.equal(t.pywry.state, "closed");
+});
+
+check("reload on, HTTP stream: the routine reopen asks /health too (a restart ends it cleanly)", async () => {
+  const t = boot({ readyState: "complete", bootstrap: { ws: null, boot: "boot-1", health: "/pywry/health" } });
+  const stream = sseStream();
+  t.fetches[0].resolve({ ok: true, status: 200, body: stream.body });
+  await flush();
+  await t.clock.advance(2000);
+  stream.end();                                       // the old server closed it at shutdown
+  await flush(); await flush();
+  const health = t.fetches.filter((f) => f.url.endsWith("/pywry/health"));
+  assert.equal(health.length, 1);
+  assert.equal(t.fetches.filter((f) => f.url.includes("/sse/")).length, 1);
+  respond(health[0], 200, { status: "ok", boot: "boot-2" });
+  await t.clock.advance(0);
+  assert.equal(t.win.location.reloads, 1);
+  assert.equal(t.fetches.filter((f) => f.url.includes("/sse/")).length, 1);
+});
+
+check("reload off: reconnecting never asks /health", async () => {
+  const t = boot({ readyState: "complete" });
+  t.ws().open();
+  t.ws().serverClose(1012);
+  await t.clock.advance(301);
+  assert.equal(t.sockets.length, 2);
+  assert.equal(t.fetches.filter((f) => f.url.includes("/health")).length, 0);
 });
 
 check("unacked buffer is bounded", async () => {

@@ -126,10 +126,10 @@ def test_a_visit_runs_the_factory_per_visitor(engine: App) -> None:
     assert visit("nope").status == 404
     assert visit("broken").status == 500
     assert visit("none").status == 500
-    assert app_url(made[0], "summary", app=engine) == "/pywry/app/summary"
-    seq = go_app(made[0], "summary", app=engine)
+    assert app_url(made[0], "none", app=engine) == "/pywry/app/none"
+    seq = go_app("none", widget=made[0], app=engine)
     text = engine.require(made[0]).outbox.since(0)
-    assert seq and text and '"url":"/pywry/app/summary"' in text[-1]
+    assert seq and text and '"url":"/pywry/app/none"' in text[-1]
 
 
 def test_embed_html_is_an_escaped_iframe(engine: App) -> None:
@@ -162,5 +162,9 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
             assert label not in two.text and engine_module.default_app().get(label).per_visitor
         with pytest.raises(ValueError, match="already"):
             inline.get_server_app(apps={"other": lambda: None})
+        # the script run again in the process (reload, workers): the same shape is taken
+        assert inline.get_server_app(apps={"report": lambda: inline.show("<p>again</p>")}) is app
+        with TestClient(app) as client:
+            assert "<p>again</p>" in client.get("/app/report").text
     finally:
         engine_module.set_default_app(previous)
