@@ -149,7 +149,7 @@ class App:
         Setting an option again to another value is logged: it changes the whole app.
         """
         checked = check_options(options)
-        if "apps" in checked and not isinstance(checked["apps"], Applications):
+        if "apps" in checked and not isinstance(checked["apps"], Pages):
             checked["apps"] = Applications(checked["apps"])
         with self._lock:
             for key, value in checked.items():
@@ -165,8 +165,7 @@ class App:
         if "static_dir" in checked:
             self.static_dir = checked["static_dir"]
         if "apps" in checked:
-            given = checked["apps"]
-            self.apps = given if isinstance(given, Pages) else Applications(given)
+            self.apps = checked["apps"]
         updates = server_updates(checked)
         if updates:
             server = self.settings.server.model_copy(update=updates)

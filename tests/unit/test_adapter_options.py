@@ -164,7 +164,7 @@ def test_get_server_app_serves_page_factories(monkeypatch: pytest.MonkeyPatch) -
             inline.get_server_app(apps={"other": lambda: None})
         # the script run again in the process (reload, workers): the same shape is taken
         assert inline.get_server_app(apps={"report": lambda: inline.show("<p>again</p>")}) is app
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:
             assert "<p>again</p>" in client.get("/app/report").text
     finally:
         engine_module.set_default_app(previous)
