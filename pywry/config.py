@@ -91,10 +91,11 @@ _DEPLOY_ENV_PREFIX = "PYWRY_DEPLOY__"
 _OAUTH2_ENV_PREFIX = "PYWRY_OAUTH2__"
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_LOG_FORMATS = ("text", "json")
 _THEMES = ("dark", "light", "system")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://", SENTINEL_SCHEME)
 _SECRET_FIELDS = frozenset(
-    {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret"}
+    {"ssl_keyfile_password", "internal_api_token", "auth_secret", "client_secret", "metrics_token"}
 )
 _MASK = "***"
 
@@ -190,6 +191,7 @@ class StateBackend(Choice):
 
 
 _LogLevel = Annotated[str, _one_of(_LOG_LEVELS)]
+_LogFormat = Annotated[str, _one_of(_LOG_FORMATS)]
 _Theme = Annotated[str, _one_of(_THEMES)]
 _Backend = Annotated[StateBackend, _one_of(tuple(b.value for b in StateBackend))]
 
@@ -212,6 +214,7 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: _LogLevel = "info"
+    log_format: _LogFormat = "text"  # deploy(): "json" writes every log line as one JSON object
     access_log: bool = True
     reload: bool = False
     timeout_keep_alive: int = Field(default=5, ge=0)
@@ -259,6 +262,8 @@ class ServerSettings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     frame_ancestors: str = "'self'"
     debug: bool = False  # callback errors tell the browser their exception text
+    metrics: bool = False  # GET {base}/metrics in the Prometheus text format
+    metrics_token: str | None = Field(default=None, repr=False)  # bearer token /metrics needs
 
     @field_validator("cors_origins", "websocket_allowed_origins", "allowed_hosts", mode="before")
     @classmethod

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,11 +18,15 @@ from .config import ConfigError, PyWrySettings, StateBackend
 from .core.app import App, default_app
 from .core.apps import Applications
 from .core.listen import port_problem
+from .core.metrics import MULTIPROC_ENV
 from .core.widgets import Callback
 from .dataframe import show_dataframe
 from .extras import need
 from .handle import HTML, WidgetHandle
+from .logs import logging_config
 from .plotly import show_plotly
+from .state.backends import check_backend
+from .state.base import BackendStartError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -185,6 +193,25 @@ def app_import_string(app: Any) -> tuple[str, str]:
     )
 
 
+@contextmanager
+def _metrics_directory(workers: int, enabled: bool) -> Iterator[None]:
+    """With metrics on and several workers: a fresh directory for this deployment's values.
+
+    Each worker process writes its values there and whichever answers `/metrics` sums them; it
+    is removed when the deployment stops. A `PROMETHEUS_MULTIPROC_DIR` already set is used as is.
+    """
+    if not enabled or workers < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="pywry-metrics-")
+    os.environ[MULTIPROC_ENV] = folder  # the workers inherit it
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Target:
     """Where each worker process imports the application from: uvicorn's `module:attribute`,
@@ -202,7 +229,8 @@ def deploy(app: Any = None) -> None:
 
     With `WORKERS > 1` (sqlite or redis backend) or `RELOAD`, uvicorn starts the worker processes
     and each imports the script's app afresh. Ctrl+C stops it and returns. A port it cannot
-    listen on ends the program (status 1) with one line on stderr saying which setting to change.
+    listen on, or a state backend it cannot open, ends the program (status 1) with one line on
+    stderr saying which setting to change. SIGTERM drains each worker first.
     """
     engine = default_app()
     app = app if app is not None else get_server_app()
@@ -222,11 +250,16 @@ def serve(
 
     With several workers or reload, each process imports `target` instead (asked for only
     then). `engine`, the pywry app served (None for an ASGI app without one), learns its public
-    URL, is shut down at the end and makes several workers need a shared state backend.
+    URL, is shut down at the end and makes several workers need a shared state backend, which
+    is opened once before any worker starts (one line naming the setting when it cannot be).
     `announce`, when given, is printed on stderr with the URL once the port is known to be free.
     """
     if engine is not None:
         _check_workers(settings)
+        try:
+            check_backend(settings)
+        except BackendStartError as exc:
+            raise SystemExit(f"pywry: {exc}") from None
     uvicorn = need("uvicorn", "running the server (deploy(), path_deploy(), pywry)", "fastapi")
     server_settings = settings.server
     problem = port_problem(server_settings.host, server_settings.port, server_settings.backlog)
@@ -243,6 +276,7 @@ def serve(
     if announce:
         print(f"pywry: {announce} at {url}/ (press Ctrl+C to stop)", file=sys.stderr, flush=True)
     options = uvicorn_options(settings)
+    options["log_config"] = logging_config(server_settings)
     if server_settings.workers > 1 or server_settings.reload:
         where = target() if callable(target) else target
         if server_settings.reload:
@@ -250,8 +284,9 @@ def serve(
             options["reload_dirs"] = list(where.watch or (where.folder,))
         else:
             options["workers"] = server_settings.workers
-        # returns on Ctrl+C
-        uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)
+        with _metrics_directory(server_settings.workers, server_settings.metrics):
+            # returns on Ctrl+C
+            uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)
         return
     server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
@@ -261,3 +296,5 @@ def serve(
     finally:
         if engine is not None:
             engine.shutdown()
+    if not server.started:  # start-up failed (uvicorn logged why)
+        raise SystemExit(3)

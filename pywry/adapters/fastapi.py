@@ -11,7 +11,6 @@ renders for `mount_path`, "/pywry" unless told otherwise.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,15 +110,8 @@ class Routes:
 def server_app(app: App) -> FastAPI:
     """Deploy mode's FastAPI app: `app`'s routes at the root, the user's routes beside them."""
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> Any:
-        await app.prepare()  # binds the loop; connects a shared backend
-        yield
-        await app.aclose()
-
-    created = FastAPI(
-        title="pywry", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-    )
+    # pywry's start-up and shutdown run in `Routes` (the core's lifespan, around this app's)
+    created = FastAPI(title="pywry", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
         if isinstance(exc, WidgetLimitError):

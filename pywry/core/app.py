@@ -7,6 +7,7 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -16,7 +17,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,14 @@ from .hosts import HostPolicy
 from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
 from .limits import Limits, Refusal, make_room
 from .loop import AppLoop
+from .metrics import metrics_for
 from .options import check_options, server_updates
 from .origins import OriginCheck, OriginPolicy
 from .outbox import Outbox
 from .page import render
 from .peer import Peer
+from .refusals import Refusals
+from .routes import widget_of
 from .sessions import (
     SESSION_ID,
     MemorySessions,
@@ -61,6 +65,8 @@ from .widgets import Callback, Registry, Widget, WidgetLimitError, check_callbac
 from .wsgi import WSGIApp
 
 log = logging.getLogger("pywry")
+
+READY_PING = 2.0  # seconds the state backend has to answer a readiness check
 
 
 class UnknownWidgetError(LookupError):
@@ -89,7 +95,9 @@ class App:
         self.streams = Streams(lambda: self.settings.server)
         self.limits = Limits(lambda: self.settings.server)
         self.sessions = MemorySessions(self.settings.deploy.session_ttl)
-        self.dispatcher = Dispatcher(server.callback_threads, debug=server.debug)
+        self.metrics = metrics_for(server.metrics)
+        self.refusals = Refusals()
+        self.dispatcher = Dispatcher(server.callback_threads, self.metrics, debug=server.debug)
         self.origins = OriginPolicy(server.websocket_allowed_origins, check_origin)
         self.hosts = HostPolicy(server.allowed_hosts)
         # where pywry's own server listens (deploy, browser mode); None: a host framework's
@@ -119,6 +127,9 @@ class App:
         self.access = Access(self)
         self.signin = SignIn(self)
         self._watcher: asyncio.Task[None] | None = None
+        self.draining = False  # SIGTERM: finishing what is in flight, taking nothing new
+        self._busy = 0  # events being handled now (a draining worker waits for them)
+        self._idle: asyncio.Event | None = None
         backend = create_backend(self.settings, self.worker_id)
         if backend is not None:
             self.shared = Shared(self, backend)
@@ -453,6 +464,7 @@ class App:
     def send(self, widget: Widget, kind: str, data: Any, key: str | None) -> int | None:
         """Put a message on the widget's stream (`key` None) or on the stream `key`."""
         payload = {} if data is None else data
+        self.metrics.emitted()
         try:
             if self.shared is not None:
                 self.shared.emit(key or widget.label, kind, payload)
@@ -515,6 +527,17 @@ class App:
             self._watcher = loop.create_task(watch_forever(self.access))
         if self.shared is not None:
             self._shared_start = loop.create_task(self.shared.start())
+
+    async def startup(self) -> None:
+        """Server start-up (the ASGI lifespan): bind the loop and open the shared backend.
+
+        Raises `BackendStartError`, naming the setting, when the backend cannot be opened: the
+        server should stop with that line instead of waiting for a store that is not there.
+        """
+        self.bind_loop()
+        if self.shared is not None:
+            await self.shared.opened()
+        await self.prepare()
 
     async def prepare(self, label: str | None = None) -> None:
         """Make `label` servable here: wait for a shared backend, load another worker's widget.
@@ -638,7 +661,8 @@ class App:
             if self.bind_host is None:
                 self._warn_open_hosts(bind)  # embedded: the first request shows the address
             return None
-        log.warning("refused a request for %s with Host %r", req.path, (host or "")[:100])
+        label = widget_of(self, req.path)
+        self.refusals.note("bad-host", label, req.address, f"Host {(host or '')[:100]!r}")
         return HttpResponse(400, self.hosts.refusal(host).encode(), TEXT)
 
     def admit(
@@ -652,10 +676,8 @@ class App:
         if widget is None:
             return None, p.CLOSE_UNKNOWN_WIDGET
         if not self.origins.allows(origin, host):
-            log.warning("refused origin %r for widget %r", origin, label)
             return None, p.CLOSE_BAD_ORIGIN
         if not tokens_equal(widget.token, token):
-            log.info("refused a bad or missing token for widget %r", label)
             return None, p.CLOSE_BAD_TOKEN
         return widget, None
 
@@ -669,6 +691,7 @@ class App:
         safter: int | None = None,
         who: Who = NOBODY,
         address: str = "",
+        transport: str = "websocket",
     ) -> Peer | Refusal:
         """Register a new peer of `widget` (on the loop), or say why there is no room.
 
@@ -676,17 +699,18 @@ class App:
         session's from `safter` (None: from now on). Each client and each address has a share
         of the widget's connections; the client's own older connections and other duplicates
         are closed to make room before anyone is refused (`pywry.core.limits.make_room`).
+        `transport` is `websocket` or `sse`.
         """
         self.bind_loop()
         peers = self.peers.get(widget.label, ())
         stale, refusal = make_room(peers, client, address, self.settings.server)
         if refusal is not None:
-            log.warning("refused a connection to %r: %s", widget.label, refusal.detail)
+            self.refusals.note("too-many-connections", widget.label, address, refusal.detail)
             return refusal
         for old in stale:
             log.info("closing an older connection of %s to %r", old.client, widget.label)
             old.shut(p.CLOSE_POLICY)
-        peer = Peer(self, widget, client, after, session, who, address)
+        peer = Peer(self, widget, client, after, session, who, address, transport)
         peer.follow(self.streams.get(stream_key(widget.label, CLIENT, client)), cafter)
         if session:
             peer.follow(self.streams.get(stream_key(widget.label, SESSION_SCOPE, session)), safter)
@@ -694,6 +718,7 @@ class App:
             self.shared.attached(peer)
         self.peers.setdefault(widget.label, set()).add(peer)
         widget.connections += 1
+        self.metrics.connected(transport)
         widget.ever_connected = True
         widget.touch()
         self.clients.connected(widget.label, client)
@@ -723,16 +748,21 @@ class App:
             self.shared.detached(peer)
         widget = peer.widget
         widget.connections = max(0, widget.connections - 1)
+        self.metrics.disconnected(peer.transport)
         widget.last_disconnect = time.monotonic() + linger
         widget.touch()
         self.clients.disconnected(peer.label, peer.client, linger=linger)
 
     async def handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
-        """Acknowledge, de-duplicate and dispatch one browser event.
+        """Acknowledge, de-duplicate and dispatch one browser event (a drain waits for it).
 
         False: the shared store failed before the event was recorded, so it was not taken (no
         ack; the page sends it again once it reconnects, and an HTTP post is told 503).
         """
+        with self._working():
+            return await self._handle_event(peer, msg)
+
+    async def _handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
         widget = peer.widget
         shared = self.shared
         if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
@@ -763,6 +793,17 @@ class App:
         )
         return True
 
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        """Count an event in flight; a drain waits until none is."""
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy and self._idle is not None:
+                self._idle.set()
+
     async def dispatch(
         self,
         widget: Widget,
@@ -774,6 +815,20 @@ class App:
         address: str = "",
     ) -> None:
         """Run the callback for `msg` as the current event; store what it did to the session."""
+        with self._working():
+            self.metrics.event()
+            await self._run_callback(widget, msg, reply, client, session, user, address)
+
+    async def _run_callback(
+        self,
+        widget: Widget,
+        msg: p.Incoming,
+        reply: Callable[[str], None],
+        client: str,
+        session: str,
+        user: User | None,
+        address: str,
+    ) -> None:
         ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user, address)
         fn = self.dispatcher.find(widget, msg.type)
         if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
@@ -805,12 +860,56 @@ class App:
             "clients": len(self.clients),
         }
 
+    async def readiness(self) -> str | None:
+        """None while this worker should get traffic, else why not (`draining`, or
+        `backend-unavailable` while the shared state backend does not answer)."""
+        if self.draining:
+            return "draining"
+        shared = self.shared
+        if shared is None:
+            return None
+        if shared.down or shared.started is None or not shared.started.is_set():
+            return "backend-unavailable"
+        try:
+            await asyncio.wait_for(shared.backend.ping(), READY_PING)
+        except (OSError, asyncio.TimeoutError):  # BackendUnavailable is an OSError
+            return "backend-unavailable"
+        return None
+
+    async def drain(self) -> None:
+        """Stop taking work before the server stops (SIGTERM, `pywry.core.drain`).
+
+        New requests get 503 from now on; open sockets close with 1012 once what is queued for
+        them is out (their pages reconnect to another worker) and event streams end. Returns
+        once the events in flight have been handled, or after `TIMEOUT_GRACEFUL_SHUTDOWN`.
+        """
+        if self.draining:
+            return
+        self.draining = True
+        peers = [peer for group in self.peers.values() for peer in group]
+        log.warning(
+            "draining: %d connections told to reconnect elsewhere%s",
+            len(peers),
+            "; waiting for the events in flight" if self._busy else "",
+        )
+        self.shut_peers(peers, p.CLOSE_RESTART)
+        if not self._busy:
+            return
+        self._idle = asyncio.Event()
+        grace = self.settings.server.timeout_graceful_shutdown
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except asyncio.TimeoutError:
+            log.error("draining: events still in flight after %ss; stopping anyway", grace)
+
     def reap(self) -> int:
         """Collect per-visitor widgets nobody uses and expired clients; returns widgets removed."""
         now = time.monotonic()
         server, deploy = self.settings.server, self.settings.deploy
         removed = 0
+        own = 0
         for widget in self.registry.all():
+            own += not widget.remote
             if widget.connections or self.shared is not None:
                 continue  # with a shared backend, Shared._collect asks every worker first
             if widget.per_visitor:
@@ -822,6 +921,8 @@ class App:
                 dead = now - widget.last_used > deploy.widget_ttl
             if dead and self.remove_widget(widget.label):
                 removed += 1
+                own -= 1
+        self.metrics.widgets(own)
         self.clients.expire(server.reconnect_timeout)
         followed = self.followed()
         self.streams.expire(server.reconnect_timeout + server.outbox_max_age, followed)
@@ -860,6 +961,7 @@ class App:
             await self.close_connections(label, p.CLOSE_RESTART)
         if self.shared is not None:
             await self.shared.stop()
+        self.metrics.close()
         self.shutdown()
 
     def shutdown(self) -> None:

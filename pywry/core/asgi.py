@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from ..state.base import BackendStartError
 from .context import request_scope
-from .http import HttpResponse, Request, Response, base_from, finish
+from .drain import drain_on_sigterm
+from .http import HttpResponse, Request, Response, base_from, draining, finish
 from .identity import USER_KEY, login_in, user_in
-from .protocol import CLOSE_BAD_ORIGIN, CLOSE_BAD_TOKEN
+from .protocol import CLOSE_BAD_ORIGIN, CLOSE_BAD_TOKEN, CLOSE_RESTART
 from .routes import match, refused_page, respond
 from .socket import serve_socket
 
@@ -69,10 +71,7 @@ class ASGIApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            if self.fallback is not None:
-                await self.fallback(scope, receive, send)
-            else:
-                await self._lifespan(receive, send)
+            await self._lifespan(scope, receive, send)
             return
         app = self.app
         app.bind_loop()
@@ -82,6 +81,12 @@ class ASGIApp:
         req.websocket = self.websocket
         found = match(app, req.path)
         if found is None and self.fallback is not None:
+            if app.draining:  # the host's routes too: this worker takes nothing new
+                if kind == "websocket":
+                    await send({"type": "websocket.close", "code": CLOSE_RESTART})
+                else:
+                    await _send(draining(), receive, send, head=req.method == "HEAD")
+                return
             await self._host(req, scope, receive, send, self.fallback)
             return
         if kind == "websocket":
@@ -128,16 +133,40 @@ class ASGIApp:
         with request_scope(None, req.base, self.websocket, session, user, req.address):
             await host(scope, receive, send_with_cookie)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self.app.prepare()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.app.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """pywry's start-up and shutdown, around the host app's when there is one.
+
+        A state backend that cannot be opened fails start-up with one line naming its setting;
+        once started, SIGTERM drains this worker first (`pywry.core.drain`).
+        """
+        first = await receive()
+        if first["type"] != "lifespan.startup":
+            return
+        try:
+            await self.app.startup()
+        except BackendStartError as exc:
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        drain_on_sigterm(self.app)
+        host = self.fallback
+        if host is None:
+            await send({"type": "lifespan.startup.complete"})
+            while (await receive())["type"] != "lifespan.shutdown":
+                pass
+            await self.app.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        pending = [first]
+
+        async def host_receive() -> Message:
+            return pending.pop() if pending else await receive()
+
+        async def host_send(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.app.aclose()  # after the host's own shutdown
+            await send(message)
+
+        await host(scope, host_receive, host_send)
 
 
 def request_of(app: App, scope: Scope) -> Request:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import Event, current
+from .metrics import Metrics
 from .protocol import Incoming, error
 from .widgets import Callback, Widget
 
@@ -35,8 +36,11 @@ class Dispatcher:
     event with that id. Exception text (DSNs, paths, SQL) reaches the browser only with `debug`.
     """
 
-    def __init__(self, threads: int, *, debug: bool = False) -> None:
+    def __init__(
+        self, threads: int, metrics: Metrics | None = None, *, debug: bool = False
+    ) -> None:
         self.threads = threads
+        self.metrics = metrics or Metrics()
         self.debug = debug
         self._lane: _Lane | None = None
         self._lane_lock = threading.Lock()
@@ -106,6 +110,8 @@ class Dispatcher:
         args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
         if event is not None and self.wants_event(fn):
             args += (event,)
+        started = time.monotonic()
+        failed = False
         try:
             if self._async(fn):
                 token = current.set(event)
@@ -120,7 +126,10 @@ class Dispatcher:
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:  # noqa: BLE001 - any callback failure is reported, never raised
+            failed = True
             reply(self._failure(widget, msg, exc))
+        finally:
+            self.metrics.callback(time.monotonic() - started, failed)
         return True
 
     def _failure(self, widget: Widget, msg: Incoming, exc: Exception) -> str:

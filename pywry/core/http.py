@@ -97,6 +97,13 @@ def not_yours() -> HttpResponse:
     return error_response(403, "forbidden", NOT_YOURS)
 
 
+def draining() -> HttpResponse:
+    """503 from a worker that is shutting down (SIGTERM): another one answers a retry."""
+    res = error_response(503, "draining", "this server is restarting; try again")
+    res.headers["Retry-After"] = "1"
+    return res
+
+
 def token_in_url() -> HttpResponse:
     """401 for a widget token in the query string: URLs end up in access and proxy logs, so
     tokens travel in the `X-PyWry-Token` header only (a bridge that reloads gets the header)."""

@@ -87,10 +87,12 @@ class Peer:
         session: str = "",
         who: Who = NOBODY,
         address: str = "",
+        transport: str = "post",
     ) -> None:
         self.app = app
         self.address = address  # the client's address as the server saw it
         self.counted_as = address_key(address)  # what per-address limits count it as
+        self.transport = transport  # websocket, sse, or post (one event, not a connection)
         self.user = who.user  # the signed-in user its events run as
         self.signed_in = who.source == SIGNED_IN  # its sign-in is checked while it is open
         self.expires = who.expires  # a bearer token's end (epoch seconds), 0: none
@@ -101,6 +103,7 @@ class Peer:
         self.client = client
         self.session = session
         self.cursor = Cursor([widget.outbox], [after])
+        self.resuming = after < widget.outbox.seq  # a reconnect: its first delivery replays
         self.keys: set[str] = set()  # the page and session streams this peer follows
         self.joining: dict[int, bool] = {}  # streams to catch up with the store: index -> "now"
         self.direct: deque[str] = deque()
@@ -175,18 +178,23 @@ class Peer:
             return frames
         texts, gaps = cursor.take()
         frames.extend(texts)
+        resumed, self.resuming = self.resuming, False
         for index in gaps:
             fetched = await self.app.fetch_since(cursor.streams[index], cursor.position(index))
             if fetched is None:
                 head = cursor.resync(index)
                 if index == 0:
                     frames.append(self.app.resync_message(self.widget))
+                    self.app.metrics.resynced()
+                    resumed = False
                 else:  # a page's or session's replies are gone: move the page past them
                     field = cursor.streams[index].field
                     frames.append(p.unsequenced("pywry:skip", {"field": field, "seq": head}))
             else:
                 frames.extend(fetched)
                 cursor.fill(index, fetched)
+        if resumed:
+            self.app.metrics.replayed()
         return frames
 
     async def _join(self, frames: list[str]) -> None:

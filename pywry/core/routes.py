@@ -2,13 +2,16 @@
 
 Under the base path: the page `{WIDGET_PREFIX}/{label}`, the socket `/ws/{label}`, the event
 stream `/sse/{label}`, event posts `/events/{label}`, disconnects `/disconnect/{label}`, assets
-`/pywry-static/{name}`, `/health`, and when configured the host's files `/static/{path}` and the
-applications: `/` and the paths they claim (`/app/{name}` for page factories, any other path for
-a folder of application files). Every server driver asks `match` and `respond`.
+`/pywry-static/{name}`, `/health` (liveness), `/ready` (readiness), `/metrics` when metrics are
+on, and when configured the host's files `/static/{path}` and the applications: `/` and the
+paths they claim (`/app/{name}` for page factories, any other path for a folder of application
+files). Every server driver asks `match` and `respond`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -24,12 +27,14 @@ from .http import (
     Request,
     Response,
     close_code_response,
+    draining,
     error_response,
     json_response,
     not_yours,
     token_in_url,
 )
 from .signin import message_page, redirect
+from .tokens import tokens_equal
 from .users import SIGNED_OUT
 
 if TYPE_CHECKING:
@@ -48,6 +53,8 @@ METHODS = {
     "disconnect": ("POST",),
     "pywry-static": ("GET", "HEAD"),
     "health": ("GET", "HEAD"),
+    "ready": ("GET", "HEAD"),
+    "metrics": ("GET",),
     "static": ("GET", "HEAD"),
     "index": ("GET",),
     "app": ("GET",),
@@ -68,8 +75,10 @@ def match(app: App, path: str) -> tuple[str, str] | None:
 
 def own_route(app: App, path: str) -> tuple[str, str] | None:
     """`match` for the routes of pywry itself, which no application path can take."""
-    if path == "/health":
-        return "health", ""
+    if path in ("/health", "/ready"):
+        return path[1:], ""
+    if path == "/metrics" and app.metrics.enabled:
+        return "metrics", ""
     if path.startswith("/static/") and app.static_dir is not None:
         return "static", path[len("/static/") :]
     head, _, rest = path[1:].partition("/")
@@ -83,15 +92,40 @@ def own_route(app: App, path: str) -> tuple[str, str] | None:
     return None
 
 
+OPERATIONS = ("health", "ready", "metrics")  # answered while draining too
+REFUSED = (401, 403, 421, 429)  # answers logged as refusals (`pywry.core.refusals`)
+
+
 async def respond(app: App, req: Request) -> Response:
-    """The answer to an HTTP request for one of pywry's routes.
+    """The answer to an HTTP request for one of pywry's routes; refusals are logged.
 
     Every HTML answer (widget pages, application pages, sign-in pages) says who may frame it.
     """
     res = await _route(app, req)
-    if isinstance(res, HttpResponse) and res.content_type == HTML:
-        res.headers.update(frame_headers(app.settings.server.frame_ancestors))
+    if isinstance(res, HttpResponse):
+        if res.content_type == HTML:
+            res.headers.update(frame_headers(app.settings.server.frame_ancestors))
+        if res.status in REFUSED:
+            app.refusals.note(_reason(res), widget_of(app, req.path), req.address)
     return res
+
+
+WIDGET_ROUTES = ("page", "ws", "sse", "events", "disconnect")
+
+
+def widget_of(app: App, path: str) -> str:
+    """The label of the widget a path is for, "" for other routes (refusal log lines)."""
+    found = match(app, path)
+    return found[1] if found is not None and found[0] in WIDGET_ROUTES else ""
+
+
+def _reason(res: HttpResponse) -> str:
+    """The error code of an answer (`{"error": ...}`), else its status."""
+    try:
+        code = json.loads(res.body).get("error")
+    except (ValueError, AttributeError):
+        code = None
+    return str(code) if code else f"http-{res.status}"
 
 
 async def _route(app: App, req: Request) -> Response:
@@ -104,6 +138,8 @@ async def _route(app: App, req: Request) -> Response:
     route, param = found
     if req.method not in METHODS[route]:
         return HttpResponse(405, b"", headers={"Allow": ", ".join(METHODS[route])})
+    if app.draining and route not in OPERATIONS:
+        return draining()
     if route in TOKENED and "token" in req.query:
         return token_in_url()
     if route not in VISITED:
@@ -165,6 +201,31 @@ async def _health(app: App, req: Request, _: str) -> Response:
     return json_response(200, app.health(req.header("x-pywry-internal-token")))
 
 
+READY_DETAIL = {
+    "draining": "this server is shutting down",
+    "backend-unavailable": "the state backend does not answer",
+}
+
+
+async def _ready(app: App, req: Request, _: str) -> Response:
+    reason = await app.readiness()
+    if reason is None:
+        return json_response(200, {"status": "ready"})
+    return error_response(503, reason, READY_DETAIL[reason])
+
+
+async def _metrics(app: App, req: Request, _: str) -> Response:
+    expected = app.settings.server.metrics_token
+    if expected:
+        scheme, _, given = (req.header("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens_equal(expected, given.strip()):
+            res = error_response(401, "bad-token", "/metrics needs its bearer token")
+            res.headers["WWW-Authenticate"] = "Bearer"
+            return res
+    body, content_type = await asyncio.to_thread(app.metrics.render)  # reads other workers' files
+    return HttpResponse(200, body, content_type, {"Cache-Control": "no-store"})
+
+
 async def _host_file(app: App, req: Request, path: str) -> Response:
     return files.host_file(app.static_dir, path, req.header("if-none-match"))
 
@@ -209,6 +270,8 @@ HANDLERS: dict[str, Handler] = {
     "disconnect": _disconnect,
     "pywry-static": _asset,
     "health": _health,
+    "ready": _ready,
+    "metrics": _metrics,
     "static": _host_file,
     "index": _application,
     "app": _application,

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..state.base import Backend, BackendUnavailable, WidgetData
+from ..state.base import Backend, BackendStartError, BackendUnavailable, WidgetData
 from . import protocol as p
 from .access import apply_rules, rules_text
 from .outbox import Outbox
@@ -39,6 +39,7 @@ HEARTBEAT = 2.0
 RETRY = 0.25
 MAX_BATCH = 256
 MAX_QUEUE = 100_000
+FLUSH_WAIT = 5.0  # seconds a stopping worker waits for its queued messages to be stored
 
 
 def envelope(kind: str, data_json: str, seq: int, field: str = "seq") -> str:
@@ -60,6 +61,8 @@ class Shared:
         self._late: set[asyncio.Task[None]] = set()
         self.wake: asyncio.Event | None = None
         self.started: asyncio.Event | None = None
+        self.attempted: asyncio.Event | None = None  # set once the first connection attempt ended
+        self.start_error: BackendStartError | None = None  # why that attempt failed
         self.down = False
         self.saves: dict[str, asyncio.Future[Any]] = {}
         self.unsaved: list[Widget] = []
@@ -69,6 +72,7 @@ class Shared:
         self._live = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._recovering: asyncio.Task[None] | None = None
+        self.publishing = False  # the publisher is storing a batch
 
     # -- start and stop ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -77,13 +81,20 @@ class Shared:
         self.wake = asyncio.Event()
         if self.started is None:
             self.started = asyncio.Event()
+        attempted = self._attempted()
         while True:
             try:
                 await self.backend.start(self.on_message, self.on_routed, self.on_widget)
                 break
-            except BackendUnavailable as exc:
-                self._log_down(exc)
+            except OSError as exc:  # BackendUnavailable, or a file the backend cannot make
+                if not attempted.is_set():
+                    self.start_error = self.backend.open_error(exc)
+                    attempted.set()
+                else:
+                    self._log_down(exc)
                 await asyncio.sleep(RETRY * 4)
+        self.start_error = None
+        attempted.set()
         with self._lock:
             pending, self.unsaved = self.unsaved, []
             self._live = True
@@ -94,14 +105,37 @@ class Shared:
         if self.queue:
             self.wake.set()
 
+    def _attempted(self) -> asyncio.Event:
+        if self.attempted is None:
+            self.attempted = asyncio.Event()
+        return self.attempted
+
+    async def opened(self) -> None:
+        """Wait for the first connection attempt; `BackendStartError` when it failed."""
+        await self._attempted().wait()
+        if self.start_error is not None:
+            raise self.start_error
+
     async def stop(self) -> None:
         """Flush what can be flushed and release the backend."""
+        await self._flush(FLUSH_WAIT)
         for task in self._tasks:
             task.cancel()
         try:
             await asyncio.wait_for(self.backend.stop(), 5)
         except Exception:  # noqa: BLE001
             pass
+
+    async def _flush(self, timeout: float) -> None:
+        """Give the publisher up to `timeout` seconds to store what is queued (a stopping worker's
+        last emits, such as those of the callbacks a drain waited for)."""
+        deadline = time.monotonic() + timeout
+        while (self.queue or self.publishing) and not self.down and time.monotonic() < deadline:
+            if not self._tasks or self._tasks[0].done():
+                return
+            if self.queue and self.wake is not None:
+                self.wake.set()
+            await asyncio.sleep(0.01)
 
     async def ready(self, label: str | None = None) -> None:
         """Wait until started (and until `label`'s registration is stored)."""
@@ -209,7 +243,9 @@ class Shared:
         assert self.wake is not None
         queue = self.queue
         while True:
+            self.publishing = False
             await self.wake.wait()
+            self.publishing = True
             self.wake.clear()
             while queue and not self.down:
                 head = queue[0]

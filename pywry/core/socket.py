@@ -54,6 +54,10 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         await ws.close(p.CLOSE_BAD_ORIGIN, "host not allowed")  # before the handshake
         return
     token, echo = token_from_subprotocols(split_header(req.header("sec-websocket-protocol")))
+    if app.draining:  # this worker is stopping: the bridge reconnects to another at once
+        await ws.accept(echo, {})
+        await ws.close(p.CLOSE_RESTART, "server restarting")
+        return
     refused = await app.prepare_or_refuse(label)
     if refused is not None:
         await ws.accept(echo, {})
@@ -63,9 +67,12 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     session, cookie = app.visitor(req)
     await ws.accept(echo, cookie)
     if widget is None:
+        if code in (p.CLOSE_BAD_TOKEN, p.CLOSE_BAD_ORIGIN):
+            app.refusals.note(p.ERROR_CODES[code], label, req.address)
         await ws.close(code or p.CLOSE_POLICY)
         return
     if not app.session_allowed(widget, session):
+        app.refusals.note("not-yours", label, req.address)
         await ws.close(p.CLOSE_BAD_ORIGIN, NOT_YOURS)
         return
     who = NOBODY
@@ -74,7 +81,9 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         who = await app.access.who(req, new_session=bool(cookie))
         code = app.access.refusal(widget, who.user)
         if code is not None:
-            await ws.close(code, "sign in first" if code == p.CLOSE_BAD_TOKEN else "not allowed")
+            reason = "sign in first" if code == p.CLOSE_BAD_TOKEN else "not allowed"
+            app.refusals.note(reason.replace(" ", "-"), label, req.address)
+            await ws.close(code, reason)
             return
     client = req.query.get("client") or ""
     if not CLIENT_ID.match(client):
@@ -93,6 +102,7 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         query_int(q.get("safter"), None),
         who,
         req.address,
+        "websocket",
     )
     if isinstance(peer, Refusal):
         await ws.close(p.CLOSE_POLICY, peer.reason)
@@ -118,6 +128,8 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
                 await asyncio.wait_for(asyncio.shield(writer), WRITER_GRACE)
             except Exception:  # noqa: BLE001 - a stuck or failed writer is cancelled
                 writer.cancel()
+        if peer.close_code == p.CLOSE_POLICY:  # its rate or its malformed frames
+            app.refusals.note("policy", label, req.address, "rate limit or malformed frames")
         app.detach(peer)
 
 

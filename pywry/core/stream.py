@@ -121,6 +121,7 @@ async def open_stream(app: App, req: Request, label: str) -> Response:
         safter,
         req.who,
         req.address,
+        "sse",
     )
     if isinstance(peer, Refusal):
         return peer.response()

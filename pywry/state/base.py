@@ -25,6 +25,11 @@ class BackendUnavailable(ConnectionError):
     """The shared store cannot be reached right now (Redis down, database locked for too long)."""
 
 
+class BackendStartError(RuntimeError):
+    """The state backend could not be opened at start-up; the message is one line that names
+    the setting to fix (a server stops with it rather than wait for a store that is not there)."""
+
+
 Outgoing = tuple[str, str, str, str, str]
 """One message to publish: (stream key, type, data as JSON, seq field, message id)."""
 
@@ -61,6 +66,7 @@ class Backend(ABC):
     """Shared state for several workers. All methods run on the engine's event loop."""
 
     name = "abstract"
+    setting = "PYWRY_DEPLOY__STATE_BACKEND"  # the setting that says where the store is
 
     # The engine's sinks, set by start() before connect() begins delivering to them.
     on_message: MessageSink
@@ -80,6 +86,18 @@ class Backend(ABC):
         """Connect, subscribe, and begin delivering other workers' messages to the sinks."""
         self.on_message, self.on_routed, self.on_widget = on_message, on_routed, on_widget
         await self.connect()
+
+    def where(self) -> str:
+        """Where the store is, as `setting` gives it (secrets masked)."""
+        return self.name
+
+    def open_error(self, exc: BaseException) -> BackendStartError:
+        """The start-up error for `exc`: one line naming the setting and what went wrong."""
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return BackendStartError(
+            f"{self.setting}={self.where()}: the {self.name} state backend cannot be opened "
+            f"({reason})"
+        )
 
     @abstractmethod
     async def connect(self) -> None:

@@ -47,6 +47,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..config import PyWrySettings
+from ..redis_url import mask_password
 from . import dedup
 from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
 from .dedup import WINDOW
@@ -180,6 +181,7 @@ class RedisBackend(Backend):
     """Shared state in Redis, with pub/sub for fan-out and routing."""
 
     name = "redis"
+    setting = "PYWRY_DEPLOY__REDIS_URL"
 
     def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         super().__init__(settings, worker_id)
@@ -201,6 +203,10 @@ class RedisBackend(Backend):
         self.conn_ttl = int(deploy.connection_ttl)
         self.outbox_size = int(settings.server.outbox_size)
         self.outbox_max_bytes = int(settings.server.outbox_max_bytes)
+
+    def where(self) -> str:
+        """The Redis URL, its password masked."""
+        return mask_password(self.settings.deploy.redis_url)
 
     def k(self, *parts: str) -> str:
         """A key under this app's prefix that belongs to no one widget."""

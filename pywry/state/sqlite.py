@@ -171,6 +171,7 @@ class SqliteBackend(Backend):
     """Shared state in one SQLite file for the workers of one host."""
 
     name = "sqlite"
+    setting = "PYWRY_DEPLOY__SQLITE_PATH"
 
     def __init__(self, settings: PyWrySettings, worker_id: str) -> None:
         super().__init__(settings, worker_id)
@@ -187,6 +188,10 @@ class SqliteBackend(Backend):
         self._poller: asyncio.Task[None] | None = None
         self._last_message = 0
         self._last_cleanup = 0.0
+
+    def where(self) -> str:
+        """The database file."""
+        return str(self.path)
 
     # -- the database thread -------------------------------------------------------------------
     def _open(self) -> None:

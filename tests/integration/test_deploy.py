@@ -208,3 +208,54 @@ def test_page_factories_with_two_workers(tmp_path) -> None:
         assert answer["data"]["label"] == c.label
         c.close()
         assert "already given its applications" not in srv.log()
+
+
+def _fails_fast(argv: list[str], env: dict[str, str], setting: str) -> None:
+    """The process exits non-zero within a few seconds, one line naming `setting`, no traceback."""
+    started = time.monotonic()
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    took = time.monotonic() - started
+    assert out.returncode != 0, out.stderr
+    assert took < 10, f"took {took:.1f}s to give up"
+    lines = [line for line in out.stderr.splitlines() if setting in line]
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_unwritable_sqlite_path_stops_deploy_at_once(tmp_path, workers) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be (even root cannot mkdir)")
+    env = clean_env(
+        PYWRY_SERVER__PORT=str(free_port()),
+        PYWRY_SERVER__WORKERS=workers,
+        PYWRY_DEPLOY__STATE_BACKEND="sqlite",
+        PYWRY_DEPLOY__SQLITE_PATH=str(blocker / "state.db"),
+        PYWRY_SQLITE_KEY="k",
+    )
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    _fails_fast(argv, env, "PYWRY_DEPLOY__SQLITE_PATH")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_redis_absent_at_start_stops_deploy_at_once(tmp_path, workers) -> None:
+    env = clean_env(
+        PYWRY_SERVER__PORT=str(free_port()),
+        PYWRY_SERVER__WORKERS=workers,
+        PYWRY_DEPLOY__STATE_BACKEND="redis",
+        PYWRY_DEPLOY__REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+    )
+    argv = [sys.executable, str(EXAMPLES / "deploy_quickstart.py")]
+    _fails_fast(argv, env, "PYWRY_DEPLOY__REDIS_URL")
+
+
+def test_redis_absent_fails_the_lifespan_of_a_plain_uvicorn_run(tmp_path) -> None:
+    """Not started by deploy(): the ASGI start-up fails with the same line instead of hanging."""
+    port = free_port()
+    env = clean_env(
+        PYWRY_DEPLOY__STATE_BACKEND="redis",
+        PYWRY_DEPLOY__REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        PYTHONPATH=str(EXAMPLES),
+    )
+    argv = [sys.executable, "-m", "uvicorn", "deploy_quickstart:app", "--port", str(port)]
+    _fails_fast(argv, env, "PYWRY_DEPLOY__REDIS_URL")
