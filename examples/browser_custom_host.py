@@ -2,6 +2,7 @@
 # to let other machines open it, run it with every interface bound, on a network you trust:
 #   PYWRY_SERVER__HOST=0.0.0.0 python examples/browser_custom_host.py
 # (setdefault lets PYWRY_SERVER__HOST / PYWRY_SERVER__PORT from the shell win.)
+# Needs: pip install 'pywry-server[fastapi]'
 import os
 
 os.environ.setdefault("PYWRY_SERVER__HOST", "127.0.0.1")
