@@ -152,7 +152,7 @@ def venvs(
 
 
 @pytest.fixture(scope="module")
-def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def user_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a copy of `examples/` and nothing else of the repository."""
     root = tmp_path_factory.mktemp("user")
     shutil.copytree(
@@ -189,7 +189,7 @@ class Run:
 
     def argv(self, command: str, port: int | None = None) -> list[str]:
         """A documented command (PORT: the free port), its program taken from the venv."""
-        words = shlex.split(command.replace("PORT", str(port)))
+        words = shlex.split(re.sub(r"\bPORT\b", str(port), command))
         return [self.venv.bin(words[0]), *words[1:]]
 
     def run(self, command: str, cwd: str = ".", **env: str) -> str:
@@ -214,7 +214,7 @@ class Run:
             )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url, proc, log)
+            _wait(url, proc)
             yield url
         except Exception as exc:
             raise AssertionError(
@@ -242,12 +242,14 @@ class Run:
             for url in printed:
                 assert url.startswith(f"{scheme}://127.0.0.1:{port}/widget/"), printed
                 assert httpx.get(url, verify=False, timeout=10).status_code == 200, url
-        finally:
-            code, err = ctrl_c(proc)
-        assert code == 0, f"{script} ended with {code}:\n{err[-3000:]}"
+        except Exception as exc:
+            _, err = ctrl_c(proc)
+            raise AssertionError(f"{script}: {exc}\n{err[-3000:]}") from exc
+        code, err = ctrl_c(proc)
+        assert code == 0, f"{script} ended with {code} on Ctrl+C:\n{err[-3000:]}"
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     """Until `url` answers at all (bounded), failing as soon as the process ends."""
     deadline = time.monotonic() + STARTUP
     while time.monotonic() < deadline:
@@ -373,7 +375,7 @@ def test_every_example_has_a_way_to_run_it() -> None:
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize("line", LINES)
 def test_examples_start_from_their_install_line(
-    line: str, venvs: dict[str, Future[Venv]], copy: Path, tmp_path: Path
+    line: str, venvs: dict[str, Future[Venv]], user_dir: Path, tmp_path: Path
 ) -> None:
     """In a fresh environment with only `line`, every example declaring it runs as documented."""
     venv = venvs[line].result(timeout=400)
@@ -387,7 +389,7 @@ def test_examples_start_from_their_install_line(
         folder = tmp_path / name.strip("/").replace(".py", "")
         folder.mkdir()
         try:
-            check(Run(venv, copy, folder))
+            check(Run(venv, user_dir, folder))
         except Exception as exc:  # every example of the line is tried; all failures reported
             failed.append(f"--- {name}: {exc}")
     assert not failed, "\n".join(failed)
