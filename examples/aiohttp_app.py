@@ -1,6 +1,7 @@
 # The seed's Full Example inside an aiohttp application: the host's own page at "/" embeds the
 # dashboard, pywry is a sub-application at /pywry with native WebSockets.
 #
+# Needs: pip install 'pywry-server[aiohttp,plotly,pandas]'
 # Run:  python examples/aiohttp_app.py
 # Several processes on one port (Linux): start it N times with AIOHTTP_REUSE_PORT=1 and
 # PYWRY_DEPLOY__STATE_BACKEND=sqlite (or redis); no sticky sessions are needed.

@@ -3,6 +3,7 @@
 # keeps it in its session store); pywry calls `identify(request)` with aiohttp's own request on
 # every page, socket, stream and post, and takes the `User` it returns (None: anonymous).
 #
+# Needs: pip install 'pywry-server[aiohttp]'
 # Run:  python examples/aiohttp_identify.py
 # then open http://127.0.0.1:8080/ and sign in as alice / alice-password or root / root-password.
 import hmac

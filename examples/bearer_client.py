@@ -2,6 +2,7 @@
 # widget page for its bootstrap (the widget token and socket path), opens the WebSocket with
 # `Authorization: Bearer <token>`, sends one event and prints the reply.
 #
+# Needs: pip install 'pywry-server[fastapi]' httpx websockets
 # Run:  python examples/bearer_client.py http://127.0.0.1:8080 TOKEN [LABEL]
 import json
 import re

@@ -4,6 +4,9 @@
 # stream and its posts, and its events run as the token's user. Browsers cannot put headers on
 # a WebSocket, so this is for programs; people sign in through the host or a provider.
 #
+# Needs: pip install 'pywry-server[fastapi]' httpx websockets
+# (httpx and websockets are for its client, bearer_client.py)
+#
 # Tokens are signed with PYWRY_DEPLOY__AUTH_SECRET: every process that issues or checks them
 # needs the same secret (32+ characters).
 #   export PYWRY_DEPLOY__AUTH_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')

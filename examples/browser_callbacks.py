@@ -1,5 +1,6 @@
 # Browser mode with a Python callback: the button's event reaches Python over the WebSocket and
 # the answer comes back to the page.
+# Needs: pip install 'pywry-server[fastapi]'
 # Run: python examples/browser_callbacks.py
 from pywry import PyWry, WindowMode
 

@@ -5,6 +5,7 @@
 #   PYWRY_SERVER__ALLOWED_HOSTS=mybox.lan PYWRY_SERVER__HOST=0.0.0.0 \
 #       python examples/browser_custom_host.py
 # (setdefault lets PYWRY_SERVER__HOST / PYWRY_SERVER__PORT from the shell win.)
+# Needs: pip install 'pywry-server[fastapi]'
 import os
 
 os.environ.setdefault("PYWRY_SERVER__HOST", "127.0.0.1")

@@ -1,4 +1,5 @@
 # Browser mode, the smallest app: one widget in the system browser until its tab is closed.
+# Needs: pip install 'pywry-server[fastapi]'
 # Run: python examples/browser_hello.py
 from pywry import PyWry, WindowMode
 

@@ -1,4 +1,5 @@
 # Browser mode over HTTPS: pages load from https:// and events travel over wss://.
+# Needs: pip install 'pywry-server[fastapi]'
 # Run:
 #   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
 #       -keyout key.pem -out cert.pem

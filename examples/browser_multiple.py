@@ -1,4 +1,5 @@
 # Browser mode with several widgets: each gets its own URL (and its own browser tab).
+# Needs: pip install 'pywry-server[fastapi]'
 # Run: python examples/browser_multiple.py
 from pywry import PyWry, WindowMode
 

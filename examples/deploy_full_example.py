@@ -2,6 +2,7 @@
 # callback-driven interactions. Each visitor picks their own region: it redraws their chart only
 # and is kept in their session, so their reloads and other tabs (on any worker) show it too;
 # "Export CSV" downloads the numbers that visitor sees.
+# Needs: pip install 'pywry-server[fastapi,plotly,pandas]'
 # Run: python examples/deploy_full_example.py   (or `make demo`; then open http://127.0.0.1:8080/)
 import os
 

@@ -1,4 +1,5 @@
 # The Quick Start of the deploy-mode guide: one Plotly-free widget page served at "/".
+# Needs: pip install 'pywry-server[fastapi]'
 # Run: python examples/deploy_quickstart.py   (then open http://127.0.0.1:8080/)
 import os
 

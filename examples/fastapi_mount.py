@@ -2,6 +2,7 @@
 # dashboard, pywry is mounted at /pywry (any prefix works, and so does a proxy that sets
 # X-Forwarded-Prefix when PYWRY_SERVER__TRUST_FORWARDED_PREFIX=true). WebSockets are used.
 #
+# Needs: pip install 'pywry-server[fastapi,plotly,pandas]'
 # Run:  python examples/fastapi_mount.py      (or: uvicorn --app-dir examples fastapi_mount:app)
 import os
 

@@ -2,6 +2,7 @@
 # dashboard (a Select and an "Export CSV" button over a Plotly chart), pywry lives under /pywry.
 # Flask is WSGI, so the browser talks to pywry over the HTTP stream (server-sent events + POST).
 #
+# Needs: pip install 'pywry-server[flask,plotly,pandas]' flask-wtf gunicorn
 # Run:  gunicorn -k gthread --threads 16 -w 1 -b 127.0.0.1:8080 --chdir examples flask_app:app
 #  or:  python examples/flask_app.py            (Flask's own threaded server, for development)
 # Several workers (-w 4) need a shared backend: PYWRY_DEPLOY__STATE_BACKEND=sqlite (or redis).

@@ -2,6 +2,7 @@
 # Flask-Login's `current_user` (get_id() as the user id, its `roles` attribute as roles) on
 # pages, streams and posts. Flask is WSGI, so pages use the HTTP stream.
 #
+# Needs: pip install 'pywry-server[flask]' flask-login flask-wtf gunicorn
 # Run:  gunicorn -k gthread --threads 16 -w 1 -b 127.0.0.1:8080 --chdir examples flask_login_app:app
 #  or:  python examples/flask_login_app.py          (Flask's own threaded server, for development)
 # then open http://127.0.0.1:8080/ and sign in as alice / alice-password or root / root-password.

@@ -3,6 +3,7 @@
 # `request.user` and `request.auth.scopes`, which pywry takes as the user (user.identity) and
 # roles, on pages, streams, posts and WebSockets alike.
 #
+# Needs: pip install 'pywry-server[fastapi]' itsdangerous
 # Run:  python examples/starlette_auth.py   (or: uvicorn --app-dir examples starlette_auth:app)
 # then open http://127.0.0.1:8080/ and sign in as alice / alice-password or root / root-password.
 import hmac

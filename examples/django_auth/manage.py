@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 # pywry behind Django's own sign-in (django.contrib.auth, a SQLite database); see README.md.
+# Needs: pip install 'pywry-server[django]' gunicorn 'uvicorn[standard]'
 #   python examples/django_auth/manage.py migrate
 #   python examples/django_auth/manage.py create_demo_users     (alice in group "analyst", root)
 #   python examples/django_auth/manage.py runserver 127.0.0.1:8080

@@ -858,6 +858,7 @@ class App:
             "widgets": len(self.registry),
             "connections": sum(len(c) for c in self.peers.values()),
             "clients": len(self.clients),
+            "streams": len(self.streams),
         }
 
     async def readiness(self) -> str | None:

@@ -241,38 +241,43 @@ class Shared:
 
     async def _publisher(self) -> None:
         assert self.wake is not None
-        queue = self.queue
         while True:
             self.publishing = False
             await self.wake.wait()
             self.publishing = True
             self.wake.clear()
-            while queue and not self.down:
-                head = queue[0]
-                try:
-                    if head[0] == "msg":
-                        batch: list[tuple[Any, ...]] = []
-                        while queue and queue[0][0] == "msg" and len(batch) < MAX_BATCH:
-                            batch.append(queue.popleft())
-                        try:
-                            seqs = await self.backend.publish([i[1:] for i in batch])
-                        except BaseException:
-                            queue.extendleft(reversed(batch))
-                            raise
-                        for item, seq in zip(batch, seqs, strict=True):
-                            if seq:
-                                text = envelope(item[2], item[3], seq, item[4])
-                                self.on_message(item[1], seq, text)
-                    else:
-                        await self._apply(head)
-                        queue.popleft()
-                except BackendUnavailable as exc:
-                    self.outage(exc)
-                    break
-                except Exception:  # noqa: BLE001 - never let the publisher die
-                    log.exception("publishing to the state backend failed")
-                    if queue and queue[0] is head:
-                        queue.popleft()
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Publish what is queued (a function of its own, so the last batch published, its
+        payloads included, is not kept by the publisher's frame while it waits)."""
+        queue = self.queue
+        while queue and not self.down:
+            head = queue[0]
+            try:
+                if head[0] == "msg":
+                    batch: list[tuple[Any, ...]] = []
+                    while queue and queue[0][0] == "msg" and len(batch) < MAX_BATCH:
+                        batch.append(queue.popleft())
+                    try:
+                        seqs = await self.backend.publish([i[1:] for i in batch])
+                    except BaseException:
+                        queue.extendleft(reversed(batch))
+                        raise
+                    for item, seq in zip(batch, seqs, strict=True):
+                        if seq:
+                            text = envelope(item[2], item[3], seq, item[4])
+                            self.on_message(item[1], seq, text)
+                else:
+                    await self._apply(head)
+                    queue.popleft()
+            except BackendUnavailable as exc:
+                self.outage(exc)
+                break
+            except Exception:  # noqa: BLE001 - never let the publisher die
+                log.exception("publishing to the state backend failed")
+                if queue and queue[0] is head:
+                    queue.popleft()
 
     async def _apply(self, item: tuple[Any, ...]) -> None:
         kind, label = item[0], item[1]
@@ -463,15 +468,23 @@ class Shared:
             try:
                 if listening is not None and not listening():
                     raise BackendUnavailable("the subscription to the state backend broke")
-                conns: dict[str, list[str]] = {}
-                for conn, conn_id in self.conn_ids.items():
-                    conns.setdefault(conn.label, []).append(conn_id)
-                await self.backend.heartbeat(conns)
+                await self.backend.heartbeat(self._connections())
                 await self._collect()
             except BackendUnavailable as exc:
                 self.outage(exc)
             except Exception:  # noqa: BLE001
                 log.exception("heartbeat failed")
+
+    def _connections(self) -> dict[str, list[str]]:
+        """The ids of this worker's open connections, by widget.
+
+        A function of its own so no closed peer stays referenced by the heartbeat's frame (a
+        loop variable there would keep the last peer, its streams and its widget alive).
+        """
+        conns: dict[str, list[str]] = {}
+        for conn, conn_id in self.conn_ids.items():
+            conns.setdefault(conn.label, []).append(conn_id)
+        return conns
 
     async def _collect(self) -> None:
         """Remove per-visitor widgets we own once nobody on any worker uses them."""
