@@ -227,6 +227,110 @@ class SoakClient:
             self.tally.drops += 1
 
 
+class StreamSoakClient(SoakClient):
+    """The bridge on the HTTP stream: server-sent events down (token in a header), one POST per
+    event up; a post answered 503/429/5xx or lost is sent again, as the bridge does."""
+
+    def __init__(self, workers: list[Worker], boot: dict[str, Any], rng: random.Random) -> None:
+        super().__init__(workers, boot, rng)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10, read=60))
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self._stop: asyncio.Event | None = None
+
+    def _worker(self) -> Worker:
+        return self.rng.choice([w for w in self.workers if w.alive()])
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep a stream open until `stop` (and every event acknowledged); post meanwhile."""
+        self._stop = stop
+        poster = asyncio.create_task(self._post_loop(stop))
+        try:
+            while not (stop.is_set() and not self.unacked):
+                reading = asyncio.create_task(self._stream_once())
+                stopped = asyncio.create_task(stop.wait())
+                done, _ = await asyncio.wait(
+                    {reading, stopped}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if reading not in done and not self.unacked:
+                    reading.cancel()
+                    break
+                if reading not in done:
+                    await reading
+                stopped.cancel()
+                self.connected.clear()
+                if not (stop.is_set() and not self.unacked):
+                    self.tally.reconnects += 1
+                    await asyncio.sleep(self.rng.uniform(0.05, 0.25))
+        finally:
+            poster.cancel()
+            await self.http.aclose()
+
+    async def _stream_once(self) -> None:
+        worker = self._worker()
+        params = {"client": self.client, "after": str(self.after)}
+        headers = {"X-PyWry-Token": self.boot["token"], "Accept": "text/event-stream"}
+        try:
+            async with self.http.stream(
+                "GET", worker.url + self.boot["stream"], params=params, headers=headers
+            ) as res:
+                if res.status_code != 200:
+                    await res.aread()
+                    return
+                self.connected.set()
+                self.queue.put_nowait(0)  # a new stream: resend what is not acknowledged
+                data: list[str] = []
+                async for line in res.aiter_lines():
+                    if line == "":
+                        if data:
+                            self._received("\n".join(data))
+                        data = []
+                    elif line.startswith("data:"):
+                        data.append(line[5:].lstrip(" "))
+        except (httpx.HTTPError, OSError):
+            return
+
+    async def _post_loop(self, stop: asyncio.Event) -> None:
+        """Post events one at a time; `0` on the queue means: resend every unacknowledged one."""
+        while True:
+            ident = await self.queue.get()
+            pending = sorted(self.unacked) if ident == 0 else [ident]
+            for n in pending:
+                while n in self.unacked:
+                    if await self._post(n):
+                        break
+                    await asyncio.sleep(0.25)  # refused or lost: the bridge tries again
+
+    async def _post(self, ident: int) -> bool:
+        """Post event `ident` once; True when the server answered (acked or not)."""
+        worker = self._worker()
+        headers = {
+            "X-PyWry-Token": self.boot["token"], "X-PyWry-Client": self.client,
+            "Content-Type": "application/json",
+        }  # fmt: skip
+        try:
+            res = await self.http.post(
+                worker.url + self.boot["events"], content=self.unacked[ident], headers=headers
+            )
+        except (httpx.HTTPError, OSError, KeyError):
+            return False
+        if res.status_code != 200:
+            return False
+        body = res.json()
+        for acked in body.get("acks", []):
+            self.unacked.pop(acked, None)
+            self.tally.acked.add(acked)
+        for msg in body.get("messages", []):
+            self._received(json.dumps(msg))
+        return True
+
+    async def send(self) -> None:
+        ident = self.next_id
+        self.next_id += 1
+        self.unacked[ident] = json.dumps({"type": "app:work", "data": {"n": ident}, "id": ident})
+        self.tally.sent += 1
+        self.queue.put_nowait(ident)
+
+
 async def traffic(
     clients: list[SoakClient], seconds: float, rate: float, during: Any = None
 ) -> None:

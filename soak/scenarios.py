@@ -15,6 +15,7 @@ from tests.support import run_async
 from .harness import (
     Counts,
     SoakClient,
+    StreamSoakClient,
     bootstrap,
     count,
     start_redis,
@@ -43,7 +44,7 @@ SHORT = Size(workers=2, clients=4, seconds=4.0, events=5.0, ticks=20.0, drops=40
 
 def _run(
     size: Size, folder: Path, *, aof: bool = False, fault: Callable[..., object] | None = None,
-    ticks: bool = True,
+    ticks: bool = True, stream: bool = False,
 ) -> Counts:  # fmt: skip
     redis = start_redis(folder / "redis", aof=aof)
     rate = size.ticks if ticks else 0.0
@@ -54,7 +55,8 @@ def _run(
     try:
         rng = random.Random(7)
         boot = bootstrap(workers[0])
-        clients = [SoakClient(workers, boot, rng) for _ in range(size.clients)]
+        kind = StreamSoakClient if stream else SoakClient
+        clients = [kind(workers, boot, rng) for _ in range(size.clients)]
 
         async def during() -> None:
             if fault is not None:
@@ -107,11 +109,16 @@ def outage_aof(size: Size, folder: Path) -> Counts:
     return _run(size, folder, aof=True, fault=_outage)
 
 
+def outage_stream(size: Size, folder: Path) -> Counts:
+    return _run(size, folder, fault=_outage, stream=True)
+
+
 SCENARIOS: dict[str, Callable[[Size, Path], Counts]] = {
     "drops": drops,
     "kill": kill,
     "outage": outage,
     "outage-aof": outage_aof,
+    "outage-stream": outage_stream,
 }
 
 
