@@ -20,8 +20,9 @@ system:
 demo: setup
 	PYWRY_SERVER__HOST=$${PYWRY_SERVER__HOST:-127.0.0.1} $(BIN)/python examples/deploy_full_example.py
 
+# three test processes, each taking whole files (their servers start once per file)
 test: setup system
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

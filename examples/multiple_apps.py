@@ -8,6 +8,8 @@
 one. Each visit runs the function for that visitor: the widget it shows is theirs alone.
 """
 
+# Needs: pip install 'pywry-server[fastapi]'
+
 from __future__ import annotations
 
 import importlib

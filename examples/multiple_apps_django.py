@@ -3,6 +3,8 @@
 Run: `gunicorn -k gthread --threads 16 --chdir examples multiple_apps_django:application`
 """
 
+# Needs: pip install 'pywry-server[django]' gunicorn
+
 from __future__ import annotations
 
 from multiple_apps import APPS

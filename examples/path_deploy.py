@@ -2,6 +2,7 @@
 # application at its path (apps/reports/quarterly.py at /reports/quarterly); folders answer
 # with a list of what they hold. The same as `pywry path-deploy examples/apps`.
 # Run: python examples/path_deploy.py   (then open http://127.0.0.1:8080/)
+# Needs: pip install 'pywry-server[fastapi]'
 import os
 from pathlib import Path
 

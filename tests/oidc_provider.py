@@ -45,7 +45,16 @@ def _need(program: str) -> str:
 
 
 def ensure_node_modules() -> None:
-    """Install tests/oidc's locked npm packages when node_modules is missing."""
+    """Install tests/oidc's locked npm packages when node_modules is missing (under a file lock:
+    parallel test processes install once)."""
+    import fcntl
+
+    with open(OIDC_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install_node_modules()
+
+
+def _install_node_modules() -> None:
     if (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
         return
     npm = _need("npm")

@@ -287,7 +287,7 @@ def test_a_widget_shown_on_one_worker_keeps_its_roles_on_the_other(
                 holders.update(pool.map(served, range(8)))
             if len(holders - {None}) == 2:
                 break
-        assert None not in holders and len(holders) == 2, holders
+        assert len(holders - {None}) == 2, holders  # (None: a socket /proc did not show in time)
 
         visitor.sign_in(site, "/widget/board", "alice")
         alice_cookie = visitor.cookie(site)

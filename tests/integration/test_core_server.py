@@ -24,7 +24,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         PYWRY_SERVER__HOST="127.0.0.1",
         PYWRY_SERVER__PORT=str(port),
         PYWRY_SERVER__INTERNAL_API_TOKEN=INTERNAL,
-        PYWRY_SERVER__RECONNECT_TIMEOUT="1",
+        PYWRY_SERVER__RECONNECT_TIMEOUT="3",  # a reload on a busy machine fits in it
         PYWRY_SERVER__OUTBOX_SIZE="20",
         PYWRY_SERVER__MAX_PAYLOAD_SIZE="64K",
         PYWRY_SERVER__ACCESS_LOG="false",

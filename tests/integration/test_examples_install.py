@@ -365,6 +365,12 @@ CHECKS: dict[str, Callable[[Run], None]] = {
     ),
     "bearer_tokens.py": _bearer,
     "bearer_client.py": _bearer,
+    "multiple_apps.py": _served("python examples/multiple_apps.py fastapi PORT", _page),
+    "path_deploy.py": _served("python examples/path_deploy.py", _page),
+    "multiple_apps_flask.py": _served(_gunicorn("multiple_apps_flask:app", "examples"), _page),
+    "multiple_apps_django.py": _served(
+        _gunicorn("multiple_apps_django:application", "examples"), _page
+    ),
 }
 
 
