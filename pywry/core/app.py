@@ -272,8 +272,9 @@ class App:
             label = self._auto_label(per_visitor or self.shows_per_visitor())
         else:
             label = check_label(label)
+        session, address, user = self._creator() if per_visitor else ("", "", "")
         if per_visitor and label not in self.registry:
-            refusal = self.limits.visitor_widget(self._creator_address())
+            refusal = self.limits.visitor_widget(address)
             if refusal is not None:
                 raise WidgetLimitError(refusal)
         widget = Widget(
@@ -287,8 +288,8 @@ class App:
             theme=theme,
             per_visitor=per_visitor,
             state=state or {},
-            session=self._creator_session() if per_visitor else "",
-            user=self._creator_user() if per_visitor and self.access.enabled else "",
+            session=session,
+            user=user if self.access.enabled else "",
             roles=check_roles(roles),
             access=access,
         )
@@ -299,28 +300,16 @@ class App:
             shared.register(widget)
         return widget
 
-    def _creator_session(self) -> str:
-        """The session showing a per-visitor widget now, when known (an event, pywry's page)."""
+    def _creator(self) -> tuple[str, str, str]:
+        """(session, client address, signed-in user id) of whom a per-visitor widget is made for
+        now, when known: the event being handled, else the request being served."""
         ev = current_event()
         if ev is not None:
-            return ev.session_id
+            return ev.session_id, ev.address, "" if ev.user is None else ev.user.id
         info = self.request_info()
-        return "" if info is None else info.session
-
-    def _creator_address(self) -> str:
-        """The address of the client a per-visitor widget is made for, when known."""
-        ev = current_event()
-        if ev is not None:
-            return ev.address
-        info = self.request_info()
-        return "" if info is None else info.address
-
-    def _creator_user(self) -> str:
-        """The signed-in user a per-visitor widget is made for, when known."""
-        ev = current_event()
-        info = self.request_info() if ev is None else None
-        user = ev.user if ev is not None else None if info is None else info.user
-        return "" if user is None else user.id
+        if info is None:
+            return "", "", ""
+        return info.session, info.address, "" if info.user is None else info.user.id
 
     def session_in(self, cookies: str | None) -> str | None:
         """The session id a `Cookie` header carries (None: none, or forged when signed)."""
