@@ -1,4 +1,4 @@
-# The seed's Full Example inside an aiohttp application: the host's own page at "/" embeds the
+# The Full Example dashboard inside an aiohttp application: the host's own page at "/" embeds the
 # dashboard, pywry is a sub-application at /pywry with native WebSockets.
 #
 # Needs: pip install 'pywry-server[aiohttp,plotly,pandas]'

@@ -1,4 +1,4 @@
-# The seed's Full Example inside a FastAPI application: the host's own page at "/" embeds the
+# The Full Example dashboard inside a FastAPI application: the host's own page at "/" embeds the
 # dashboard, pywry is mounted at /pywry (any prefix works, and so does a proxy that sets
 # X-Forwarded-Prefix when PYWRY_SERVER__TRUST_FORWARDED_PREFIX=true). WebSockets are used.
 #

@@ -1,4 +1,4 @@
-# The seed's Full Example inside a Flask application: the host's own page at "/" embeds the
+# The Full Example dashboard inside a Flask application: the host's own page at "/" embeds the
 # dashboard (a Select and an "Export CSV" button over a Plotly chart), pywry lives under /pywry.
 # Flask is WSGI, so the browser talks to pywry over the HTTP stream (server-sent events + POST).
 #

@@ -1,4 +1,4 @@
-"""Two applications on a framework's own server, `go_app` between them (seed 002).
+"""Two applications on a framework's own server, `go_app` between them.
 
     python examples/multiple_apps.py                  # FastAPI under uvicorn on port 8080
     python examples/multiple_apps.py flask 8081       # or django, aiohttp; port 0: any free

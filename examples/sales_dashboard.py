@@ -1,4 +1,4 @@
-"""The seed's Full Example dashboard, shared by the framework examples (flask_app.py,
+"""The Full Example dashboard dashboard, shared by the framework examples (flask_app.py,
 aiohttp_app.py, fastapi_mount.py): a region Select and "Export CSV" over a Plotly bar chart.
 
 Importing it registers the widget (label "sales"); each host app only mounts pywry and embeds it.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-# The seed's Full Example inside a minimal Django project (see README.md next to this file).
+# The Full Example dashboard inside a minimal Django project (see README.md next to this file).
 # Needs: pip install 'pywry-server[django,plotly,pandas]' gunicorn 'uvicorn[standard]'
 #   python examples/django_app/manage.py runserver 127.0.0.1:8080          (development)
 #   gunicorn -k gthread --threads 16 --chdir examples/django_app salesproject.wsgi   (WSGI)

@@ -39,7 +39,7 @@ def go_app(
 ) -> int | None:
     """Send a page to application `name` (a `pywry:navigate` to `{base}/app/{name}`).
 
-    Called in a callback, it moves the page that sent the event (seed 002's `go_app`); given
+    Called in a callback, it moves the page that sent the event (as PyWebIO's `go_app` does); given
     `widget`, every page of that widget. `new_window` opens the application in a new tab and
     leaves the page where it is. Returns the message's seq (None with a shared backend).
     """

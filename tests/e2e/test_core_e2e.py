@@ -1,4 +1,4 @@
-"""The bridge and the core in a real Chromium: the seed Quick Start, and reconnect with replay."""
+"""The bridge and the core in a real Chromium: the Quick Start, and reconnect with replay."""
 
 from __future__ import annotations
 

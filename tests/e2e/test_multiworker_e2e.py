@@ -1,4 +1,4 @@
-"""The seed's Full Example with PYWRY_SERVER__WORKERS=4 on Redis, driven by Chromium."""
+"""The Full Example dashboard with PYWRY_SERVER__WORKERS=4 on Redis, driven by Chromium."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Widgets in a real Chromium: the seed's Full Example, chart clicks, a 1M-row grid, system events,
+"""Widgets in a real Chromium: the Full Example dashboard, chart clicks, a 1M-row grid, system events,
 toolbar escaping, SecretInput isolation and themed screenshots."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def choose_region(page, value: str, expected: list[int]) -> None:
     page.wait_for_function(f"JSON.stringify({PLOTTED_Y}) === {want}")
 
 
-# -- the seed's Full Example ----------------------------------------------------------------------
+# -- the Full Example dashboard ----------------------------------------------------------------------
 
 
 def test_region_select_redraws_the_chart_for_this_visitor_only(demo: Server, page, browser) -> None:
@@ -78,7 +78,7 @@ def test_region_select_redraws_the_chart_for_this_visitor_only(demo: Server, pag
     choose_region(page, "all", [100, 150, 130, 180])
 
 
-def test_export_csv_downloads_the_seed_file(demo: Server, page) -> None:
+def test_export_csv_downloads_the_full_examples_file(demo: Server, page) -> None:
     open_chart(page, demo.url + "/")
     if page.evaluate(PLOTTED_Y) != [100, 150, 130, 180]:
         choose_region(page, "all", [100, 150, 130, 180])

@@ -1,4 +1,4 @@
-"""The seed's Full Example dashboard, shared with the other framework examples."""
+"""The Full Example dashboard dashboard, shared with the other framework examples."""
 
 import sys
 from pathlib import Path
