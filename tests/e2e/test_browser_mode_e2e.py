@@ -1,4 +1,4 @@
-"""Browser mode in a real Chromium: the browser-mode examples run as scripts and end when tabs close."""
+"""Browser mode in a real Chromium: the examples run as scripts and end when tabs close."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Widgets in a real Chromium: the Full Example dashboard, chart clicks, a 1M-row grid, system events,
+"""Widgets in a real Chromium: the Full Example, chart clicks, a 1M-row grid, system events,
 toolbar escaping, SecretInput isolation and themed screenshots."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def choose_region(page, value: str, expected: list[int]) -> None:
     page.wait_for_function(f"JSON.stringify({PLOTTED_Y}) === {want}")
 
 
-# -- the Full Example dashboard ----------------------------------------------------------------------
+# -- the Full Example ----------------------------------------------------------------------------
 
 
 def test_region_select_redraws_the_chart_for_this_visitor_only(demo: Server, page, browser) -> None:

@@ -67,7 +67,9 @@ def test_get_server_app_leaves_the_environment_alone(monkeypatch, engine) -> Non
     assert dict(os.environ) == before and "PYWRY_HEADLESS" not in os.environ
     assert is_headless()
     assert not is_deploy_mode()
-    monkeypatch.setenv("PYWRY_DEPLOY__STATE_BACKEND", "sqlite")  # headless + a backend named: deploy mode
+    monkeypatch.setenv(
+        "PYWRY_DEPLOY__STATE_BACKEND", "sqlite"
+    )  # headless + a backend named: deploy mode
     assert is_deploy_mode()
     shell = subprocess.run(
         [sys.executable, "-c", "import os; print(os.environ.get('PYWRY_HEADLESS'))"],
