@@ -87,8 +87,12 @@ def run_traffic(server: Server, folder: Path, fail_over: Callable[[], Any]) -> N
     assert "Traceback" not in log, log[-4000:]
 
 
-def test_sentinel_master_killed_during_traffic(redis_sentinel, tmp_path: Path) -> None:
-    folder = tmp_path / "sentinel"
+@pytest.mark.parametrize("fault", ["kill_master", "switch_over"])
+def test_sentinel_failover_during_traffic(redis_sentinel, tmp_path: Path, fault: str) -> None:
+    """The master SIGKILLed, or SENTINEL FAILOVER (which leaves the old master writable until
+    the Sentinels demote it; with `min-replicas-to-write` it refuses writes instead): the
+    workers follow to the new master."""
+    folder = tmp_path / fault
     env = {
         "PYWRY_DEPLOY__REDIS_URL": redis_sentinel.url,
         "PYWRY_DEPLOY__REDIS_PREFIX": "t" + uuid.uuid4().hex[:8],
@@ -96,22 +100,7 @@ def test_sentinel_master_killed_during_traffic(redis_sentinel, tmp_path: Path) -
     with ExitStack() as stack:
         server = deploy_app(stack, folder, env)
         before = redis_sentinel.master_port()
-        run_traffic(server, folder, redis_sentinel.kill_master)
-        assert redis_sentinel.master_port() != before
-
-
-def test_sentinel_switch_over_during_traffic(redis_sentinel, tmp_path: Path) -> None:
-    """SENTINEL FAILOVER leaves the old master writable until the Sentinels demote it; with
-    `min-replicas-to-write` it refuses writes instead, and the workers follow to the new one."""
-    folder = tmp_path / "switch-over"
-    env = {
-        "PYWRY_DEPLOY__REDIS_URL": redis_sentinel.url,
-        "PYWRY_DEPLOY__REDIS_PREFIX": "t" + uuid.uuid4().hex[:8],
-    }
-    with ExitStack() as stack:
-        server = deploy_app(stack, folder, env)
-        before = redis_sentinel.master_port()
-        run_traffic(server, folder, redis_sentinel.switch_over)
+        run_traffic(server, folder, getattr(redis_sentinel, fault))
         assert redis_sentinel.master_port() != before
 
 
