@@ -14,6 +14,7 @@ and are bounded: the least recently used keys go first.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import threading
@@ -109,8 +110,12 @@ class Buckets:
         return bucket
 
 
+@functools.lru_cache(maxsize=4096)
 def address_key(address: str) -> str | None:
-    """What per-address limits count: the IP (IPv6: its /64), or None when it is unknown."""
+    """What per-address limits count: the IP (IPv6: its /64), or None when it is unknown.
+
+    Remembered: every event asks it for the same few addresses, and parsing is not free.
+    """
     if not address:
         return None
     try:
