@@ -471,7 +471,7 @@ class App:
 
     def notify(self, label: str, key: str | None = None) -> None:
         """Wake the peers that follow stream `key` of `label` (None: all of them); any thread."""
-        if label in self.peers:
+        if label in self.peers and not self.dispatcher.hold(self._wake, label, key):
             self.loop.call(self._wake, label, key)
 
     def _wake(self, label: str, key: str | None = None) -> None:
@@ -748,39 +748,47 @@ class App:
         False: the shared store failed before the event was recorded, so it was not taken (no
         ack; the page sends it again once it reconnects, and an HTTP post is told 503).
         """
-        with self._working():
-            return await self._handle_event(peer, msg)
-
-    async def _handle_event(self, peer: Peer, msg: p.Incoming) -> bool:
         widget = peer.widget
         shared = self.shared
-        if shared is not None and widget.remote and self.dispatcher.find(widget, msg.type) is None:
-            try:  # another worker holds the callbacks: de-duplicate and route in one step
-                await shared.route_event(peer, msg)
-            except BackendUnavailable as exc:
-                shared.outage(exc)
-                return False
-            return True
-        if msg.id is not None:
-            if shared is None:
-                fresh = self.clients.accept(widget.label, peer.client, msg.id)
-            else:
-                later = functools.partial(
-                    self.dispatch,
-                    widget, msg, _nowhere, peer.client, peer.session, peer.user, peer.address,
-                )  # fmt: skip
-                try:
-                    fresh = await shared.accept(widget.label, peer.client, msg.id, later)
+        fn = widget.callbacks.get(msg.type) or widget.callbacks.get("*")
+        self._busy += 1  # what `_working` does, without a context manager on every event
+        try:
+            if shared is not None and widget.remote and fn is None:
+                try:  # another worker holds the callbacks: de-duplicate and route in one step
+                    await shared.route_event(peer, msg)
                 except BackendUnavailable as exc:
                     shared.outage(exc)
                     return False
-            peer.push(p.ack(msg.id))
-            if not fresh:
                 return True
-        await self.dispatch(
-            widget, msg, peer.push, peer.client, peer.session, peer.user, peer.address
-        )
-        return True
+            if msg.id is not None:
+                if shared is None:
+                    fresh = self.clients.accept(widget.label, peer.client, msg.id)
+                else:
+                    later = functools.partial(
+                        self.dispatch,
+                        widget, msg, _nowhere, peer.client, peer.session, peer.user, peer.address,
+                    )  # fmt: skip
+                    try:
+                        fresh = await shared.accept(widget.label, peer.client, msg.id, later)
+                    except BackendUnavailable as exc:
+                        shared.outage(exc)
+                        return False
+                peer.push(p.ack(msg.id))
+                if not fresh:
+                    return True
+            self.metrics.event()
+            await self._run_callback(
+                widget, msg, peer.push, peer.client, peer.session, peer.user, peer.address, fn
+            )
+            return True
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        """An event in flight is done; the last one lets a waiting drain go on."""
+        self._busy -= 1
+        if not self._busy and self._idle is not None:
+            self._idle.set()
 
     @contextlib.contextmanager
     def _working(self) -> Iterator[None]:
@@ -789,9 +797,7 @@ class App:
         try:
             yield
         finally:
-            self._busy -= 1
-            if not self._busy and self._idle is not None:
-                self._idle.set()
+            self._finished()
 
     async def dispatch(
         self,
@@ -817,12 +823,17 @@ class App:
         session: str,
         user: User | None,
         address: str,
+        fn: Callback | None = None,
     ) -> None:
+        fn = fn or self.dispatcher.find(widget, msg.type)
+        if fn is None:
+            # worth knowing when a callback "never runs": the page sent an event nobody handles
+            log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
+            return
         ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user, address)
-        fn = self.dispatcher.find(widget, msg.type)
-        if fn is not None and self.shared is not None and self.dispatcher.is_async(fn):
+        if self.shared is not None and self.dispatcher.is_async(fn):
             ev.loaded(await self.sessions_aload(session))  # it cannot wait for it on the loop
-        await self.dispatcher.run(widget, msg, reply, ev)
+        await self.dispatcher.call(fn, widget, msg, reply, ev)
         touched = ev.session_if_loaded
         if touched is not None and touched.changed:
             try:

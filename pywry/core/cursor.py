@@ -33,7 +33,11 @@ class Cursor:
 
     def behind(self) -> bool:
         """True when any stream has messages this peer has not been given."""
-        return any(s.seq != pos for s, pos in zip(self.streams, self.positions, strict=True))
+        positions = self.positions
+        for i, stream in enumerate(self.streams):  # a plain loop: this runs on every delivery
+            if stream.seq != positions[i]:
+                return True
+        return False
 
     def take(self) -> tuple[list[str], list[int]]:
         """Every message not yet delivered, in stream order, and the indexes of gapped streams.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -44,9 +46,9 @@ class Dispatcher:
         self.debug = debug
         self._lane: _Lane | None = None
         self._lane_lock = threading.Lock()
-        # weak keys: per-visitor widgets bring new closures all the time; they must not pile up
-        self._is_async: weakref.WeakKeyDictionary[Callback, bool] = weakref.WeakKeyDictionary()
-        self._wants_event: weakref.WeakKeyDictionary[Callback, bool] = weakref.WeakKeyDictionary()
+        # callback -> (is async, takes the event); entries go with their callback, since
+        # per-visitor widgets bring new closures all the time and they must not pile up
+        self._facts: dict[int, tuple[weakref.ref[Any], bool, bool]] = {}
 
     @property
     def lane(self) -> _Lane:
@@ -64,12 +66,23 @@ class Dispatcher:
         """The bounded pool for sync callbacks, created on first use."""
         return self.lane.pool
 
-    def _async(self, fn: Callback) -> bool:
-        return _remembered(self._is_async, fn, _is_coroutine_function)
+    def facts(self, fn: Callback) -> tuple[bool, bool]:
+        """(is an `async def`, takes a fourth parameter: the event) of `fn`, worked out once."""
+        key = id(fn)
+        known = self._facts.get(key)
+        if known is not None and known[0]() is fn:
+            return known[1], known[2]
+        found = _is_coroutine_function(fn), _takes_four(fn)
+        try:
+            ref = weakref.ref(fn, functools.partial(_forget, self._facts, key))
+        except TypeError:  # cannot be weakly referenced: worked out each time
+            return found
+        self._facts[key] = (ref, *found)
+        return found
 
     def wants_event(self, fn: Callback) -> bool:
         """True when `fn` takes a fourth parameter (the event being handled)."""
-        return _remembered(self._wants_event, fn, _takes_four)
+        return self.facts(fn)[1]
 
     def forward(
         self, fn: Callback, data: Any, event_type: str, label: str, rest: tuple[Any, ...]
@@ -84,7 +97,7 @@ class Dispatcher:
 
     def is_async(self, fn: Callback) -> bool:
         """True for an `async def` callback (it runs on the loop)."""
-        return self._async(fn)
+        return self.facts(fn)[0]
 
     def find(self, widget: Widget, kind: str) -> Callback | None:
         """The callback for `kind` on `widget` (a `*` callback catches every event)."""
@@ -107,13 +120,26 @@ class Dispatcher:
             # worth knowing when a callback "never runs": the page sent an event nobody handles
             log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
             return False
+        await self.call(fn, widget, msg, reply, event)
+        return True
+
+    async def call(
+        self,
+        fn: Callback,
+        widget: Widget,
+        msg: Incoming,
+        reply: Callable[[str], None],
+        event: Event | None = None,
+    ) -> None:
+        """`run` for the callback already found."""
+        is_async, wants_event = self.facts(fn)
         args: tuple[Any, ...] = (msg.data, msg.type, widget.label)
-        if event is not None and self.wants_event(fn):
+        if event is not None and wants_event:
             args += (event,)
         started = time.monotonic()
         failed = False
         try:
-            if self._async(fn):
+            if is_async:
                 token = current.set(event)
                 try:
                     await fn(*args)
@@ -130,7 +156,6 @@ class Dispatcher:
             reply(self._failure(widget, msg, exc))
         finally:
             self.metrics.callback(time.monotonic() - started, failed)
-        return True
 
     def _failure(self, widget: Widget, msg: Incoming, exc: Exception) -> str:
         """Log a callback's failure under a new error id; the `pywry:error` for its sender."""
@@ -154,12 +179,38 @@ class Dispatcher:
         """Run `fn(*args)` on a pool thread (in `ctx`) and return its result or raise."""
         loop = asyncio.get_running_loop()
         call = _Call(fn, args, loop, loop.create_future(), ctx)
-        self.lane.put(call)
+        lane = self.lane
+        lane.put(call)
+        # a callback that emits and then runs on must not hold its messages back for long
+        timer = loop.call_later(STUCK, lane.release, call)
         try:
             return await call.fut
         except asyncio.CancelledError:
             call.dropped = True  # not started yet: it never will be
             raise
+        finally:
+            timer.cancel()
+
+    def hold(self, wake: Callable[..., None], *args: Any) -> bool:
+        """Inside a sync callback of this dispatcher, keep `wake(*args)` for its completion.
+
+        The callback's result goes to the loop anyway: what its emits want woken rides on
+        that one hand-over instead of costing a loop wake-up of its own. False (the caller
+        wakes now) outside such a callback, or once it has run past `STUCK`.
+        """
+        lane = self._lane
+        if lane is None:
+            return False
+        call: _Call | None = getattr(lane.local, "call", None)
+        if call is None:
+            return False
+        with lane.lock:
+            if not call.holding:
+                return False
+            if call.held is None:
+                call.held = []
+            call.held.append((wake, args))
+        return True
 
     def shutdown(self) -> None:
         """Stop the pool without waiting for running callbacks; queued ones are cancelled."""
@@ -179,31 +230,48 @@ class _Call:
     fut: asyncio.Future[Any]
     ctx: contextvars.Context | None = None
     dropped: bool = False
+    # wake-ups its emits asked for while it ran (`Dispatcher.hold`): they ride on its completion
+    held: list[tuple[Callable[..., None], tuple[Any, ...]]] | None = None
+    holding: bool = True  # False once it ran past `STUCK` or finished: wake-ups go at once
 
 
 class _Lane:
-    """Sync callbacks in arrival order, run by as few pool threads as keep up with them.
+    """Sync callbacks in arrival order, run by as few threads as keep up with them.
 
     A `ThreadPoolExecutor` wakes one of its threads per call, so N calls in flight make N threads
-    fight over the GIL, and every call pays for a thread wake-up. Here calls go to a queue that
-    "drainers" (loops running in the pool) empty one call after another: a drainer that finishes
-    a call takes the next without sleeping, so calls that pile up share one wake-up. Another
-    drainer (up to `threads`) starts only when every drainer is inside a call that has run longer
-    than `STUCK`, so a blocking callback still never holds up the others by more than that.
+    fight over the GIL, and every call pays for a future, a work item and the wake-up of
+    whichever idle thread the kernel picks. Here calls go to a queue that "drainers" empty one
+    call after another: a drainer that finishes a call takes the next without sleeping, so calls
+    that pile up share one wake-up. The first drainer is the lane's own thread, asleep on a
+    `SimpleQueue` between bursts (the cheapest hand-over CPython has, and always the same warm
+    thread). Another drainer, from the pool (up to `threads` in all), starts only when every
+    drainer is inside a call that has run longer than `STUCK`, so a blocking callback still never
+    holds up the others by more than that.
     """
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="pywry-callback")
+        self.pool = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="pywry-callback")
         self.lock = threading.Lock()
         self.queue: deque[_Call] = deque()
-        self.drainers = 0  # submitted to the pool and not finished
+        self.drainers = 0  # draining now or about to (the home thread included)
         # drainer -> when its current call started (0.0 between calls); keys only change under
         # `lock`, so `_all_stuck` can iterate while drainers update their own entry
         self.running: dict[int, float] = {}
         self.armed = False  # a `STUCK` timer is pending
         self.closed = False
         self._ids = 0
+        self.local = threading.local()  # .call: the call this thread runs now
+        self._home_busy = False  # the home thread is draining (or was told to)
+        self._bell: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: drain, False: stop
+        self._home = threading.Thread(target=self._home_loop, name="pywry-callback", daemon=True)
+        self._home.start()
+
+    def _home_loop(self) -> None:
+        """The lane's own thread: drain whenever rung, until told to stop."""
+        bell = self._bell
+        while bell.get():
+            self._drain(0)
 
     def _all_stuck(self) -> bool:
         """True when no drainer will be free soon (none at all, or each in a long call)."""
@@ -216,16 +284,21 @@ class _Lane:
 
     def put(self, call: _Call) -> None:
         """Queue a call (on the loop thread) and make sure a drainer will run it."""
-        start = arm = False
+        ring = start = arm = False
         with self.lock:
             self.queue.append(call)
-            if self.drainers < self.threads and self._all_stuck():
+            if not self._home_busy:
+                self._home_busy = ring = True
+                self.drainers += 1
+            elif self.drainers < self.threads and self._all_stuck():
                 self.drainers += 1
                 self._ids += 1
                 start = True
             elif not self.armed:
                 self.armed = arm = True
-        if start:
+        if ring:
+            self._bell.put(True)
+        elif start:
             self._submit(self._ids)
         if arm:
             call.loop.call_later(STUCK, self._rescue, call.loop)
@@ -255,44 +328,73 @@ class _Lane:
             self._submit(ident)
         loop.call_later(STUCK, self._rescue, loop)
 
+    def release(self, call: _Call) -> None:
+        """`call` ran past `STUCK` (on the loop): what it held is woken now, later ones at once."""
+        with self.lock:
+            call.holding = False
+            held, call.held = call.held, None
+        _wake_all(held)
+
     def _drain(self, ident: int) -> None:
-        """Run queued calls until the queue is empty (on a pool thread)."""
-        queue, running, lock = self.queue, self.running, self.lock
+        """Run queued calls until the queue is empty (on the home thread or a pool thread)."""
+        pending, running, lock, local = self.queue, self.running, self.lock, self.local
         while True:
             with lock:
-                if not queue:
+                if not pending:
                     running.pop(ident, None)
                     self.drainers -= 1
+                    if ident == 0:
+                        self._home_busy = False
                     return
-                call = queue.popleft()
+                call = pending.popleft()
                 running[ident] = time.monotonic()
             if call.dropped:
                 continue
+            local.call = call
+            result: Any = None
+            failure: BaseException | None = None
             try:
                 ctx = call.ctx
                 result = call.fn(*call.args) if ctx is None else ctx.run(call.fn, *call.args)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                failure = exc
+            local.call = None
+            with lock:
                 running[ident] = 0.0
-                _hand_over(call.loop, call.fut, None, exc)
-            else:
-                running[ident] = 0.0
-                _hand_over(call.loop, call.fut, result, None)
+                call.holding = False
+                held, call.held = call.held, None
+            _hand_over(call.loop, call.fut, result, failure, held)
 
     def close(self) -> None:
-        """Cancel queued calls and stop the pool without waiting for running ones."""
+        """Cancel queued calls and stop the threads without waiting for running ones."""
         with self.lock:
             self.closed = True
             pending = list(self.queue)
             self.queue.clear()
         for call in pending:
             _hand_over(call.loop, call.fut, _CANCELLED, None)
+        self._bell.put(False)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 _CANCELLED = object()
 
 
-def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+def _wake_all(held: list[tuple[Callable[..., None], tuple[Any, ...]]] | None) -> None:
+    for wake, args in held or ():
+        try:
+            wake(*args)
+        except Exception:  # noqa: BLE001 - one failed wake-up must not stop the others
+            log.exception("waking the pages of an emit failed")
+
+
+def _settle(
+    fut: asyncio.Future[Any],
+    result: Any,
+    exc: BaseException | None,
+    held: list[tuple[Callable[..., None], tuple[Any, ...]]] | None = None,
+) -> None:
+    _wake_all(held)  # the callback's emits go out first, then its task goes on
     if fut.done():  # the awaiting task was cancelled meanwhile
         return
     if exc is not None:
@@ -308,10 +410,11 @@ def _hand_over(
     fut: asyncio.Future[Any],
     result: Any,
     exc: BaseException | None,
+    held: list[tuple[Callable[..., None], tuple[Any, ...]]] | None = None,
 ) -> None:
     """Resolve `fut` on its loop from a worker thread; a closed loop means nobody waits."""
     try:
-        loop.call_soon_threadsafe(_settle, fut, result, exc)
+        loop.call_soon_threadsafe(_settle, fut, result, exc, held)
     except RuntimeError:
         pass
 
@@ -338,17 +441,8 @@ def _is_coroutine_function(fn: Callback) -> bool:
     )
 
 
-def _remembered(
-    cache: weakref.WeakKeyDictionary[Callback, bool],
-    fn: Callback,
-    work_out: Callable[[Callback], bool],
-) -> bool:
-    """`work_out(fn)`, remembered per callback (worked out each time for one that cannot be
-    weakly referenced)."""
-    try:
-        known = cache.get(fn)
-    except TypeError:
-        return work_out(fn)
-    if known is None:
-        known = cache[fn] = work_out(fn)
-    return known
+def _forget(facts: dict[int, Any], key: int, ref: weakref.ref[Any]) -> None:
+    """A callback went: drop what was known of it (unless its id is already another's)."""
+    known = facts.get(key)
+    if known is not None and known[0] is ref:
+        del facts[key]

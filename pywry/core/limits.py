@@ -131,11 +131,15 @@ def address_key(address: str) -> str | None:
 
 def _take_all(buckets: Sequence[Bucket]) -> Bucket | None:
     """Take a token from every bucket, or from none: returns the first empty one."""
+    now = time.monotonic()
     for bucket in buckets:
-        if not bucket.ready():
+        tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
+        bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
+        bucket.stamp = now
+        if bucket.tokens < 1.0:
             return bucket
     for bucket in buckets:
-        bucket.take()
+        bucket.tokens -= 1.0
     return None
 
 
@@ -168,6 +172,25 @@ class Limits:
             if addr is not None:
                 buckets.append(self._address_events.get(addr))
             buckets.append(self._token_events.get(label))
+            empty = _take_all(buckets)
+        if empty is None:
+            return None
+        return Refusal(429, "policy", "rate limit exceeded; slow down", empty.wait())
+
+    def event_buckets(self, address: str, label: str) -> tuple[Bucket, ...]:
+        """The buckets an open connection's events count against: its address's and its token's.
+
+        Looked up once when the connection opens (`take`), not on every event.
+        """
+        addr = address_key(address)
+        with self._lock:
+            if addr is None:
+                return (self._token_events.get(label),)
+            return (self._address_events.get(addr), self._token_events.get(label))
+
+    def take(self, buckets: Sequence[Bucket]) -> Refusal | None:
+        """One event against `buckets` (from `event_buckets`, with the connection's own first)."""
+        with self._lock:
             empty = _take_all(buckets)
         if empty is None:
             return None

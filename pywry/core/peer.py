@@ -111,7 +111,11 @@ class Peer:
         self.closed = False
         self.close_code: int | None = None
         self._bad: deque[float] = deque()
-        self._rate = Bucket(app.settings.server.max_events_per_second)
+        # its own rate first, then its address's and its widget token's (shared with others)
+        self._buckets = (
+            Bucket(app.settings.server.max_events_per_second),
+            *app.limits.event_buckets(address, widget.label),
+        )
         # While an event is handled its ack (and any error) waits for the first answer or the
         # end of handling, so ack and answer usually leave in one frame.
         self._holding = False
@@ -223,11 +227,8 @@ class Peer:
         """Handle one text frame (or POST body) from the browser."""
         if self.closed:
             return
-        if not self._rate.allow():
-            self.shut(p.CLOSE_POLICY)
-            return
-        refused = self.app.limits.event(self.address, self.label)
-        if refused is not None:  # this address, or everyone on this widget, sends too much
+        refused = self.app.limits.take(self._buckets)
+        if refused is not None:  # this page, this address or everyone on this widget sends too much
             log.info("closing %s on %r: %s", self.client, self.label, refused.detail)
             self.shut(p.CLOSE_POLICY)
             return

@@ -17,6 +17,8 @@ def admit(floor: int, seen: tuple[int, ...], ident: int) -> tuple[int, tuple[int
     """The record after handling event `ident`, or None when it was handled before."""
     if ident <= floor or ident in seen:
         return None
+    if ident == floor + 1 and not seen:  # the usual case: the next id, nothing out of order
+        return ident, ()
     above = sorted((*seen, ident))
     start = 0
     while start < len(above) and above[start] == floor + 1:

@@ -141,6 +141,6 @@ def test_callbacks_of_collected_widgets_are_not_kept_alive() -> None:
             await d.run(widget(**{"app:x": cb}), msg("app:x", i), print)
         gc.collect()
         d.shutdown()
-        return len(d._is_async)  # noqa: SLF001
+        return len(d._facts)  # noqa: SLF001
 
     assert run_async(main()) < 10
