@@ -233,7 +233,9 @@ class Shared:
             raise RuntimeError("pywry's publish queue is full: the state backend is not keeping up")
         self.queue.append(item)
         if self.wake is not None:
-            self.engine.loop.call(self.wake.set)
+            # inside a sync callback the publisher's wake-up rides on the callback's completion
+            if not self.engine.dispatcher.hold(self.wake.set):
+                self.engine.loop.call(self.wake.set)
         elif self.engine.threaded_host:
             # a WSGI worker that has served no pywry request has no loop yet: start it, or
             # this emit (a host route's, a thread's) would wait for the first pywry request

@@ -8,7 +8,6 @@ and the live connections of every widget (for collection and heartbeats).
 
 from __future__ import annotations
 
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..config import PyWrySettings
+from ..core.protocol import decode_object
 
 #: A decoded JSON object (an event, or its reply, routed between workers).
 JsonObject = dict[str, Any]
@@ -106,7 +106,7 @@ class Backend(ABC):
     async def deliver_routed(self, raw: str | bytes) -> None:
         """Hand a routed event or reply (JSON text) to the engine; a failing handler is logged."""
         try:
-            await self.on_routed(json.loads(raw))
+            await self.on_routed(decode_object(raw))
         except Exception:  # noqa: BLE001
             logging.getLogger(f"pywry.state.{self.name}").exception("routed event failed")
 

@@ -31,9 +31,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio.client import PubSub
+from redis.commands.core import AsyncScript
 from redis.exceptions import (
     ClusterError,
     NoScriptError,
@@ -47,6 +48,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..config import PyWrySettings
+from ..core import protocol as p
 from ..redis_url import mask_password
 from . import dedup
 from .base import Backend, BackendUnavailable, JsonObject, Outgoing, WidgetData
@@ -401,11 +403,11 @@ class RedisBackend(Backend):
         """
         bus = self.k("bus")
         for attempt in (1, 2):
-            pipe = self.redis.pipeline(transaction=False)
-            run = pipe.eval if self.client.cluster else pipe.evalsha
-            script = _PUBLISH if self.client.cluster else self._publish.sha
-            for label, kind, data_json, field, mid in items:
-                run(
+            cluster = self.client.cluster
+            script = _PUBLISH if cluster else self._publish.sha
+            calls = [
+                (
+                    "EVAL" if cluster else "EVALSHA",
                     script,
                     4,
                     self.w("seq", label),
@@ -422,7 +424,14 @@ class RedisBackend(Backend):
                     bus,
                     self.outbox_max_bytes,
                 )
+                for label, kind, data_json, field, mid in items
+            ]
             try:
+                if len(calls) == 1 and not cluster:  # the usual batch: no pipeline to build
+                    return [int(await self._call(self.redis.execute_command(*calls[0])))]
+                pipe = self.redis.pipeline(transaction=False)
+                for call in calls:
+                    pipe.execute_command(*call)
                 return [int(s) for s in await self._call(pipe.execute())]
             except NoScriptError:
                 if attempt == 2:
@@ -486,18 +495,30 @@ class RedisBackend(Backend):
         """
         if self.client.cluster:
             return await super().accept_and_route(label, client, ident, worker, payload)
-        result = await self._call(
-            self._accept_route(
-                keys=[self.w("client", label, client)],
-                args=[ident, self.client_ttl, json.dumps(payload), WINDOW, self.k("route", worker)],
-            )
+        result = await self._script(
+            self._accept_route,
+            self.w("client", label, client),
+            ident,
+            self.client_ttl,
+            p.encode(payload),
+            WINDOW,
+            self.k("route", worker),
         )
         return int(result)
+
+    async def _script(self, script: AsyncScript, key: str, *args: str | int) -> Any:
+        """Run a one-key script by its digest (the hot path: no `Script` object in between);
+        a server that lost its script cache is sent the script itself."""
+        try:
+            run = self.redis.execute_command("EVALSHA", script.sha, 1, key, *args)
+            return await self._call(run)
+        except NoScriptError:
+            return await self._call(script(keys=[key], args=list(args)))
 
     async def route(self, worker: str, payload: JsonObject) -> bool:
         """Publish an event or reply on the worker's routing channel; False if none listens."""
         receivers = await self._call(
-            self.client.publish_counted(self.k("bus"), self.k("route", worker), json.dumps(payload))
+            self.client.publish_counted(self.k("bus"), self.k("route", worker), p.encode(payload))
         )
         return receivers > 0
 
