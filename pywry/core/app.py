@@ -35,6 +35,7 @@ from .clients import ClientTable
 from .context import Probe, RequestInfo
 from .dispatch import Dispatcher
 from .events import ALL, AUDIENCES, SESSION, Event, current_event
+from .fanout import fan_out
 from .hosts import HostPolicy
 from .http import BACKEND_DOWN, TEXT, HttpResponse, Request, error_response
 from .limits import Limits, Refusal, make_room
@@ -130,6 +131,7 @@ class App:
         self.draining = False  # SIGTERM: finishing what is in flight, taking nothing new
         self._busy = 0  # events being handled now (a draining worker waits for them)
         self._idle: asyncio.Event | None = None
+        self._fanouts: set[asyncio.Task[None]] = set()  # sends of one message to many pages
         backend = create_backend(self.settings, self.worker_id)
         if backend is not None:
             self.shared = Shared(self, backend)
@@ -475,8 +477,14 @@ class App:
             self.loop.call(self._wake, label, key)
 
     def _wake(self, label: str, key: str | None = None) -> None:
-        for peer in self.peers.get(label, ()):
-            if key is None or key in peer.keys:
+        peers = self.peers.get(label)
+        if not peers:
+            return
+        if key is None:  # every page of the widget
+            fan_out(peers, self._fanouts)
+            return
+        for peer in peers:
+            if key in peer.keys:
                 peer.wake.set()
 
     # -- sessions --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from . import protocol as p
 from .cursor import Cursor
@@ -75,6 +75,15 @@ class Wake:
         return True
 
 
+class Flusher(Protocol):
+    """What a fan-out needs of a transport's writer (`pywry.core.socket.Writer`)."""
+
+    busy: bool
+
+    async def flush(self) -> None:
+        """Send what the peer has to send now."""
+
+
 class Peer:
     """One client of one widget: what it sent, what it still has to be sent, and its limits."""
 
@@ -108,6 +117,7 @@ class Peer:
         self.joining: dict[int, bool] = {}  # streams to catch up with the store: index -> "now"
         self.direct: deque[str] = deque()
         self.wake = Wake()
+        self.writer: Flusher | None = None  # a socket's writer, which a fan-out may run inline
         self.closed = False
         self.close_code: int | None = None
         self._bad: deque[float] = deque()

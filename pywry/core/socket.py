@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from . import protocol as p
 from .http import CLIENT_ID, NOT_YOURS, Request, query_int
 from .limits import Refusal
-from .peer import MAX_BATCH, Peer
+from .peer import MAX_BATCH, Peer, Wake
 from .tokens import new_label, split_header, token_from_subprotocols
 from .users import NOBODY
 
@@ -107,7 +107,8 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
     if isinstance(peer, Refusal):
         await ws.close(p.CLOSE_POLICY, peer.reason)
         return
-    writer = asyncio.get_running_loop().create_task(_write(peer, ws))
+    peer.writer = sender = Writer(peer, ws)
+    writer = asyncio.get_running_loop().create_task(sender.run())
     peer.wake.set()  # the replay after `after` goes out straight away
     try:
         while not peer.closed:
@@ -133,29 +134,64 @@ async def serve_socket(app: App, req: Request, label: str, ws: Socket) -> None:
         app.detach(peer)
 
 
-async def _write(peer: Peer, ws: Socket) -> None:
-    """Send what the peer collects whenever it is woken; close with its code at the end."""
-    wake = peer.wake
-    try:
+class Writer:
+    """Sends what one peer collects, in order: from its own task, or inline from a fan-out.
+
+    One flush runs at a time (`busy`). The peer's own task waits for its wake-up; a fan-out
+    (`pywry.core.fanout`) flushes idle writers one after another instead of waking a task for
+    each, as a plain send loop would.
+    """
+
+    __slots__ = ("peer", "ws", "busy", "_done")
+
+    def __init__(self, peer: Peer, ws: Socket) -> None:
+        self.peer = peer
+        self.ws = ws
+        self.busy = False
+        self._done = Wake()  # set when a flush ends: the task that found it busy goes on
+
+    async def flush(self) -> None:
+        """Send everything the peer has to send now (callers first check `busy`)."""
+        self.busy = True
+        peer, ws = self.peer, self.ws
+        wake = peer.wake
+        try:
+            while True:
+                wake.clear()
+                frames = await peer.collect()
+                if len(frames) <= MAX_BATCH:
+                    if frames:
+                        await ws.send(p.batch(frames))
+                else:
+                    for i in range(0, len(frames), MAX_BATCH):
+                        await ws.send(p.batch(frames[i : i + MAX_BATCH]))
+                if not wake.is_set() or peer.closed:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the browser went away mid-send
+            log.debug("send to %s on %r failed: %s", peer.client, peer.label, exc)
+            peer.closed = True
+            wake.set()  # its task closes the socket
+        finally:
+            self.busy = False
+            self._done.set()
+
+    async def run(self) -> None:
+        """The peer's writer task: flush whenever woken; close with the peer's code at the end."""
+        peer = self.peer
+        wake, done = peer.wake, self._done
         while True:
             await wake.wait()
-            wake.clear()
-            frames = await peer.collect()
-            if len(frames) <= MAX_BATCH:
-                if frames:
-                    await ws.send(p.batch(frames))
-            else:
-                for i in range(0, len(frames), MAX_BATCH):
-                    await ws.send(p.batch(frames[i : i + MAX_BATCH]))
+            if self.busy:  # a fan-out is sending for this peer right now
+                done.clear()
+                await done.wait()
+                continue
+            await self.flush()
             if peer.closed:
                 break
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the browser went away mid-send
-        log.debug("send to %s on %r failed: %s", peer.client, peer.label, exc)
-        peer.closed = True
-    if peer.close_code is not None:
-        try:
-            await ws.close(peer.close_code, "")
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        if peer.close_code is not None:
+            try:
+                await self.ws.close(peer.close_code, "")
+            except Exception:  # noqa: BLE001 - already gone
+                pass
