@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions(PACKAGES),
             "load_client": (
                 "one asyncio process (uvloop) with a minimal RFC 6455 client "
-                "(bench/wsclient.py: no compression, no task per message); CPU of the client "
-                "process is reported next to the server's"
+                "(bench/wsclient.py: no compression except on rows that say permessage-deflate, "
+                "no task per message); CPU of the client process is reported next to the "
+                "server's"
             ),
             "http_load_generator": httpload.generator(),
             "conditions": [
