@@ -29,6 +29,7 @@ SCENARIOS = [
     "auth",
 ]
 WITH_PEERS = {"roundtrip", "page", "memory"}
+QUICK_SCALE_TOP = 5_000  # the largest "how it grows" step with --quick (10,000 otherwise)
 ALL = [*SCENARIOS, "peers"]
 PACKAGES = [
     "pywry",
@@ -74,6 +75,7 @@ def options(args: argparse.Namespace) -> Options:
     if args.quick:
         opts = Options(seconds=0.5, rounds=3, quick=True, warmup=0.1)
         opts.rounds_memory = 1
+        opts.scale = (100, QUICK_SCALE_TOP)  # 10,000 only in the full run (see the notes)
     else:
         opts = Options(seconds=1.5, rounds=5)
         opts.rounds_memory = 3
