@@ -52,7 +52,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         prog="python -m bench",
         description="pywry benchmarks: every figure against a baseline measured in the same run.",
     )
-    parser.add_argument("--quick", action="store_true", help="short rounds (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short rounds (roughly 3 minutes)")
     parser.add_argument(
         "--only", default="", help=f"comma-separated scenarios to run ({', '.join(ALL)})"
     )
@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 "bench/servers/launch.py: uvloop, httptools, uvicorn's default WebSocket "
                 "implementation, log level warning, no access log",
                 "pywry's per-connection event rate limit is lifted to 1,000,000/s (the limiter "
-                "still runs) and its per-widget connection cap raised to 5,000",
+                "still runs) and its per-widget connection cap raised to 5,000 (20,000, with the "
+                "per-address cap, in the fan-out and memory scenarios)",
                 "rounds of pywry, its baseline and the peers alternate (order reversed every "
                 "other round), so drift and background load hit them alike",
                 "CPU columns (in latest.json): % of one core over a round, server process tree "
