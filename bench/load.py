@@ -57,9 +57,13 @@ def run(coro: Any) -> Any:
 
 # -- targets ------------------------------------------------------------------------------------
 class Target:
-    """How to open connection `i`, what to send as request `n`, how to spot its answer."""
+    """How to open connection `i`, what to send as request `n`, how to spot its answer.
+
+    `deflate` (set on an instance) makes `open` offer permessage-deflate on the handshake.
+    """
 
     name = "target"
+    deflate = False
 
     async def open(self, i: int) -> WSClient:
         raise NotImplementedError
@@ -110,6 +114,7 @@ class PywryTarget(Target):
             f"{ws}?client=b{i}&after={boot['seq']}",
             subprotocols=[f"pywry.token.{boot['token']}"],
             headers=self.headers,
+            deflate=self.deflate,
         )
 
     def request(self, conn: WSClient, n: int) -> str:
@@ -131,7 +136,7 @@ class EchoTarget(Target):
         self.name = name
 
     async def open(self, i: int) -> WSClient:
-        return await connect(self.url)
+        return await connect(self.url, deflate=self.deflate)
 
     def request(self, conn: WSClient, n: int) -> str:
         return f'{{"type":"app:ping","data":{{"n":{n}}},"id":{n}}}'
@@ -159,7 +164,9 @@ class PeerPywryTarget(Target):
         token = self.tokens[i]
         ws = self.base.replace("http", "ws", 1)
         return await connect(
-            f"{ws}/ws/bench-{i}", subprotocols=[f"pywry.token.{token}"] if token else None
+            f"{ws}/ws/bench-{i}",
+            subprotocols=[f"pywry.token.{token}"] if token else None,
+            deflate=self.deflate,
         )
 
     def request(self, conn: WSClient, n: int) -> str:
@@ -175,11 +182,12 @@ class PyWebIOTarget(Target):
 
     name = "PyWebIO"
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, name: str = "PyWebIO") -> None:
         self.url = base_url.replace("http", "ws", 1) + "/?app=index&session=NEW"
+        self.name = name
 
     async def open(self, i: int) -> WSClient:
-        conn = await connect(self.url)
+        conn = await connect(self.url, deflate=self.deflate)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             msg = loads(await conn.recv(timeout=10))

@@ -1,7 +1,9 @@
 """Peers installed from the package index into bench/.peers-venv, at their newest release.
 
 - PyWebIO: a button whose callback outputs text (`servers/peer_pywebio_app.py`), served by its
-  FastAPI/Starlette integration under the same uvicorn launcher and settings as pywry.
+  FastAPI/Starlette integration under the same uvicorn launcher and settings as pywry; twice:
+  thread-based sessions ("PyWebIO") and coroutine-based sessions ("PyWebIO (coroutine)", an
+  `async def` app that PyWebIO runs on the event loop).
 - PyWry (PyPI): its deploy mode (`get_server_app()` + `show()` + `deploy()`), as documented.
 
 If a peer cannot be installed or started, the reason is recorded instead of failing the run.
@@ -90,7 +92,9 @@ class Peer:
     """A peer framework: how to start it, and the protocol target that drives it."""
 
     name = "peer"
+    distribution = "peer"  # the key of REQUIREMENTS it is installed by
     page_path = "/"
+    in_page = True  # False when its page is the same bytes as another peer's (not measured twice)
     unsupported: dict[str, str] = {}
 
     def __init__(self, version: str) -> None:
@@ -108,6 +112,9 @@ class Peer:
 
 class PyWebIO(Peer):
     name = "PyWebIO"
+    distribution = "PyWebIO"
+    app = "bench.servers.peer_pywebio_app:app"
+    log_name = "peer-pywebio"
     page_path = "/?app=index"
     unsupported = {
         "fanout": "no broadcast: every browser tab is its own session with its own output; an "
@@ -117,16 +124,24 @@ class PyWebIO(Peer):
     @contextlib.contextmanager
     def server(self, connections: int = 100) -> Iterator[Server]:
         port = free_port()
-        argv = uvicorn_argv("bench.servers.peer_pywebio_app:app", port, python=str(PY))
-        with run_server("peer-pywebio", argv, base_env(), port, "/?app=index") as server:
+        argv = uvicorn_argv(self.app, port, python=str(PY))
+        with run_server(self.log_name, argv, base_env(), port, "/?app=index") as server:
             yield server
 
     def target(self, server: Server) -> load.Target:
-        return load.PyWebIOTarget(server.url)
+        return load.PyWebIOTarget(server.url, name=self.name)
+
+
+class PyWebIOCoroutine(PyWebIO):
+    name = "PyWebIO (coroutine)"
+    app = "bench.servers.peer_pywebio_app:coro_app"
+    log_name = "peer-pywebio-coroutine"
+    in_page = False  # the same index page as the thread-based app
 
 
 class PyPIPyWry(Peer):
     name = "PyWry (PyPI)"
+    distribution = "PyWry (PyPI)"
     page_path = "/widget/bench-0"
     unsupported = {
         "fanout": "keeps one WebSocket per widget: a second connection to a widget closes the "
@@ -161,9 +176,9 @@ def available(upgrade: bool) -> tuple[list[Peer], dict[str, Any]]:
     """The peers that can run here, and what to record about all of them."""
     versions, failed = ensure(upgrade)
     peers: list[Peer] = []
-    for cls in (PyWebIO, PyPIPyWry):
-        if cls.name in versions and cls.name not in failed:
-            peers.append(cls(versions[cls.name]))
+    for cls in (PyWebIO, PyWebIOCoroutine, PyPIPyWry):
+        if cls.distribution in versions and cls.distribution not in failed:
+            peers.append(cls(versions[cls.distribution]))
     info = {
         "venv": str(VENV.relative_to(BENCH.parent)),
         "versions": versions,
@@ -173,4 +188,4 @@ def available(upgrade: bool) -> tuple[list[Peer], dict[str, Any]]:
     return peers, info
 
 
-__all__ = ["Peer", "PyPIPyWry", "PyWebIO", "Skip", "available"]
+__all__ = ["Peer", "PyPIPyWry", "PyWebIO", "PyWebIOCoroutine", "Skip", "available"]

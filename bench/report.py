@@ -278,6 +278,52 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
+#: "how it grows" kinds of points, drawn side by side in scale.png: (y label, panel title)
+SCALE_PANELS = {
+    "scale_fanout_ms": ("ms until the last client has it", "Fan-out: one emit to N clients"),
+    "scale_memory_kib": ("KiB of server RSS per connection", "Idle memory per connection"),
+}
+
+
+def _errorbars(ax: Any, pts: list[tuple[float, list[float]]], label: str) -> None:
+    """Median over rounds with the min-max range, one point per x."""
+    pts = sorted(p for p in pts if p[1])
+    if not pts:
+        return
+    xs = [x for x, _ in pts]
+    meds = [percentile(ys, 50) for _, ys in pts]
+    lo = [m - min(ys) for m, (_, ys) in zip(meds, pts, strict=True)]
+    hi = [max(ys) - m for m, (_, ys) in zip(meds, pts, strict=True)]
+    ax.errorbar(xs, meds, yerr=[lo, hi], marker="o", capsize=3, label=label)
+
+
+def _scale_plot(plt: Any, points: dict[str, dict[str, list[Any]]], out_dir: Path) -> Path:
+    """scale.png: fan-out time and memory per idle connection against the connection count."""
+    kinds = [k for k in SCALE_PANELS if k in points]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 4.5), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        for name, pts in points[kind].items():
+            _errorbars(ax, pts, name)
+        ylabel, title = SCALE_PANELS[kind]
+        ax.set_xscale("log")
+        if kind == "scale_fanout_ms":
+            ax.set_yscale("log")
+        ax.set_xlabel("connections")
+        ax.set_ylabel(ylabel + " (median, min–max)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    counts = sorted({int(x) for by in points.values() for pts in by.values() for x, _ in pts})
+    fig.suptitle(
+        "How it grows: pywry and its raw baseline at " + ", ".join(f"{c:,}" for c in counts)
+    )
+    fig.tight_layout()
+    path = out_dir / "scale.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def plots(series: Series, out_dir: Path) -> list[Path]:
     """Latency distributions and throughput against concurrency, with matplotlib's Agg backend."""
     try:
@@ -314,7 +360,12 @@ def plots(series: Series, out_dir: Path) -> list[Path]:
         fig.savefig(path, dpi=90)
         plt.close(fig)
         written.append(path)
+    scale = {k: v for k, v in series.points.items() if k in SCALE_PANELS}
+    if scale:
+        written.append(_scale_plot(plt, scale, out_dir))
     for kind, by in series.points.items():
+        if kind in SCALE_PANELS:
+            continue
         fig, ax = plt.subplots(figsize=(8, 4.5))
         for name, pts in by.items():
             pts = sorted(pts)

@@ -29,6 +29,7 @@ SCENARIOS = [
     "auth",
 ]
 WITH_PEERS = {"roundtrip", "page", "memory"}
+QUICK_SCALE_TOP = 5_000  # the largest "how it grows" step with --quick (10,000 otherwise)
 ALL = [*SCENARIOS, "peers"]
 PACKAGES = [
     "pywry",
@@ -51,7 +52,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         prog="python -m bench",
         description="pywry benchmarks: every figure against a baseline measured in the same run.",
     )
-    parser.add_argument("--quick", action="store_true", help="short rounds (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short rounds (roughly 3 minutes)")
     parser.add_argument(
         "--only", default="", help=f"comma-separated scenarios to run ({', '.join(ALL)})"
     )
@@ -74,6 +75,7 @@ def options(args: argparse.Namespace) -> Options:
     if args.quick:
         opts = Options(seconds=0.5, rounds=3, quick=True, warmup=0.1)
         opts.rounds_memory = 1
+        opts.scale = (100, QUICK_SCALE_TOP)  # 10,000 only in the full run (see the notes)
     else:
         opts = Options(seconds=1.5, rounds=5)
         opts.rounds_memory = 3
@@ -134,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions(PACKAGES),
             "load_client": (
                 "one asyncio process (uvloop) with a minimal RFC 6455 client "
-                "(bench/wsclient.py: no compression, no task per message); CPU of the client "
-                "process is reported next to the server's"
+                "(bench/wsclient.py: no compression except on rows that say permessage-deflate, "
+                "no task per message); CPU of the client process is reported next to the "
+                "server's"
             ),
             "http_load_generator": httpload.generator(),
             "conditions": [
@@ -145,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 "bench/servers/launch.py: uvloop, httptools, uvicorn's default WebSocket "
                 "implementation, log level warning, no access log",
                 "pywry's per-connection event rate limit is lifted to 1,000,000/s (the limiter "
-                "still runs) and its per-widget connection cap raised to 5,000",
+                "still runs) and its per-widget connection cap raised to 5,000 (20,000, with the "
+                "per-address cap, in the fan-out and memory scenarios)",
                 "rounds of pywry, its baseline and the peers alternate (order reversed every "
                 "other round), so drift and background load hit them alike",
                 "CPU columns (in latest.json): % of one core over a round, server process tree "

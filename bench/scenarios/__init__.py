@@ -16,9 +16,18 @@ class Options:
     quick: bool = False
     warmup: float = 0.2  # unmeasured seconds before each closed-loop round
     connections: int = 1000  # fan-out and idle-memory scenarios
+    # "how it grows": fan-out and idle memory also at these counts (the largest may be cut in
+    # quick mode, see the runner); `connections` itself is measured as before
+    scale: tuple[int, ...] = (100, 10_000)
     concurrency: tuple[int, ...] = (1, 10, 100)
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+#: pywry's connection caps per widget and per address, raised for the 10,000-connection steps.
+SCALE_LIMITS = {
+    "PYWRY_SERVER__MAX_CONNECTIONS_PER_WIDGET": "20000",
+    "PYWRY_SERVER__MAX_CONNECTIONS_PER_ADDRESS": "20000",
+}
 
 #: Every load client runs on 127.0.0.1: the limits per client address are lifted with these.
 LIFTED_ADDRESS_LIMITS = {

@@ -36,6 +36,7 @@ NAME = "httpstream"
 TITLE = "HTTP stream round trip (Flask + gunicorn)"
 CONCURRENCY = (1, 10)
 REFERENCE = "pywry WebSocket"
+GOAL = 2.0  # p50 over the HTTP stream at most twice the WebSocket's
 
 
 def available() -> str | None:
@@ -270,6 +271,7 @@ async def measure(flask: Server, ws: Server, opts: Options, widgets: int) -> dic
                             "ms",
                             "lower",
                             {k: vals[k][q] for k in vals},
+                            goal=GOAL if q == "p50" else None,
                             reference=REFERENCE,
                         )
                     )

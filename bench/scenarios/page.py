@@ -65,6 +65,9 @@ def run(opts: Options, peers: list[Any] | None = None) -> dict[str, Any]:
             ]
             if workers == 1:
                 for peer in peers or ():
+                    if not peer.in_page:
+                        notes.append(f"{peer.name}: its page is another peer's, not measured twice")
+                        continue
                     server = stack.enter_context(peer.page_server())
                     targets.append((peer.name, server, server.url + peer.page_path))
                     _, peer_body = http_get(server.url + peer.page_path)

@@ -7,12 +7,18 @@ reported on its own rows. Baseline: a raw Starlette endpoint that sends each tex
 under the same uvicorn settings. Every connection keeps exactly one request in flight (closed
 loop); each client has its own widget, so an answer is never a fan-out. Peers, when set up,
 run the same loop against their own round trip.
+
+permessage-deflate: one more connection per target, on a widget of its own, offers
+permessage-deflate (`bench/wsclient.py`); uvicorn's `websockets` implementation accepts it for
+every server here. p50 at 1 client with it is reported on rows of their own, against the raw
+echo over a compressed connection too; the rows without it are measured as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from typing import Any
 
 from .. import load
@@ -23,6 +29,7 @@ from . import Options, pywry_env
 NAME = "roundtrip"
 TITLE = "Event round trip (WebSocket)"
 ASYNC = "pywry, async callback"
+DEFLATE = "permessage-deflate"
 
 
 def run(opts: Options, peers: list[Any] | None = None) -> dict[str, Any]:
@@ -34,7 +41,8 @@ def run(opts: Options, peers: list[Any] | None = None) -> dict[str, Any]:
             run_server(
                 "roundtrip-pywry",
                 uvicorn_argv("bench.servers.pywry_app:app", p1),
-                pywry_env(p1, BENCH_RT_WIDGETS=str(widgets)),
+                # one widget more: the permessage-deflate connection's
+                pywry_env(p1, BENCH_RT_WIDGETS=str(widgets + 1)),
                 p1,
                 "/health",
             )
@@ -55,7 +63,7 @@ def run(opts: Options, peers: list[Any] | None = None) -> dict[str, Any]:
         ]
         for peer in peers or ():
             try:
-                server = stack.enter_context(peer.server(widgets))
+                server = stack.enter_context(peer.server(widgets + 1))
                 targets.append((peer.name, peer.target(server), server))
             except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
                 notes.append(f"{peer.name} could not be started: {exc}")
@@ -163,6 +171,7 @@ async def measure(
                     )
             for k in keys:
                 series.add_point("throughput", k, c, s[k]["tput"])
+        rows += await measure_deflate(live, opts, widgets, notes)
     finally:
         for cs in conns.values():
             await load.close_all(cs)
@@ -177,6 +186,83 @@ async def measure(
     if bad:
         notes.append(f"connections lost or timed out: {bad}")
     return {"rows": rows, "series": series, "notes": notes}
+
+
+async def measure_deflate(
+    live: list[tuple[str, load.Target, Server]], opts: Options, offset: int, notes: list[str]
+) -> list[Row]:
+    """p50 at 1 client over a connection that negotiated permessage-deflate, rounds alternating.
+
+    Each target's connection is number `offset` (a widget and client id the other rows never
+    use). A target whose server does not accept the extension is left out, with a note.
+    """
+    conns: dict[str, Any] = {}
+    order = []
+    for key, target, server in live:
+        compressed = copy.copy(target)
+        compressed.deflate = True
+        try:
+            (conn,) = await load.open_many(compressed, 1, offset=offset)
+        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
+            notes.append(f"{DEFLATE}: {key} could not connect: {exc!r}")
+            continue
+        if conn.deflate is None:
+            notes.append(f"{DEFLATE}: {key}'s server did not accept it; left out of those rows")
+            await load.close_all([conn])
+            continue
+        conns[key] = conn
+        order.append((key, compressed, server))
+    s: dict[str, dict[str, list[float]]] = {k: {"p50": []} for k in conns}
+    try:
+        for r in range(opts.rounds):
+            for key, target, _server in order if r % 2 == 0 else list(reversed(order)):
+                res = await load.closed_loop(target, [conns[key]], opts.seconds, warmup=opts.warmup)
+                if res.latencies:
+                    ms = [x * 1000 for x in res.latencies]
+                    s[key]["p50"].append(percentile(ms, 50))
+                await asyncio.sleep(0.05)
+        agreed = {
+            key: "; ".join(
+                f"{name}={value}" if value is not None else name
+                for name, value in conn.deflate.params.items()
+            )
+            or "no parameters"
+            for key, conn in conns.items()
+        }
+        ratios = {
+            key: conn.deflate.plain_in / conn.deflate.wire_in
+            for key, conn in conns.items()
+            if conn.deflate.wire_in
+        }
+        notes.append(
+            f"{DEFLATE} rows: the client offers `permessage-deflate; client_max_window_bits`; "
+            "servers answered: " + ", ".join(f"{k}: {v}" for k, v in agreed.items())
+        )
+        notes.append(
+            f"{DEFLATE}: bytes received inflated / on the wire: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
+            + " (context takeover, where the server keeps it, lets repeated messages shrink)"
+        )
+    finally:
+        await load.close_all(list(conns.values()))
+    main = [k for k in s if k != ASYNC]
+    rows = [_row(f"p50 latency, 1 client, {DEFLATE}", "ms", "lower", s, main, "p50", 1.3)]
+    if ASYNC in s:
+        rows.append(
+            _row(
+                f"p50 latency, 1 client, async callback, {DEFLATE}",
+                "ms",
+                "lower",
+                s,
+                ["baseline"],
+                "p50",
+                1.3,
+                subject=ASYNC,
+            ),
+        )
+    for row in rows:
+        row.note = "both sides over permessage-deflate (the baseline too: raw echo, compressed)"
+    return rows
 
 
 def _row(

@@ -56,6 +56,14 @@ def test_roundtrip_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert isinstance(rows["p50 latency, 1 client"]["met"], bool)
     assert rows["throughput, 1 client"]["cpu"]["pywry"]["server_pct"] is not None
     assert "p50 latency, 1 client, async callback" in rows
+    for metric in (
+        "p50 latency, 1 client, permessage-deflate",
+        "p50 latency, 1 client, async callback, permessage-deflate",
+    ):
+        row = rows[metric]
+        assert row["goal"] == "<= 1.3" and row["ratio"]["median"] > 0, metric
+        assert row["values"]["baseline"]["median"] > 0, metric
+    assert any("servers answered: pywry: " in note for note in scenario["notes"])
     assert scenario["distributions"]["latency_ms"]["pywry"]["count"] > 0
 
 
