@@ -87,6 +87,14 @@ class Flusher(Protocol):
 class Peer:
     """One client of one widget: what it sent, what it still has to be sent, and its limits."""
 
+    # thousands stay open at once: no per-instance dict, and what is rarely needed is made late
+    __slots__ = (
+        "app", "address", "counted_as", "transport", "user", "signed_in", "expires", "opened",
+        "login", "widget", "label", "client", "session", "cursor", "resuming", "keys", "joining",
+        "direct", "wake", "writer", "closed", "close_code", "_bad", "_buckets", "_holding",
+        "ended", "__weakref__",
+    )  # fmt: skip
+
     def __init__(
         self,
         app: App,
@@ -120,7 +128,7 @@ class Peer:
         self.writer: Flusher | None = None  # a socket's writer, which a fan-out may run inline
         self.closed = False
         self.close_code: int | None = None
-        self._bad: deque[float] = deque()
+        self._bad: deque[float] | None = None  # times of its malformed frames (made on the first)
         # its own rate first, then its address's and its widget token's (shared with others)
         self._buckets = (
             Bucket(app.settings.server.max_events_per_second),
@@ -274,6 +282,8 @@ class Peer:
         log.info("bad frame from %s on %r: %s", self.client, self.label, detail)
         now = time.monotonic()
         bad = self._bad
+        if bad is None:
+            bad = self._bad = deque()
         bad.append(now)
         while bad and bad[0] < now - BAD_FRAME_WINDOW:
             bad.popleft()
