@@ -835,8 +835,7 @@ class App:
     ) -> None:
         fn = fn or self.dispatcher.find(widget, msg.type)
         if fn is None:
-            # worth knowing when a callback "never runs": the page sent an event nobody handles
-            log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
+            self.dispatcher.ignored(widget, msg.type)
             return
         ev = Event(self, widget, msg.type, msg.data, client, session, msg.id, user, address)
         if self.shared is not None and self.dispatcher.is_async(fn):

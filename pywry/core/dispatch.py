@@ -117,11 +117,14 @@ class Dispatcher:
         """
         fn = self.find(widget, msg.type)
         if fn is None:
-            # worth knowing when a callback "never runs": the page sent an event nobody handles
-            log.debug("no callback for event %r on widget %r; ignored", msg.type, widget.label)
+            self.ignored(widget, msg.type)
             return False
         await self.call(fn, widget, msg, reply, event)
         return True
+
+    def ignored(self, widget: Widget, kind: str) -> None:
+        """Worth knowing when a callback "never runs": the page sent an event nobody handles."""
+        log.debug("no callback for event %r on widget %r; ignored", kind, widget.label)
 
     async def call(
         self,

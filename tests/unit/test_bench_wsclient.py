@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-
-import pytest
 
 from bench.common import base_env, free_port, run_server, uvicorn_argv
 from bench.wsclient import connect
@@ -15,14 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MESSAGE = '{"type":"app:ping","data":{"n":1,"text":"' + "hello " * 200 + '"},"id":1}'
 
 
-def test_deflate_round_trips_through_uvicorn_starlette_echo() -> None:
+async def test_deflate_round_trips_through_uvicorn_starlette_echo() -> None:
     """The raw Starlette echo under the bench's uvicorn launcher accepts the offer; messages
     go out compressed, come back compressed and inflate to what was sent."""
-    pytest.importorskip("uvicorn")
     port = free_port()
     argv = uvicorn_argv("bench.servers.raw_app:app", port)
     with run_server("test-wsclient-echo", argv, base_env(), port, "/health", cwd=ROOT) as server:
-        asyncio.run(_echo(server.ws_url + "/ws/echo"))
+        await _echo(server.ws_url + "/ws/echo")
 
 
 async def _echo(url: str) -> None:
@@ -48,39 +44,36 @@ async def _echo(url: str) -> None:
         await conn.close()
 
 
-def test_deflate_honours_the_parameters_the_server_answers() -> None:
+async def test_deflate_honours_the_parameters_the_server_answers() -> None:
     """No context takeover on both sides and 10-bit windows, as a websockets server answers
     them: every message still round-trips, also when repeated (no stale dictionary)."""
-    server_mod = pytest.importorskip("websockets.asyncio.server")
+    from websockets.asyncio import server as server_mod  # noqa: PLC0415
     from websockets.extensions.permessage_deflate import (  # noqa: PLC0415
         ServerPerMessageDeflateFactory,
     )
 
-    async def main() -> None:
-        async def echo(ws: object) -> None:
-            async for message in ws:  # type: ignore[attr-defined]
-                await ws.send(message)  # type: ignore[attr-defined]
+    async def echo(ws: object) -> None:
+        async for message in ws:  # type: ignore[attr-defined]
+            await ws.send(message)  # type: ignore[attr-defined]
 
-        factory = ServerPerMessageDeflateFactory(
-            server_no_context_takeover=True,
-            client_no_context_takeover=True,
-            server_max_window_bits=10,
-            client_max_window_bits=10,
-        )
-        async with server_mod.serve(
-            echo, "127.0.0.1", 0, compression=None, extensions=[factory]
-        ) as srv:
-            port = next(iter(srv.sockets)).getsockname()[1]
-            conn = await connect(f"ws://127.0.0.1:{port}/", deflate=True)
-            try:
-                assert conn.deflate is not None
-                assert conn.deflate.server_no_context and conn.deflate.client_no_context
-                assert conn.deflate.client_bits == 10 and conn.deflate.server_bits == 10
-                for _ in range(3):
-                    conn.send(MESSAGE)
-                    assert await conn.recv(timeout=5) == MESSAGE
-                assert conn.deflate.received == 3
-            finally:
-                await conn.close()
-
-    asyncio.run(main())
+    factory = ServerPerMessageDeflateFactory(
+        server_no_context_takeover=True,
+        client_no_context_takeover=True,
+        server_max_window_bits=10,
+        client_max_window_bits=10,
+    )
+    async with server_mod.serve(
+        echo, "127.0.0.1", 0, compression=None, extensions=[factory]
+    ) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        conn = await connect(f"ws://127.0.0.1:{port}/", deflate=True)
+        try:
+            assert conn.deflate is not None
+            assert conn.deflate.server_no_context and conn.deflate.client_no_context
+            assert conn.deflate.client_bits == 10 and conn.deflate.server_bits == 10
+            for _ in range(3):
+                conn.send(MESSAGE)
+                assert await conn.recv(timeout=5) == MESSAGE
+            assert conn.deflate.received == 3
+        finally:
+            await conn.close()
