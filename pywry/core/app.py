@@ -467,7 +467,8 @@ class App:
             raise TypeError(f"data of event {kind!r} is not JSON-serialisable: {exc}") from None
         if key is not None:  # every page's replies together are bounded as well
             budget = self.settings.server.replies_max_bytes
-            self.streams.grew(outbox.bytes - kept, budget, lambda: self.followed() | {key})
+            if self.streams.grew(outbox.bytes - kept, budget):
+                self.streams.trim(budget, self.followed() | {key})
         self.notify(widget.label, key)
         return seq
 

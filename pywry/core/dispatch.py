@@ -182,17 +182,12 @@ class Dispatcher:
         """Run `fn(*args)` on a pool thread (in `ctx`) and return its result or raise."""
         loop = asyncio.get_running_loop()
         call = _Call(fn, args, loop, loop.create_future(), ctx)
-        lane = self.lane
-        lane.put(call)
-        # a callback that emits and then runs on must not hold its messages back for long
-        timer = loop.call_later(STUCK, lane.release, call)
+        self.lane.put(call)
         try:
             return await call.fut
         except asyncio.CancelledError:
             call.dropped = True  # not started yet: it never will be
             raise
-        finally:
-            timer.cancel()
 
     def hold(self, wake: Callable[..., None], *args: Any) -> bool:
         """Inside a sync callback of this dispatcher, keep `wake(*args)` for its completion.
@@ -261,7 +256,8 @@ class _Lane:
         # drainer -> when its current call started (0.0 between calls); keys only change under
         # `lock`, so `_all_stuck` can iterate while drainers update their own entry
         self.running: dict[int, float] = {}
-        self.armed = False  # a `STUCK` timer is pending
+        self.current: dict[int, _Call] = {}  # drainer -> the call it runs now
+        self.armed = False  # the lane's `STUCK` timer is pending
         self.closed = False
         self._ids = 0
         self.local = threading.local()  # .call: the call this thread runs now
@@ -297,14 +293,14 @@ class _Lane:
                 self.drainers += 1
                 self._ids += 1
                 start = True
-            elif not self.armed:
+            if not self.armed:  # one timer for the lane while calls run, not one per call
                 self.armed = arm = True
         if ring:
             self._bell.put(True)
         elif start:
             self._submit(self._ids)
         if arm:
-            call.loop.call_later(STUCK, self._rescue, call.loop)
+            call.loop.call_later(STUCK, self._tick, call.loop)
 
     def _submit(self, ident: int) -> None:
         try:
@@ -314,33 +310,40 @@ class _Lane:
                 self.drainers -= 1
             raise
 
-    def _rescue(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Calls wait while every drainer is stuck in a long call: start one for each of them."""
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every `STUCK` while calls run (on the loop): what a long call held is woken now,
+        and calls waiting while every drainer is stuck in a long call get drainers of their own.
+        """
         idents: list[int] = []
+        released: list[list[tuple[Callable[..., None], tuple[Any, ...]]] | None] = []
         with self.lock:
             self.armed = False
-            if self.closed or not self.queue:
+            if self.closed:
                 return
-            if self._all_stuck():
+            cutoff = time.monotonic() - STUCK
+            for ident, call in self.current.items():
+                if call.holding and 0.0 < self.running.get(ident, 0.0) < cutoff:
+                    call.holding = False  # its later emits wake at once
+                    released.append(call.held)
+                    call.held = None
+            if self.queue and self._all_stuck():
                 for _ in range(min(len(self.queue), self.threads - self.drainers)):
                     self.drainers += 1
                     self._ids += 1
                     idents.append(self._ids)
-            self.armed = True
+            busy = bool(self.queue or self.drainers)
+            self.armed = busy
+        for held in released:
+            _wake_all(held)
         for ident in idents:
             self._submit(ident)
-        loop.call_later(STUCK, self._rescue, loop)
-
-    def release(self, call: _Call) -> None:
-        """`call` ran past `STUCK` (on the loop): what it held is woken now, later ones at once."""
-        with self.lock:
-            call.holding = False
-            held, call.held = call.held, None
-        _wake_all(held)
+        if busy:
+            loop.call_later(STUCK, self._tick, loop)
 
     def _drain(self, ident: int) -> None:
         """Run queued calls until the queue is empty (on the home thread or a pool thread)."""
         pending, running, lock, local = self.queue, self.running, self.lock, self.local
+        current = self.current
         while True:
             with lock:
                 if not pending:
@@ -350,9 +353,10 @@ class _Lane:
                         self._home_busy = False
                     return
                 call = pending.popleft()
+                if call.dropped:  # its task was cancelled before it started
+                    continue
                 running[ident] = time.monotonic()
-            if call.dropped:
-                continue
+                current[ident] = call
             local.call = call
             result: Any = None
             failure: BaseException | None = None
@@ -364,6 +368,7 @@ class _Lane:
             local.call = None
             with lock:
                 running[ident] = 0.0
+                del current[ident]
                 call.holding = False
                 held, call.held = call.held, None
             _hand_over(call.loop, call.fut, result, failure, held)

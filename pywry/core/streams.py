@@ -75,13 +75,14 @@ class Streams:
                 del self._streams[key]
         return len(dead)
 
-    def grew(self, added: int, budget: int, keep: Callable[[], set[str]]) -> None:
-        """A stream now keeps `added` more bytes; when all are over `budget`, trim but `keep()`."""
-        with self._lock:
-            self._total += added
-            over = self._total > budget
-        if over:
-            self.trim(budget, keep())
+    def grew(self, added: int, budget: int) -> bool:
+        """A stream now keeps `added` more bytes; True when all of them are over `budget`.
+
+        No lock on this path (every reply passes here): two threads adding at once may lose
+        one addition, which only delays a trim; `trim` counts the streams afresh.
+        """
+        self._total += added
+        return self._total > budget
 
     def trim(self, budget: int, keep: set[str]) -> int:
         """Keep at most `budget` bytes in all streams: the least recently used lose their
