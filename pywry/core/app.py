@@ -413,7 +413,7 @@ class App:
         peers = list(self.peers.get(label, ()))
         self.shut_peers(peers, code)
         for peer in peers:
-            await peer.ended.wait()
+            await peer.wait_ended()
         return len(peers)
 
     # -- emitting ------------------------------------------------------------------------------
@@ -735,7 +735,7 @@ class App:
 
     def detach(self, peer: Peer, linger: float = 0.0) -> None:
         """Forget a closed peer; its client's place is kept `linger` seconds past the window."""
-        peer.ended.set()
+        peer.ended()
         peers = self.peers.get(peer.label)
         if peers is None or peer not in peers:
             return

@@ -92,7 +92,7 @@ class Peer:
         "app", "address", "counted_as", "transport", "user", "signed_in", "expires", "opened",
         "login", "widget", "label", "client", "session", "cursor", "resuming", "keys", "joining",
         "direct", "wake", "writer", "closed", "close_code", "_bad", "_buckets", "_holding",
-        "ended", "__weakref__",
+        "_gone", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -123,7 +123,7 @@ class Peer:
         self.resuming = after < widget.outbox.seq  # a reconnect: its first delivery replays
         self.keys: set[str] = set()  # the page and session streams this peer follows
         self.joining: dict[int, bool] = {}  # streams to catch up with the store: index -> "now"
-        self.direct: deque[str] = deque()
+        self.direct: list[str] = []  # a list, not a deque: it is taken whole, and smaller idle
         self.wake = Wake()
         self.writer: Flusher | None = None  # a socket's writer, which a fan-out may run inline
         self.closed = False
@@ -137,7 +137,7 @@ class Peer:
         # While an event is handled its ack (and any error) waits for the first answer or the
         # end of handling, so ack and answer usually leave in one frame.
         self._holding = False
-        self.ended = asyncio.Event()  # set once the transport is gone and the peer detached
+        self._gone: list[asyncio.Future[None]] | bool = False  # True once detached, or waiters
 
     def follow(self, stream: Outbox, position: int | None) -> None:
         """Also receive `stream` (the page's own, its session's) after `position` (None: now)."""
@@ -181,9 +181,7 @@ class Peer:
 
     def replies(self) -> list[str]:
         """Take the unsequenced messages queued for this peer."""
-        direct = self.direct
-        out = list(direct)
-        direct.clear()
+        out, self.direct = self.direct, []
         return out
 
     async def collect(self) -> list[str]:
@@ -292,6 +290,25 @@ class Peer:
             self.shut(p.CLOSE_POLICY)
 
     # -- ending ----------------------------------------------------------------------------------
+    def ended(self) -> None:
+        """The transport is gone and the peer detached: wake whoever waits for that."""
+        waiters, self._gone = self._gone, True
+        if isinstance(waiters, list):
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def wait_ended(self) -> None:
+        """Return once `ended` was called (an idle peer keeps no waiter list until asked)."""
+        if self._gone is True:
+            return
+        if self._gone is False:
+            self._gone = []
+        assert isinstance(self._gone, list)
+        fut = asyncio.get_running_loop().create_future()
+        self._gone.append(fut)
+        await fut
+
     def shut(self, code: int) -> None:
         """Ask the transport to close with `code` once what is queued has been sent."""
         if self.close_code is None:
