@@ -36,6 +36,7 @@ NAME = "httpstream"
 TITLE = "HTTP stream round trip (Flask + gunicorn)"
 CONCURRENCY = (1, 10)
 REFERENCE = "pywry WebSocket"
+FLOOR = "plain Flask POST"  # an echo route with no pywry, on the same gunicorn worker
 GOAL = 2.0  # p50 over the HTTP stream at most twice the WebSocket's
 
 
@@ -189,6 +190,38 @@ class StreamClient:
             w.close()
 
 
+async def post_loop(host: str, port: int, seconds: float, warmup: float = 0.2) -> list[float]:
+    """Latencies of POSTs to the plain Flask echo route, one after another on one connection."""
+    reader, writer = await asyncio.open_connection(host, port)
+    body = b'{"type":"app:ping","data":{"n":1},"id":1}'
+    request = (
+        f"POST /echo HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    now = time.perf_counter
+    start = now() + warmup
+    end = start + seconds
+    latencies: list[float] = []
+    try:
+        for _ in range(1_000_000):  # bounded in count as well as in time
+            t = now()
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            done = now()
+            if start <= done <= end:
+                latencies.append(done - t)
+            if done >= end:
+                break
+    finally:
+        writer.close()
+    return latencies
+
+
 async def stream_loop(
     clients: list[StreamClient], seconds: float, warmup: float = 0.2
 ) -> load.LoopResult:
@@ -264,6 +297,21 @@ async def measure(flask: Server, ws: Server, opts: Options, widgets: int) -> dic
                             )
             cpu_of = {k: (vals[k]["server"], vals[k]["client"]) for k in vals}
             if c == 1:
+                host, port = flask.url.split("//", 1)[1].split(":")
+                floor: list[float] = []
+                for _ in range(opts.rounds):
+                    ms = [x * 1000 for x in await post_loop(host, int(port), opts.seconds)]
+                    floor.append(percentile(ms, 50))
+                rows.append(
+                    Row.make(
+                        "p50 latency, 1 client, against a plain Flask POST",
+                        "ms",
+                        "lower",
+                        {"pywry": vals["pywry"]["p50"], FLOOR: floor},
+                        reference=FLOOR,
+                        note="the floor: one POST to an echo route with no pywry, same gunicorn",
+                    )
+                )
                 for q in ("p50", "p99"):
                     rows.append(
                         Row.make(

@@ -29,3 +29,11 @@ for i in range(int(os.environ.get("BENCH_RT_WIDGETS", "10"))):
 @app.get("/health")
 def health() -> str:
     return "ok"
+
+
+@app.post("/echo")
+def echo() -> bytes:
+    """Plain Flask, no pywry: the floor of one POST round trip under this gunicorn."""
+    from flask import request  # noqa: PLC0415
+
+    return request.get_data()
