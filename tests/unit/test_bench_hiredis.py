@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bench.common import run_redis
+from tests.support import run_async
 
 
-async def test_hiredis_client_commands_and_pubsub() -> None:
+def test_hiredis_client_commands_and_pubsub() -> None:
     """SET/GET replies come back in order, a published message reaches the subscription, and a
     PUBLISH whose reply is dropped still counts its subscriber."""
     from bench.hiredis_pubsub import command, open_connection  # noqa: PLC0415
@@ -33,4 +34,4 @@ async def test_hiredis_client_commands_and_pubsub() -> None:
             sub.close()
 
     with run_redis("test-hiredis") as url:  # make test installs redis-server
-        await main(url)
+        run_async(main(url))  # a fresh loop in a thread: Playwright may hold this one
