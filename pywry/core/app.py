@@ -793,6 +793,14 @@ class App:
         finally:
             self._finished()
 
+    def begin_work(self) -> None:
+        """Count an event in flight that runs later (a drain waits for it): `end_work` after."""
+        self._busy += 1
+
+    def end_work(self) -> None:
+        """An event counted with `begin_work` is done."""
+        self._finished()
+
     def _finished(self) -> None:
         """An event in flight is done; the last one lets a waiting drain go on."""
         self._busy -= 1

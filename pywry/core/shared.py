@@ -9,6 +9,7 @@ they are reconnecting) and is logged once until the store is back.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -59,6 +60,8 @@ class Shared:
         # events whose recording met an outage: (label, client, id, attempt, run it)
         self.uncertain: list[tuple[str, str, int, str, Later]] = []
         self._late: set[asyncio.Task[None]] = set()
+        # the newest routed event of each page (label, client), which its next one waits for
+        self._routed: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.wake: asyncio.Event | None = None
         self.started: asyncio.Event | None = None
         self.attempted: asyncio.Event | None = None  # set once the first connection attempt ended
@@ -361,7 +364,39 @@ class Shared:
         client, session = str(payload.get("client", "")), str(payload.get("session", ""))
         user = User.from_json(payload.get("user"))
         address = str(payload.get("address", ""))
-        await self.engine.dispatch(widget, msg, reply, client, session, user, address)
+        later = functools.partial(
+            self.engine.dispatch, widget, msg, reply, client, session, user, address
+        )
+        self._in_order((label, client), later)
+
+    def _in_order(self, key: tuple[str, str], later: Later) -> None:
+        """Run a routed event in a task of its own, after the page's earlier ones.
+
+        The listener goes on reading at once: one page's slow callback holds back no other
+        page's events (nor the messages on the bus), while each page's events keep their order.
+        The engine counts the event in flight from now, so a drain waits for it.
+        """
+        before = self._routed.get(key)
+        self.engine.begin_work()
+
+        async def after_the_earlier() -> None:
+            try:
+                if before is not None:
+                    await asyncio.wait({before})  # whatever became of it, this one goes next
+                await later()
+            finally:
+                self.engine.end_work()
+
+        task = asyncio.get_running_loop().create_task(after_the_earlier())
+        self._routed[key] = task
+
+        def done(t: asyncio.Task[None]) -> None:
+            if self._routed.get(key) is t:
+                del self._routed[key]
+            if not t.cancelled() and t.exception() is not None:
+                log.error("a routed event failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
 
     async def _send_reply(self, worker: str, conn_id: str, text: str) -> None:
         if worker == self.worker_id:

@@ -1,6 +1,7 @@
 """A deploy-mode app run as several processes on one shared backend (the multi-worker tests)."""
 
 import os
+import threading
 import time
 
 from fastapi.responses import HTMLResponse
@@ -11,6 +12,7 @@ from pywry.state import get_worker_id
 
 app = get_server_app()
 WORKER = os.environ.get("TEST_WORKER_NAME", get_worker_id())
+GATES: dict[str, threading.Event] = {}  # one visitor's callback waits, another's opens it
 
 
 def on_click(data, event_type, label):
@@ -66,7 +68,15 @@ def visit():
     holder = {}
 
     def answer(data, event_type, label):
-        holder["w"].emit("app:visitor-answer", {"worker": WORKER, "n": data.get("n")})
+        released = None
+        if data.get("wait"):
+            released = GATES.setdefault(data["wait"], threading.Event()).wait(10)
+        if data.get("open"):
+            GATES.setdefault(data["open"], threading.Event()).set()
+        reply = {"worker": WORKER, "n": data.get("n")}
+        if released is not None:
+            reply["released"] = released
+        holder["w"].emit("app:visitor-answer", reply)
 
     holder["w"] = show("<p>visitor</p>", callbacks={"app:hello": answer})
     return HTMLResponse(get_widget_html(holder["w"].label))

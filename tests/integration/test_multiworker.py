@@ -155,6 +155,31 @@ def test_event_for_a_visitor_widget_is_routed_to_its_owner(workers: list[Server]
         c.close()
 
 
+def test_a_routed_callback_that_blocks_holds_back_no_other_page_and_keeps_its_own_order(
+    workers: list[Server],
+) -> None:
+    """Two visitors' widgets live on w1, their pages on w2. A's callback waits until B's callback
+    has run: B's event must reach w1 while A's still runs (else A waits in vain), and A's own
+    next event must still be answered after its first."""
+    w1, w2, _ = workers
+    a = Client(w2.url, visit(httpx.get(w1.url + "/visit")))
+    b = Client(w2.url, visit(httpx.get(w1.url + "/visit")))
+    gate = uuid.uuid4().hex
+    try:
+        a.send("app:hello", {"n": 1, "wait": gate})
+        a.send("app:hello", {"n": 2})  # same page: runs after the first, never before
+        b.send("app:hello", {"n": 3, "open": gate})
+        answer, _ = until(b, "app:visitor-answer")
+        assert answer["data"] == {"worker": "w1", "n": 3}
+        first, _ = until(a, "app:visitor-answer")
+        second, _ = until(a, "app:visitor-answer")
+        assert first["data"] == {"worker": "w1", "n": 1, "released": True}
+        assert second["data"] == {"worker": "w1", "n": 2}
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_disconnect_on_a_worker_that_never_saw_the_widget_is_checked_and_taken(
     workers: list[Server],
 ) -> None:
