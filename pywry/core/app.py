@@ -940,6 +940,7 @@ class App:
                 removed += 1
                 own -= 1
         self.metrics.widgets(own)
+        self.metrics.flush()
         self.clients.expire(server.reconnect_timeout)
         followed = self.followed()
         self.streams.expire(server.reconnect_timeout + server.outbox_max_age, followed)

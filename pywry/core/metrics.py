@@ -11,6 +11,7 @@ killed worker's connections leave the sum.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from ..extras import need
@@ -18,6 +19,7 @@ from ..extras import need
 #: The environment variable that names the deployment's directory of per-process values.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 TRANSPORTS = ("websocket", "sse")
+FLUSH_AT = 10_000  # counts kept between flushes at most (a stalled tick cannot grow them more)
 
 
 class Metrics:
@@ -48,6 +50,9 @@ class Metrics:
 
     def resynced(self) -> None:
         """A reconnecting page's history was gone: it was told to resynchronise."""
+
+    def flush(self) -> None:
+        """Hand what was counted since the last flush to the exported series."""
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
@@ -97,6 +102,10 @@ class PrometheusMetrics(Metrics):
         self._duration = prom.Histogram(
             "pywry_callback_duration_seconds", "How long callbacks ran", registry=r
         )
+        self._pending_events: list[None] = []
+        self._pending_emits: list[None] = []
+        self._pending_calls: list[tuple[float, bool]] = []
+        self._flushing = threading.Lock()
 
     def connected(self, transport: str) -> None:
         self._connections[transport].inc()
@@ -107,16 +116,46 @@ class PrometheusMetrics(Metrics):
     def widgets(self, count: int) -> None:
         self._widgets.set(count)
 
+    # Per event, per emit and per callback only a list append (atomic, from any thread): a
+    # prometheus_client series takes a lock and, in multiprocess mode, writes a file on every
+    # change. `flush` (every housekeeping tick, about once a second, and before a scrape)
+    # hands the counts over.
     def event(self) -> None:
-        self._events.inc()
+        self._pending_events.append(None)
+        if len(self._pending_events) > FLUSH_AT:
+            self.flush()
 
     def emitted(self) -> None:
-        self._emits.inc()
+        self._pending_emits.append(None)
+        if len(self._pending_emits) > FLUSH_AT:
+            self.flush()
 
     def callback(self, seconds: float, failed: bool) -> None:
-        self._duration.observe(seconds)
-        if failed:
-            self._errors.inc()
+        self._pending_calls.append((seconds, failed))
+        if len(self._pending_calls) > FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._flushing:
+            for pending, series in (
+                (self._pending_events, self._events),
+                (self._pending_emits, self._emits),
+            ):
+                n = len(pending)
+                if n:
+                    del pending[:n]  # what was appended meanwhile waits for the next flush
+                    series.inc(n)
+            calls = self._pending_calls
+            n = len(calls)
+            if n:
+                taken = calls[:n]
+                del calls[:n]
+                errors = 0
+                for seconds, failed in taken:
+                    self._duration.observe(seconds)
+                    errors += failed
+                if errors:
+                    self._errors.inc(errors)
 
     def replayed(self) -> None:
         self._replays.inc()
@@ -125,6 +164,7 @@ class PrometheusMetrics(Metrics):
         self._resyncs.inc()
 
     def render(self) -> tuple[bytes, str]:
+        self.flush()  # this worker's own counts are current; the others' at most a tick old
         prom = self._prom
         registry: Any = self.registry
         if self.directory is not None:
@@ -144,6 +184,7 @@ class PrometheusMetrics(Metrics):
                 self._multiprocess.mark_process_dead(int(pid), self.directory)
 
     def close(self) -> None:
+        self.flush()
         if self.directory is not None:
             self._multiprocess.mark_process_dead(os.getpid(), self.directory)
 
