@@ -190,14 +190,36 @@ class Peer:
         A stream whose local history has a gap is filled from the shared store when one is in
         use; otherwise (or when the store has lost it too) the page is told to resynchronise.
         """
+        if self.joining:
+            early = self.replies() if self.direct else []
+            await self._join(early)
+            frames, gaps = self.gather()
+            frames[:0] = early
+        else:
+            frames, gaps = self.gather()
+        if gaps:
+            await self.fill(frames, gaps)
+        return frames
+
+    def gather(self) -> tuple[list[str], list[int]]:
+        """`collect` without waiting: own replies and what the local streams hold, and the
+        streams whose history has a gap here (left for `fill`). A sender that is not joining
+        the store calls this first and `fill` only for gaps, so the usual delivery is plain
+        calls, no coroutine."""
         frames = self.replies() if self.direct else []
         cursor = self.cursor
-        if self.joining:
-            await self._join(frames)
         if not cursor.behind():
-            return frames
+            return frames, []
         texts, gaps = cursor.take()
         frames.extend(texts)
+        if not gaps and self.resuming:
+            self.resuming = False
+            self.app.metrics.replayed()
+        return frames, gaps
+
+    async def fill(self, frames: list[str], gaps: list[int]) -> None:
+        """Fill the gapped streams from the shared store, else resynchronise or skip the page."""
+        cursor = self.cursor
         resumed, self.resuming = self.resuming, False
         for index in gaps:
             fetched = await self.app.fetch_since(cursor.streams[index], cursor.position(index))
@@ -215,7 +237,6 @@ class Peer:
                 cursor.fill(index, fetched)
         if resumed:
             self.app.metrics.replayed()
-        return frames
 
     async def _join(self, frames: list[str]) -> None:
         """With a shared store, catch up on the page and session streams once, at the start.

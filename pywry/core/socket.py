@@ -158,7 +158,12 @@ class Writer:
         try:
             while True:
                 wake.clear()
-                frames = await peer.collect()
+                if peer.joining:
+                    frames = await peer.collect()
+                else:  # the usual case: no coroutine to make
+                    frames, gaps = peer.gather()
+                    if gaps:
+                        await peer.fill(frames, gaps)
                 if len(frames) <= MAX_BATCH:
                     if frames:
                         await ws.send(p.batch(frames))
