@@ -63,6 +63,9 @@ class _Group:
     def __init__(self, name: str) -> None:
         self.name = name
         self.folder = LOGS / name
+        # fresh every run: a cluster node that finds the nodes.conf of a past run refuses to
+        # join a new cluster ("is not empty")
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.servers: list[Server] = []
 
     def start(self, tag: str, args: Sequence[str], conf: Path | None = None) -> int:
