@@ -240,8 +240,14 @@ class Run:
         try:
             printed = read_lines(proc, urls, timeout=STARTUP)
             for url in printed:
-                assert url.startswith(f"{scheme}://127.0.0.1:{port}/widget/"), printed
+                # the port asked for, or the next free one when another process took it meanwhile
+                assert re.match(rf"{scheme}://127\.0\.0\.1:\d+/widget/", url), printed
                 assert httpx.get(url, verify=False, timeout=10).status_code == 200, url
+            # Ctrl+C once block() says it waits: a script still printing would die of it
+            said: list[str] = []
+            while not any(line.startswith("pywry: serving") for line in said):
+                assert len(said) < 10, said  # other lines first (a busy port, a warning)
+                said += read_lines(proc, 1, timeout=STARTUP, stderr=True)
         except Exception as exc:
             _, err = ctrl_c(proc)
             raise AssertionError(f"{script}: {exc}\n{err[-3000:]}") from exc
