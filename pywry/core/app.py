@@ -7,7 +7,6 @@ dispatcher -> callback -> `App.emit` -> the widget's outbox -> every peer's curs
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import logging
@@ -17,7 +16,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -759,8 +758,8 @@ class App:
         """
         widget = peer.widget
         shared = self.shared
-        fn = widget.callbacks.get(msg.type) or widget.callbacks.get("*")
-        self._busy += 1  # what `_working` does, without a context manager on every event
+        fn = self.dispatcher.find(widget, msg.type)
+        self.begin_work()
         try:
             if shared is not None and widget.remote and fn is None:
                 try:  # another worker holds the callbacks: de-duplicate and route in one step
@@ -791,30 +790,17 @@ class App:
             )
             return True
         finally:
-            self._finished()
+            self.end_work()
 
     def begin_work(self) -> None:
-        """Count an event in flight that runs later (a drain waits for it): `end_work` after."""
+        """Count an event in flight (a drain waits until none is); `end_work` when it is done."""
         self._busy += 1
 
     def end_work(self) -> None:
-        """An event counted with `begin_work` is done."""
-        self._finished()
-
-    def _finished(self) -> None:
-        """An event in flight is done; the last one lets a waiting drain go on."""
+        """An event counted with `begin_work` is done; the last one lets a waiting drain go on."""
         self._busy -= 1
         if not self._busy and self._idle is not None:
             self._idle.set()
-
-    @contextlib.contextmanager
-    def _working(self) -> Iterator[None]:
-        """Count an event in flight; a drain waits until none is."""
-        self._busy += 1
-        try:
-            yield
-        finally:
-            self._finished()
 
     async def dispatch(
         self,
@@ -827,9 +813,12 @@ class App:
         address: str = "",
     ) -> None:
         """Run the callback for `msg` as the current event; store what it did to the session."""
-        with self._working():
+        self.begin_work()
+        try:
             self.metrics.event()
             await self._run_callback(widget, msg, reply, client, session, user, address)
+        finally:
+            self.end_work()
 
     async def _run_callback(
         self,

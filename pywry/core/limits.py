@@ -65,9 +65,10 @@ class Bucket:
         self.tokens = self.burst
         self.stamp = time.monotonic()
 
-    def ready(self) -> bool:
-        """Refill for the time passed; True when a token can be taken."""
-        now = time.monotonic()
+    def ready(self, now: float | None = None) -> bool:
+        """Refill for the time passed (up to `now`); True when a token can be taken."""
+        if now is None:
+            now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         return self.tokens >= 1.0
@@ -131,15 +132,12 @@ def address_key(address: str) -> str | None:
 
 def _take_all(buckets: Sequence[Bucket]) -> Bucket | None:
     """Take a token from every bucket, or from none: returns the first empty one."""
-    now = time.monotonic()
+    now = time.monotonic()  # one clock read for all of them
     for bucket in buckets:
-        tokens = bucket.tokens + (now - bucket.stamp) * bucket.rate
-        bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
-        bucket.stamp = now
-        if bucket.tokens < 1.0:
+        if not bucket.ready(now):
             return bucket
     for bucket in buckets:
-        bucket.tokens -= 1.0
+        bucket.take()
     return None
 
 
@@ -166,16 +164,11 @@ class Limits:
         `client` is given for posts, which have no connection of their own to count on; a
         socket or stream counts its events itself (`Peer`).
         """
-        addr = address_key(address)
-        with self._lock:
-            buckets = [] if client is None else [self._client_events.get((label, client))]
-            if addr is not None:
-                buckets.append(self._address_events.get(addr))
-            buckets.append(self._token_events.get(label))
-            empty = _take_all(buckets)
-        if empty is None:
-            return None
-        return Refusal(429, "policy", "rate limit exceeded; slow down", empty.wait())
+        buckets = self.event_buckets(address, label)
+        if client is not None:
+            with self._lock:
+                buckets = (self._client_events.get((label, client)), *buckets)
+        return self.take(buckets)
 
     def event_buckets(self, address: str, label: str) -> tuple[Bucket, ...]:
         """The buckets an open connection's events count against: its address's and its token's.
