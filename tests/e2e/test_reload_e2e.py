@@ -47,20 +47,34 @@ if __name__ == "__main__":
 
 def change_and_see_the_page_reload(page, script: Path, url: str, source: str) -> None:
     """Open `url`/, rewrite `script` to say version 2, and watch the page reload by itself."""
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     page.goto(url + "/")
     page.wait_for_function("window.pywry && window.pywry.state === 'open'")
     first_boot = httpx.get(url + "/health").json()["boot"]
     page.evaluate("window.loadedOnce = true")  # gone once the page has reloaded
 
     script.write_text(source.replace("version 1", "version 2"))
-    page.wait_for_function(
-        "document.getElementById('version')?.textContent === 'version 2'", timeout=30_000
-    )
+    try:
+        page.wait_for_function(
+            "document.getElementById('version')?.textContent === 'version 2'", timeout=30_000
+        )
+    except Exception as exc:  # say what the page saw; the caller adds the server's stderr
+        raise AssertionError(f"the page did not reload; its console: {console}") from exc
     assert page.evaluate("window.loadedOnce") is None  # a reload, not a content update
     assert page.url == url + "/"  # the same port: the socket outlived the restart
     assert httpx.get(url + "/health").json()["boot"] != first_boot
     page.wait_for_function("window.pywry.state === 'open'")
     page.close()
+
+
+def reload_then_stop(page, proc, script: Path, url: str, source: str) -> tuple[int, str]:
+    """`change_and_see_the_page_reload`, then Ctrl+C; a failure carries the server's stderr."""
+    try:
+        change_and_see_the_page_reload(page, script, url, source)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nthe server's stderr:\n{ctrl_c(proc)[1]}") from exc
+    return ctrl_c(proc)
 
 
 @pytest.mark.parametrize("framework", ["fastapi", "flask", "django", "aiohttp"])
@@ -75,8 +89,7 @@ def test_a_changed_file_restarts_the_server_and_the_page_reloads_itself(
         url = announced_url(proc)
         (watching,) = read_lines(proc, 1, stderr=True)
         assert watching.startswith("pywry: reloading when a .py file under ")
-        change_and_see_the_page_reload(page, script, url, SCRIPT)
-        status, err = ctrl_c(proc)
+        status, err = reload_then_stop(page, proc, script, url, SCRIPT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -100,8 +113,7 @@ def test_deploy_reload_reloads_open_pages_too(page, tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/health", proc)
-        change_and_see_the_page_reload(page, script, url, DEPLOY_SCRIPT)
-        status, err = ctrl_c(proc)
+        status, err = reload_then_stop(page, proc, script, url, DEPLOY_SCRIPT)
     finally:
         if proc.poll() is None:
             proc.kill()
