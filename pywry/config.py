@@ -83,6 +83,7 @@ _OTHER_VARIABLES = frozenset(
         "PYWRY_SQLITE_KEY",
         "PYWRY_DEPLOY_MODE",
         "PYWRY_PATH_DEPLOY",
+        "PYWRY_BACKEND_CHECKED",
     }
 )
 

@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from .extras import need
 from .handle import HTML, WidgetHandle
 from .logs import logging_config
 from .plotly import show_plotly
-from .state.backends import check_backend
+from .state.backends import check_backend, workers_checked
 from .state.base import BackendStartError
 
 if TYPE_CHECKING:
@@ -284,7 +284,8 @@ def serve(
             options["reload_dirs"] = list(where.watch or (where.folder,))
         else:
             options["workers"] = server_settings.workers
-        with _metrics_directory(server_settings.workers, server_settings.metrics):
+        checked = workers_checked() if engine is not None else nullcontext()
+        with checked, _metrics_directory(server_settings.workers, server_settings.metrics):
             # returns on Ctrl+C
             uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)
         return

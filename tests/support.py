@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,31 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
             last = exc
             time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The worker processes of a deployment: its supervisor's children that serve (not
+    multiprocessing's resource tracker, which is a child too)."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True
+    )
+    pids = []
+    for pid in out.stdout.split():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        if b"resource_tracker" not in argv:
+            pids.append(int(pid))
+    return pids
+
+
+def poll(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait (bounded, 20 ms apart) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
 
 
 @contextmanager

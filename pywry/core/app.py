@@ -22,8 +22,8 @@ from typing import Any
 
 from ..config import PyWrySettings, get_settings
 from ..state import get_worker_id
-from ..state.backends import create_backend
-from ..state.base import BackendUnavailable
+from ..state.backends import checked_at_start, create_backend
+from ..state.base import BackendStartError, BackendUnavailable
 from . import accesslog, context
 from . import protocol as p
 from .access import Access, watch_forever
@@ -530,10 +530,18 @@ class App:
 
         Raises `BackendStartError`, naming the setting, when the backend cannot be opened: the
         server should stop with that line instead of waiting for a store that is not there.
+        A worker of a deployment that already opened it (one started in place of a worker that
+        died, maybe during an outage) starts anyway: it answers 503 and keeps retrying.
         """
         self.bind_loop()
         if self.shared is not None:
-            await self.shared.opened()
+            try:
+                await self.shared.opened()
+            except BackendStartError as exc:
+                if not checked_at_start():
+                    raise
+                log.error("%s; this worker serves once it can be opened", exc)
+                return
         await self.prepare()
 
     async def prepare(self, label: str | None = None) -> None:

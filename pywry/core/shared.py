@@ -92,10 +92,14 @@ class Shared:
             except OSError as exc:  # BackendUnavailable, or a file the backend cannot make
                 if not attempted.is_set():
                     self.start_error = self.backend.open_error(exc)
+                    self.down = True  # requests get 503 at once instead of waiting
                     attempted.set()
                 else:
                     self._log_down(exc)
                 await asyncio.sleep(RETRY * 4)
+        if self.down:
+            self.down = False
+            log.warning("state backend %s is open; service started", self.backend.name)
         self.start_error = None
         attempted.set()
         with self._lock:

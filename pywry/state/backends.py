@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..config import PyWrySettings, StateBackend
 from ..extras import MissingExtra
 from .base import Backend, JsonObject
+
+#: Set (to the deployment's pid) in the worker processes of a deployment whose start-up opened
+#: the backend: a worker started later, by a supervisor replacing one that died, must not fail
+#: its own start-up during an outage, because uvicorn and gunicorn then stop every worker.
+CHECKED_ENV = "PYWRY_BACKEND_CHECKED"
+
+
+def checked_at_start() -> bool:
+    """This process is a worker of a deployment that opened the backend before it started."""
+    return bool(os.environ.get(CHECKED_ENV))
+
+
+@contextmanager
+def workers_checked() -> Iterator[None]:
+    """Around starting worker processes after `check_backend` passed: they inherit the mark."""
+    had = os.environ.get(CHECKED_ENV)
+    os.environ[CHECKED_ENV] = str(os.getpid())
+    try:
+        yield
+    finally:
+        if had is None:
+            os.environ.pop(CHECKED_ENV, None)
+        else:
+            os.environ[CHECKED_ENV] = had
 
 
 def create_backend(settings: PyWrySettings, worker_id: str) -> Backend | None:

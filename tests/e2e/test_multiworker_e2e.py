@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.redis_server import RedisServer
-from tests.support import EXAMPLES, Server, clean_env, free_port, run_server
+from tests.support import EXAMPLES, Server, clean_env, free_port, run_server, worker_pids
 
 pytestmark = pytest.mark.e2e
 SEED_CSV = "quarter,value\nQ1,100\nQ2,150\nQ3,130\nQ4,180"
@@ -43,13 +42,6 @@ def four_workers(redis_for_workers, tmp_path_factory) -> Iterator[Server]:
         yield srv
 
 
-def worker_pids(server: Server) -> list[int]:
-    out = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True
-    )
-    return [int(p) for p in out.stdout.split()]
-
-
 def export(page, tmp: Path) -> str:
     with page.expect_download(timeout=20_000) as info:
         page.click("text=Export CSV")
@@ -71,7 +63,7 @@ def open_dashboard(browser, server: Server):
 def test_ten_page_loads_on_four_workers_each_get_their_download(
     four_workers: Server, browser, tmp_path
 ) -> None:
-    assert len(worker_pids(four_workers)) >= 4
+    assert len(worker_pids(four_workers)) == 4
     for _ in range(10):
         context, page = open_dashboard(browser, four_workers)
         try:

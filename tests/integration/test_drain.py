@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 from tests.integration.sseclient import StreamClient
 from tests.integration.wsclient import Client, page_bootstrap
 from tests.redis_server import RedisServer
-from tests.support import ROOT, Server, clean_env, free_port, run_server
+from tests.support import ROOT, Server, clean_env, free_port, poll, run_server
 
 pytestmark = pytest.mark.integration
 APP = ROOT / "tests" / "apps" / "ops_app.py"
@@ -52,14 +51,6 @@ def start(stack: ExitStack, env: dict[str, str], name: str, folder) -> Server:
 def until(client: Client, kind: str, timeout: float = 10) -> dict:
     msg, _ = client.recv_until(kind, timeout)
     return msg
-
-
-def poll(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait (bounded, 20 ms apart) until `condition()` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_sigterm_drains_the_worker_and_its_page_goes_on_elsewhere(redis_server, tmp_path) -> None:

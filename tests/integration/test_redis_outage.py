@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import time
 from contextlib import ExitStack
 
@@ -9,9 +12,10 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.integration.test_multiworker import backend_env, start_workers, until
+from tests.integration.test_multiworker import APP, backend_env, start_workers, until
 from tests.integration.wsclient import Client, page_bootstrap
 from tests.redis_server import RedisServer
+from tests.support import clean_env, free_port, poll, run_server, worker_pids
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +80,44 @@ def test_redis_outage_and_recovery(tmp_path) -> None:
             assert log.count("went away") == 1, log[-3000:]
             assert "Traceback" not in log, log[-3000:]
             assert "is back; service resumed" in log
+
+
+def test_workers_replaced_during_an_outage_start_and_serve_once_redis_is_back(tmp_path) -> None:
+    """uvicorn stops the whole deployment when a worker's start-up fails, so a worker that
+    replaces one that died while Redis is down must start anyway (503 until Redis is back)."""
+    redis_server = RedisServer(tmp_path / "redis").start()
+    port = free_port()
+    env = clean_env(
+        PYWRY_SERVER__HOST="127.0.0.1",
+        PYWRY_SERVER__PORT=str(port),
+        PYWRY_SERVER__WORKERS="2",
+        **backend_env("redis", redis_server, tmp_path),
+    )
+    with ExitStack() as stack:
+        stack.callback(redis_server.stop)
+        server = stack.enter_context(run_server([sys.executable, str(APP)], env, port, tmp_path))
+        originals = worker_pids(server)
+        assert len(originals) == 2
+
+        redis_server.stop()
+        for pid in originals:  # both die, so every page afterwards is served by a replacement
+            os.kill(pid, signal.SIGKILL)
+        poll(lambda: server.log().count("this worker serves once it can be opened") >= 2, 30)
+        assert server.proc.poll() is None, server.log()[-3000:]
+        assert not set(worker_pids(server)) & set(originals)
+        with httpx.Client() as fresh:
+            assert fresh.get(server.url + "/health").status_code == 200
+            down = fresh.get(server.url + "/widget/board")
+        assert down.status_code == 503 and down.json()["error"] == "backend-unavailable"
+
+        redis_server.start()  # same port, empty: the replacements store their widgets again
+        poll(lambda: server.log().count("is open; service started") >= 2, 30)
+        # Redis kept nothing, so the page loads again; both replacements agree on its token
+        boot = page_bootstrap(server.url + "/widget/board")
+        for n in range(6):  # fresh connections: either replacement may answer
+            c = Client(server.url, boot, client=f"after{n}")
+            c.send("app:click", {"n": n})
+            answer, _ = until(c, "app:answer", lambda m, n=n: m["data"]["n"] == n)
+            assert answer["data"]["worker"] not in ("", None)
+            c.close()
+        assert "Application startup failed" not in server.log()
