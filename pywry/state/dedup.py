@@ -11,6 +11,7 @@ in-order stream keeps the record at one number.
 from __future__ import annotations
 
 WINDOW = 512  # handled ids kept above the floor; past that the lowest fold into it
+MARKS = 8  # workers whose newest named attempt a record remembers (`took`)
 
 
 def admit(floor: int, seen: tuple[int, ...], ident: int) -> tuple[int, tuple[int, ...]] | None:
@@ -49,15 +50,15 @@ def decode(text: str | bytes | None) -> tuple[int, tuple[int, ...]]:
     return (parts[0], tuple(parts[1:])) if parts else (0, ())
 
 
-def taken_by(text: str | bytes | None) -> tuple[int, str] | None:
-    """(id, attempt) of the newest event a stored record names as taken, if it names one.
+def took(text: str | bytes | None, ident: int, attempt: str) -> bool:
+    """Whether a stored record says `attempt` (``worker.n``) took event `ident`.
 
     A worker whose store went away while recording an event cannot tell whether the write
-    landed; once the store is back it asks this, and runs the event itself if it did.
+    landed; once the store is back it asks this, and runs the event itself if it did. The record
+    keeps each worker's newest such mark (at most `MARKS`), so events the page sent meanwhile
+    through other workers do not hide it.
     """
     if not text:
-        return None
+        return False
     raw = text.decode() if isinstance(text, bytes) else text
-    _, bar, last = raw.partition("|")
-    ident, at, attempt = last.partition("@")
-    return (int(ident), attempt) if bar and at and ident.isdigit() else None
+    return f"{ident}@{attempt}" in raw.split("|")[1:]

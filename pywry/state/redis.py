@@ -109,12 +109,17 @@ return {token, seq}
 
 # Which event ids of a client were handled (pywry.state.dedup, the same rules): the value is
 # "floor" or "floor,id,id,..."; ids folding into the floor keep the usual record one number.
+# After it, "|id@attempt" marks: each worker's newest event taken under a named attempt (a
+# worker's later event replaces its own mark only, so another worker's traffic for the same
+# page cannot erase the proof that an attempt whose answer an outage lost took its event).
 _ADMIT = """
 local function admit(key, id, ttl, window, attempt)
-  local floor, seen = 0, {}
+  local floor, seen, marks = 0, {}, ''
   local raw = redis.call('GET', key)
   if raw then
-    local record = string.match(raw, '^[^|]*')
+    local bar = string.find(raw, '|', 1, true)
+    local record = raw
+    if bar then record = string.sub(raw, 1, bar - 1); marks = string.sub(raw, bar) end
     local first = true
     for part in string.gmatch(record, '[^,]+') do
       if first then floor = tonumber(part); first = false else seen[#seen + 1] = tonumber(part) end
@@ -128,11 +133,21 @@ local function admit(key, id, ttl, window, attempt)
   while #seen > window do floor = table.remove(seen, 1) end
   local out = string.format('%d', floor)
   for i = 1, #seen do out = out .. ',' .. string.format('%d', seen[i]) end
-  if attempt ~= '' then out = out .. '|' .. string.format('%d', id) .. '@' .. attempt end
-  redis.call('SET', key, out, 'EX', ttl)
+  if attempt ~= '' then
+    local taker = string.match(attempt, '^(.*)%.') or attempt
+    local kept, n = '', 1
+    for mark in string.gmatch(marks, '[^|]+') do
+      if n < MARKS and string.match(mark, '^%d+@(.*)%.') ~= taker then
+        kept = kept .. '|' .. mark
+        n = n + 1
+      end
+    end
+    marks = '|' .. string.format('%d', id) .. '@' .. attempt .. kept
+  end
+  redis.call('SET', key, out .. marks, 'EX', ttl)
   return true
 end
-"""
+""".replace("MARKS", str(dedup.MARKS))
 
 _ACCEPT = (
     _ADMIT
@@ -483,7 +498,7 @@ class RedisBackend(Backend):
     async def accepted_by(self, label: str, client: str, ident: int, attempt: str) -> bool:
         """Whether event `ident` was taken by `attempt` (its answer was lost in an outage)."""
         raw = await self._call(self.redis.get(self.w("client", label, client)))
-        return dedup.taken_by(raw) == (ident, attempt)
+        return dedup.took(raw, ident, attempt)
 
     async def accept_and_route(
         self, label: str, client: str, ident: int, worker: str, payload: JsonObject

@@ -338,8 +338,9 @@ def test_sqlite_two_processes_share_one_file(tmp_path, monkeypatch) -> None:
 
 def test_redis_tells_a_worker_whether_its_unanswered_record_landed(tmp_path, redis_server) -> None:
     """An event recorded just as Redis went away (the answer lost): once Redis is back, the
-    worker that tried learns its attempt took the event (and runs it); another attempt, or an
-    event recorded after it, does not claim it."""
+    worker that tried learns its attempt took the event (and runs it), even after the page went
+    on through another worker; another attempt does not claim it, and the same worker's next
+    event replaces its mark."""
 
     async def check() -> None:
         prefix = "t" + uuid.uuid4().hex[:6]
@@ -351,9 +352,17 @@ def test_redis_tells_a_worker_whether_its_unanswered_record_landed(tmp_path, red
             assert not await backend.accepted_by("w", "c1", 1, "worker-b.7")
             assert not await backend.accept_event("w", "c1", 1, "worker-b.8")  # a resend
             assert await backend.accepted_by("w", "c1", 1, "worker-a.7")  # still the taker
-            assert await backend.accept_event("w", "c1", 2, "worker-b.9")
+            # the page reconnected to worker b and went on before worker a was back
+            for ident in range(2, 12):
+                assert await backend.accept_event("w", "c1", ident, f"worker-b.{ident + 7}")
+            assert await backend.accept_and_route("w", "c1", 12, "worker-b", {"k": 1}) == 0
+            assert await backend.accepted_by("w", "c1", 1, "worker-a.7")
+            assert not await backend.accepted_by("w", "c1", 1, "worker-b.8")
+            assert await backend.accepted_by("w", "c1", 11, "worker-b.18")
+            assert await backend.accept_event("w", "c1", 13, "worker-a.8")
             assert not await backend.accepted_by("w", "c1", 1, "worker-a.7")
-            assert await backend.accept_event("w", "c1", 3)  # no attempt named: still dedups
+            assert await backend.accepted_by("w", "c1", 11, "worker-b.18")
+            assert await backend.accept_event("w", "c1", 14)  # no attempt named: still dedups
             assert not await backend.accept_event("w", "c1", 2)
         finally:
             await backend.stop()
