@@ -272,21 +272,25 @@ def test_a_widget_shown_on_one_worker_keeps_its_roles_on_the_other(
         assert published.status_code == 200, published.text
         boot = raw_boot(site, carol_cookie, "report")
 
-        def served(_: int) -> int | None:
-            """Open a socket as carol; the worker holding it, once it answered her event."""
+        def served(_: int) -> tuple[Client, int | None]:
+            """Open a socket as carol; it and the worker holding it, once it answered her event."""
             raw = Client(site.url, boot)
-            try:
-                assert whoami(raw)["id"] == "carol"  # run by the worker that has the callback
-                return connection_holder(site.port, raw.ws.local_address[1])
-            finally:
-                raw.close()
+            assert whoami(raw)["id"] == "carol"  # run by the worker that has the callback
+            return raw, connection_holder(site.port, raw.ws.local_address[1])
 
-        holders: set[int | None] = set()
-        for _ in range(5):  # bursts until both workers hold some of hers (bounded)
-            with ThreadPoolExecutor(8) as pool:
-                holders.update(pool.map(served, range(8)))
-            if len(holders - {None}) == 2:
-                break
+        # bursts of concurrent connects, kept open (a worker busy with hers leaves the next to
+        # the other), until both workers hold some (bounded)
+        opened_raws: list[tuple[Client, int | None]] = []
+        try:
+            for _ in range(8):
+                with ThreadPoolExecutor(8) as pool:
+                    opened_raws += pool.map(served, range(8))
+                if len({pid for _, pid in opened_raws} - {None}) == 2:
+                    break
+        finally:
+            for raw, _ in opened_raws:
+                raw.close()
+        holders = {pid for _, pid in opened_raws}
         assert len(holders - {None}) == 2, holders  # (None: a socket /proc did not show in time)
 
         visitor.sign_in(site, "/widget/board", "alice")
