@@ -238,12 +238,48 @@ def announced_url(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> str:
     raise AssertionError(f"no 'pywry: serving' line in {seen}")
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, children first."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(todo.pop())], capture_output=True, text=True
+        )
+        children = [int(p) for p in out.stdout.split()]
+        found += children
+        todo += children
+    return found
+
+
+def _worker_starting(pid: int) -> bool:
+    """A worker process (started by multiprocessing) that catches no SIGTERM yet: still
+    starting, as a uvicorn worker installs its signal handlers once it serves."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # gone meanwhile
+        return False
+    if b"spawn_main" not in argv:
+        return False
+    caught = next(
+        (line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0"
+    )
+    return not (int(caught, 16) >> (signal.SIGTERM - 1)) & 1
+
+
 def ctrl_c(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> tuple[int, str]:
     """Press Ctrl+C in the terminal of `spawn`'s `proc`: SIGINT to its whole process group.
 
-    Returns its exit status (130 for a process that SIGINT killed, as a shell reports it) and
-    the rest of its stderr.
+    As a person would, it waits (bounded) until every worker process is up: one still starting
+    has Python's own SIGINT handler, which prints a KeyboardInterrupt traceback. Returns the exit
+    status (130 for a process that SIGINT killed, as a shell reports it) and the rest of stderr.
     """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        if not any(_worker_starting(pid) for pid in _descendants(proc.pid)):
+            break
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=timeout)
