@@ -20,17 +20,21 @@ from tests.support import free_port, require_binary
 SERVICE = "pywry-test"
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll `check` (errors count as "not yet") until it holds, or fail naming `what`."""
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float = 30.0, why: Callable[[], str] = str
+) -> None:
+    """Poll `check` (errors count as "not yet") until it holds, or fail naming `what` and
+    what `why()` says was last seen."""
     deadline = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except (redis.RedisError, OSError):
-            pass
+        except (redis.RedisError, OSError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.05)
-    raise TimeoutError(f"{what} within {timeout}s")
+    raise TimeoutError(f"{what} within {timeout}s (last seen: {why() or last})")
 
 
 def info(port: int, section: str) -> dict[str, str]:
@@ -140,6 +144,7 @@ class SentinelGroup:
         self.folder = folder
         self.master: RedisServer | None = None
         self.replica: RedisServer | None = None
+        self.seen = ""  # what `_watched` saw last (a timeout says it)
         self.sentinels: list[RedisServer] = []
 
     @property
@@ -177,17 +182,24 @@ class SentinelGroup:
 
     def _watched(self) -> bool:
         assert self.master is not None and self.replica is not None
+        self.seen = ""
         for s in self.sentinels:
             sentinel = self._sentinel(s.port)
             state = sentinel.sentinel_master(SERVICE)
+            replicas = {int(r["port"]): r["flags"] for r in sentinel.sentinel_slaves(SERVICE)}
+            self.seen = (
+                f"sentinel {s.port}: master {state['port']} flags {state['flags']}, "
+                f"{state['num-other-sentinels']} other sentinels, replicas {replicas}"
+            )
             if state["flags"] != "master" or int(state["port"]) != self.master.port:
                 return False
             if int(state["num-other-sentinels"]) < 2:
                 return False
-            replicas = {int(r["port"]): r["flags"] for r in sentinel.sentinel_slaves(SERVICE)}
             if replicas.get(self.replica.port) != "slave":
                 return False
-        return info(self.replica.port, "replication").get("master_link_status") == "up"
+        link = info(self.replica.port, "replication").get("master_link_status")
+        self.seen = f"replica {self.replica.port} master_link_status {link}"
+        return link == "up"
 
     def kill_master(self) -> int:
         """SIGKILL the master; returns the new master's port once every Sentinel names it."""
@@ -210,7 +222,7 @@ class SentinelGroup:
                 self.folder / "master", args=["--replicaof", "127.0.0.1", str(new)], port=old
             ).start(),
         )
-        wait_for("the old master to rejoin as a replica", self._watched, timeout=60)
+        wait_for("the old master to rejoin as a replica", self._watched, 60, lambda: self.seen)
         return new
 
     def switch_over(self, refuse_writes: bool = True) -> int:
@@ -236,7 +248,7 @@ class SentinelGroup:
         demoted.replicaof("127.0.0.1", new.port)
         demoted.config_set("min-replicas-to-write", 0)
         self.master, self.replica = new, old
-        wait_for("the old master to rejoin as a replica", self._watched, timeout=60)
+        wait_for("the old master to rejoin as a replica", self._watched, 60, lambda: self.seen)
         return new.port
 
     def stop(self) -> None:
