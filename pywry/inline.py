@@ -25,7 +25,7 @@ from .extras import need
 from .handle import HTML, WidgetHandle
 from .logs import logging_config
 from .plotly import show_plotly
-from .state.backends import check_backend, workers_checked
+from .state.backends import CHECKED_ENV, check_backend
 from .state.base import BackendStartError
 
 if TYPE_CHECKING:
@@ -204,12 +204,26 @@ def _metrics_directory(workers: int, enabled: bool) -> Iterator[None]:
         yield
         return
     folder = tempfile.mkdtemp(prefix="pywry-metrics-")
-    os.environ[MULTIPROC_ENV] = folder  # the workers inherit it
+    try:
+        with _inherited(MULTIPROC_ENV, folder):
+            yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _inherited(name: str, value: str) -> Iterator[None]:
+    """Environment variable `name` set to `value` for the worker processes started meanwhile;
+    what it was before comes back afterwards."""
+    had = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
-        os.environ.pop(MULTIPROC_ENV, None)
-        shutil.rmtree(folder, ignore_errors=True)
+        if had is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = had
 
 
 @dataclass(frozen=True)
@@ -284,7 +298,8 @@ def serve(
             options["reload_dirs"] = list(where.watch or (where.folder,))
         else:
             options["workers"] = server_settings.workers
-        checked = workers_checked() if engine is not None else nullcontext()
+        # the workers know the backend was opened once, before them (`checked_at_start`)
+        checked = _inherited(CHECKED_ENV, str(os.getpid())) if engine is not None else nullcontext()
         with checked, _metrics_directory(server_settings.workers, server_settings.metrics):
             # returns on Ctrl+C
             uvicorn.run(where.name, app_dir=where.folder, factory=where.factory, **options)

@@ -105,21 +105,24 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _spawned(pid: int) -> bool:
+    """A process multiprocessing started as a worker (uvicorn's are; its resource tracker is
+    not); False once it is gone."""
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def worker_pids(server: Server) -> list[int]:
-    """The worker processes of a deployment: its supervisor's children that serve (not
-    multiprocessing's resource tracker, which is a child too)."""
-    out = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True
-    )
-    pids = []
-    for pid in out.stdout.split():
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:  # gone meanwhile
-            continue
-        if b"resource_tracker" not in argv:
-            pids.append(int(pid))
-    return pids
+    """The worker processes of a deployment: its supervisor's children that serve."""
+    return [pid for pid in _children(server.proc.pid) if _spawned(pid)]
 
 
 def poll(condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -243,24 +246,20 @@ def _descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
     while todo:
-        out = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(todo.pop())], capture_output=True, text=True
-        )
-        children = [int(p) for p in out.stdout.split()]
+        children = _children(todo.pop())
         found += children
         todo += children
     return found
 
 
 def _worker_starting(pid: int) -> bool:
-    """A worker process (started by multiprocessing) that catches no SIGTERM yet: still
-    starting, as a uvicorn worker installs its signal handlers once it serves."""
+    """A worker process that catches no SIGTERM yet: still starting, as a uvicorn worker
+    installs its signal handlers once it serves."""
+    if not _spawned(pid):
+        return False
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes()
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:  # gone meanwhile
-        return False
-    if b"spawn_main" not in argv:
         return False
     caught = next(
         (line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from ..config import PyWrySettings, StateBackend
 from ..extras import MissingExtra
@@ -20,20 +18,6 @@ CHECKED_ENV = "PYWRY_BACKEND_CHECKED"
 def checked_at_start() -> bool:
     """This process is a worker of a deployment that opened the backend before it started."""
     return bool(os.environ.get(CHECKED_ENV))
-
-
-@contextmanager
-def workers_checked() -> Iterator[None]:
-    """Around starting worker processes after `check_backend` passed: they inherit the mark."""
-    had = os.environ.get(CHECKED_ENV)
-    os.environ[CHECKED_ENV] = str(os.getpid())
-    try:
-        yield
-    finally:
-        if had is None:
-            os.environ.pop(CHECKED_ENV, None)
-        else:
-            os.environ[CHECKED_ENV] = had
 
 
 def create_backend(settings: PyWrySettings, worker_id: str) -> Backend | None:
